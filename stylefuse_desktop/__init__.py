@@ -1,0 +1,3 @@
+"""StyleFuse Desktop: turn your own photos into art."""
+
+__version__ = "0.1.0"

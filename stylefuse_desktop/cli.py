@@ -1,0 +1,285 @@
+"""The ``stylefuse`` command line. The only module that prints or exits.
+
+Exit codes: 0 success; 2 bad input (a file, style, weight or option the user gave); 3 the
+installation is broken (weights missing or altered); 130 cancelled with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from . import __version__, locations
+from .errors import BadInputError, Cancelled, StyleFuseError, WeightsError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKEN_INSTALL, EXIT_CANCELLED = 0, 2, 3, 130
+PROG = "stylefuse"
+
+
+class TerminalProgress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label, self.enabled = label, enabled
+        self.cancelled = False
+        self._last = -1
+
+    def report(self, fraction: float, message: str = "") -> None:
+        if not self.enabled:
+            return
+        filled = int(max(0.0, min(1.0, fraction)) * 24)
+        if filled == self._last and fraction < 1.0:
+            return
+        self._last = filled
+        sys.stderr.write(f"\r{self.label[:40]:40} [{'#' * filled}{'.' * (24 - filled)}] {message[:24]:24}")
+        if fraction >= 1.0:
+            sys.stderr.write("\r" + " " * 94 + "\r")
+        sys.stderr.flush()
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every other bad input
+        _error(message)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="StyleFuse: turn your photos into art.")
+    parser.add_argument("--version", action="version", version=f"StyleFuse {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    render = commands.add_parser("render", help="stylize photos", description=(
+        "Stylize photos at full size. Styles: a built-in name ('stylefuse styles' lists them), a .sfstyle "
+        "file or user style name, or any picture; mix several with weights, e.g. --style 'Blue Swirl:0.7' "
+        "--style-image painting.jpg:0.3. With no style, the first built-in is used."))
+    render.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files or folders of photos")
+    render.add_argument("-o", "--output", required=True, help="output file; a folder when there are several "
+                        "inputs or a folder (created; file names kept)")
+    render.add_argument("--style", action="append", default=[], metavar="NAME_OR_FILE[:W]")
+    render.add_argument("--style-image", action="append", default=[], metavar="PATH[:W]",
+                        help="a picture (or a folder of pictures, averaged) to use as a style")
+    render.add_argument("--strength", type=_float, default=1.0, help="0 (the photo) to 1 (full style); default 1")
+    render.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
+    render.add_argument("--scale", type=_float, default=1.0,
+                        help="stroke scale: 2 paints strokes twice as large; the output keeps the full size")
+    render.add_argument("--max-size", type=_positive_int, default=None,
+                        help="shrink photos whose longer side exceeds this many pixels before painting")
+    render.add_argument("--max-pixels", type=_positive_int, default=150_000_000,
+                        help="refuse images larger than this many pixels (default 150 million)")
+    render.add_argument("--quality", type=_positive_int, default=95, help="JPEG/WebP quality (default 95)")
+    render.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    render.add_argument("--json", action="store_true", help="print one JSON object per image")
+
+    styles = commands.add_parser("styles", help="list the styles")
+    styles.add_argument("--json", action="store_true")
+
+    sheet = commands.add_parser("sheet", help="a labelled contact sheet of every built-in style on one photo")
+    sheet.add_argument("photo")
+    sheet.add_argument("-o", "--output", required=True)
+    sheet.add_argument("--tile", type=_positive_int, default=320, help="width of each tile in pixels")
+    sheet.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+
+    info = commands.add_parser("info", help="version, device and where files live")
+    info.add_argument("--json", action="store_true")
+    return parser
+
+
+# -- render ----------------------------------------------------------------------------------------
+
+def _collect_inputs(inputs: list[str]) -> tuple[list[Path], bool, list[str]]:
+    """Input files, whether the output is a folder, and problems found while collecting."""
+    from .document.image_io import is_image_path
+
+    files: list[Path] = []
+    problems: list[str] = []
+    folder_mode = len(inputs) > 1
+    for text in inputs:
+        path = Path(text).expanduser()
+        if path.is_dir():
+            folder_mode = True
+            found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            images = [p for p in found if is_image_path(p)]
+            problems += [f"{p}: skipped, not an image file" for p in found if not is_image_path(p)]
+            if not images:
+                problems.append(f"{path}: no images in this folder")
+            files += images
+        else:
+            files.append(path)
+    return files, folder_mode, problems
+
+
+def _output_path(source: Path, output: Path, folder_mode: bool) -> Path:
+    from .document.image_io import WRITE_FORMATS
+
+    if not folder_mode:
+        return output
+    suffix = source.suffix.lower() if source.suffix.lower() in WRITE_FORMATS else ".png"
+    return output / (source.stem + suffix)
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .document.image_io import fit_longest_side, output_format, read_image, same_file, write_image
+    from .engine.render import RenderSettings, render_image
+    from .engine.styles import builtin_styles, parse_mix
+
+    settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale,
+                              device=args.device)
+    styles = args.style or ([] if args.style_image else [builtin_styles()[0].name])
+    mix = parse_mix(styles, args.style_image)
+    files, folder_mode, problems = _collect_inputs(args.inputs)
+    output = Path(args.output).expanduser()
+    if folder_mode:
+        if output.exists() and not output.is_dir():
+            raise BadInputError(f"{output}: several inputs need an output folder, and this is a file")
+    else:
+        output_format(output)  # refuse an unknown extension before any work
+        if not output.parent.is_dir():
+            raise BadInputError(f"{output}: the folder {output.parent} does not exist")
+        if files and same_file(files[0], output):
+            raise BadInputError(f"{output}: the output would overwrite the input; choose another output name")
+    for problem in problems:
+        _error(problem)
+    if folder_mode and files:
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadInputError(f"{output}: cannot create the output folder ({exc.strerror})") from None
+
+    failures = len(problems)
+    show_bar = sys.stderr.isatty() and not args.json
+    for source in files:
+        target = _output_path(source, output, folder_mode)
+        started = time.perf_counter()
+        try:
+            photo = read_image(source, max_pixels=args.max_pixels)
+            if args.max_size:
+                photo = fit_longest_side(photo, args.max_size)
+            rgb = render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar))
+            write_image(target, photo.with_rgb(rgb), quality=args.quality, protect=(source,))
+        except BadInputError as exc:
+            failures += 1
+            _error(str(exc))
+            if not folder_mode:
+                return EXIT_BAD_INPUT
+            continue
+        seconds = time.perf_counter() - started
+        if args.json:
+            print(json.dumps({"input": str(source), "output": str(target), "size": list(photo.size),
+                              "style": mix.label, "seconds": round(seconds, 3)}), flush=True)
+        else:
+            print(f"{target}  ({photo.size[0]}x{photo.size[1]}, {mix.label}, {seconds:.1f} s)", flush=True)
+    return EXIT_BAD_INPUT if failures else EXIT_OK
+
+
+# -- styles, sheet, info ---------------------------------------------------------------------------
+
+def _styles(args: argparse.Namespace) -> int:
+    from .engine.styles import builtin_styles, user_styles
+
+    rows = [{"name": s.name, "kind": "builtin", "index": s.index, "description": s.description}
+            for s in builtin_styles()]
+    rows += [{"name": s.label, "kind": "user", "style_kind": s.style_file.kind if s.style_file else None,
+              "path": str(s.path)} for s in user_styles()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    print("Built-in styles:")
+    for row in rows:
+        if row["kind"] == "builtin":
+            print(f"  {row['name']:18} {row['description']}")
+    user = [r for r in rows if r["kind"] == "user"]
+    print(f"\nYour styles ({locations.user_styles_dir()}):")
+    for row in user:
+        print(f"  {row['name']:18} {row['path']}")
+    if not user:
+        print("  (none yet: train one with 'stylefuse train', or drop .sfstyle files there)")
+    return EXIT_OK
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    from .document.image_io import Photo, read_image, write_image
+    from .engine.sheet import contact_sheet
+
+    photo = read_image(args.photo)
+    sheet = contact_sheet(photo.rgb, tile_width=args.tile, device=args.device,
+                          progress=TerminalProgress("contact sheet", sys.stderr.isatty()))
+    target = write_image(args.output, Photo(rgb=sheet), protect=(args.photo,))
+    print(target)
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace) -> int:
+    import torch
+
+    from .engine.device import describe_device, select_device
+    from .engine.weights import weights_are_converted
+
+    facts = {
+        "version": __version__,
+        "torch": torch.__version__,
+        "device": describe_device(select_device("auto")),
+        "weights_cache": str(locations.weights_cache_dir()),
+        "weights_converted": weights_are_converted(),
+        "user_styles": str(locations.user_styles_dir()),
+        "user_data": str(locations.data_dir()),
+    }
+    if args.json:
+        print(json.dumps(facts, indent=2))
+    else:
+        width = max(map(len, facts))
+        for key, value in facts.items():
+            print(f"{key.replace('_', ' '):{width}}  {value}")
+    return EXIT_OK
+
+
+COMMANDS = {"render": _render, "styles": _styles, "sheet": _sheet, "info": _info}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format=f"{PROG}: %(levelname)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except BadInputError as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    except WeightsError as exc:
+        _error(str(exc))
+        return EXIT_BROKEN_INSTALL
+    except (Cancelled, KeyboardInterrupt):
+        _error("cancelled")
+        return EXIT_CANCELLED
+    except StyleFuseError as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""Reading and writing photos (Pillow + numpy; no torch, no Qt).
+
+A photo is read into float32 sRGB pixels in [0, 1] with EXIF orientation applied, the colour profile
+converted to sRGB and alpha kept apart. Oversized images (decompression bombs included) are refused
+from the header, before any pixel is decoded. Writes are atomic and never replace the input.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from ..errors import BadInputError
+from .atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 150_000_000
+# Our own pixel limit (checked from the header) replaces Pillow's global bomb guard, whose fixed
+# threshold would otherwise refuse images that the user's configured limit allows.
+Image.MAX_IMAGE_PIXELS = None
+
+WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
+READ_EXTENSIONS = frozenset(
+    {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".tga", ".ppm", ".pgm", ".pbm", ".jfif"}
+)
+_ORIENTATION_TAG = 0x0112
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+@dataclass(frozen=True)
+class Photo:
+    """Pixels and what travels with them."""
+
+    rgb: np.ndarray  # float32 [H, W, 3] sRGB in [0, 1]
+    alpha: np.ndarray | None = None  # float32 [H, W] in [0, 1], or None when opaque
+    exif: bytes | None = None  # EXIF of the source with orientation reset (pixels are already upright)
+    bit_depth: int = 8  # 8 or 16: what the source carried per channel
+    source_format: str = ""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+    def with_rgb(self, rgb: np.ndarray) -> Photo:
+        return replace(self, rgb=rgb)
+
+
+def _describe(path: Path) -> str:
+    return str(path)
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Read any image Pillow reads. Raises BadInputError with a clear message for anything unusable."""
+    path = Path(path)
+    if not path.exists():
+        raise BadInputError(f"{_describe(path)}: no such file")
+    if path.is_dir():
+        raise BadInputError(f"{_describe(path)}: is a folder, not an image")
+    if path.stat().st_size == 0:
+        raise BadInputError(f"{_describe(path)}: the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                width, height = im.size
+                if width * height > max_pixels:
+                    raise BadInputError(
+                        f"{_describe(path)}: {width}x{height} is {width * height / 1e6:.0f} megapixels, over the "
+                        f"limit of {max_pixels / 1e6:.0f} MP (change the limit in the settings if this is intended)"
+                    )
+                if width == 0 or height == 0:
+                    raise BadInputError(f"{_describe(path)}: the image has no pixels")
+                im.seek(0)
+                im.load()
+                return _to_photo(im)
+    except BadInputError:
+        raise
+    except UnidentifiedImageError:
+        raise BadInputError(f"{_describe(path)}: not an image file (or a format that cannot be read)") from None
+    except Image.DecompressionBombError:
+        raise BadInputError(f"{_describe(path)}: refused as a decompression bomb") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
+            raise BadInputError(f"{_describe(path)}: the file is truncated or damaged") from None
+        raise BadInputError(f"{_describe(path)}: cannot be read ({exc})") from None
+
+
+def _icc_to_srgb(im: Image.Image) -> Image.Image:
+    """Convert pixels from the embedded colour profile to sRGB (alpha is carried across unchanged)."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "CMYK", "L", "LA"):
+        return im
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        alpha = im.getchannel("A") if im.mode in ("RGBA", "LA") else None
+        base = im.convert(im.mode[:-1]) if alpha is not None else im
+        converted = ImageCms.profileToProfile(base, source, _SRGB, outputMode="RGB")
+        if alpha is not None:
+            converted.putalpha(alpha)
+        return converted
+    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+        log.warning("colour profile not applied (%s); reading the pixels as sRGB", exc)
+        return im
+
+
+def _high_bit_array(im: Image.Image) -> np.ndarray:
+    """Single-channel 16/32-bit integer or float images -> float32 in [0, 1], without clipping."""
+    arr = np.asarray(im)
+    if im.mode == "F":
+        arr = arr.astype(np.float32)
+        top = float(arr.max()) if arr.size else 1.0
+        return np.clip(arr / (top if top > 1.0 else 1.0), 0.0, 1.0)
+    arr = arr.astype(np.float64)
+    top = 65535.0 if im.mode.startswith("I;16") or arr.max() <= 65535 else float(arr.max())
+    return np.clip(arr / top, 0.0, 1.0).astype(np.float32)
+
+
+def _to_photo(im: Image.Image) -> Photo:
+    source_format = im.format or ""
+    bit_depth = 16 if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F") else 8
+    if bit_depth == 8 and im.info.get("bits", 8) == 16:
+        bit_depth = 16
+
+    exif = im.getexif()
+    im = ImageOps.exif_transpose(im)  # upright pixels; also resets the orientation tag on the copy
+    if _ORIENTATION_TAG in exif:
+        del exif[_ORIENTATION_TAG]
+    exif_bytes = exif.tobytes() if len(exif) else None
+
+    alpha: np.ndarray | None = None
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        grey = _high_bit_array(im)
+        rgb = np.repeat(grey[..., None], 3, axis=2)
+        return Photo(rgb=rgb, alpha=None, exif=exif_bytes, bit_depth=16, source_format=source_format)
+
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif im.mode == "PA":
+        im = im.convert("RGBA")
+    elif im.mode == "1":
+        im = im.convert("L")
+    elif im.mode in ("RGBa", "La"):
+        im = im.convert("RGBA")
+    elif im.mode in ("YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    elif im.mode == "RGBX":
+        im = im.convert("RGB")
+    elif im.mode == "L" and "transparency" in im.info:
+        im = im.convert("LA")
+
+    im = _icc_to_srgb(im)
+    if im.mode == "CMYK":
+        im = im.convert("RGB")
+    if im.mode in ("LA", "RGBA"):
+        alpha = np.asarray(im.getchannel("A"), np.float32) / 255.0
+        im = im.convert("RGB")
+    elif im.mode != "RGB":
+        im = im.convert("RGB")
+    rgb = np.asarray(im, np.float32) / 255.0
+    if alpha is not None and alpha.min() >= 1.0:
+        alpha = None
+    return Photo(rgb=rgb, alpha=alpha, exif=exif_bytes, bit_depth=bit_depth, source_format=source_format)
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    return (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def to_pil(photo: Photo, flatten_onto: tuple[float, float, float] | None = None) -> Image.Image:
+    rgb = photo.rgb
+    if photo.alpha is not None and flatten_onto is not None:
+        a = photo.alpha[..., None]
+        rgb = rgb * a + np.asarray(flatten_onto, np.float32) * (1.0 - a)
+        return Image.fromarray(to_uint8(rgb), "RGB")
+    im = Image.fromarray(to_uint8(rgb), "RGB")
+    if photo.alpha is not None:
+        im.putalpha(Image.fromarray(to_uint8(photo.alpha), "L"))
+    return im
+
+
+def output_format(path: str | os.PathLike) -> str:
+    ext = Path(path).suffix.lower()
+    if ext not in WRITE_FORMATS:
+        raise BadInputError(
+            f"{path}: cannot write '{ext or 'no extension'}' files; use one of {', '.join(sorted(WRITE_FORMATS))}"
+        )
+    return WRITE_FORMATS[ext]
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def write_image(
+    path: str | os.PathLike,
+    photo: Photo,
+    quality: int = 95,
+    keep_exif: bool = True,
+    protect: tuple[str | os.PathLike, ...] = (),
+) -> Path:
+    """Write ``photo`` in the format its extension names, atomically.
+
+    ``protect`` lists files that must never be overwritten (the inputs of a render). JPEG has no alpha,
+    so a transparent photo is flattened onto white there.
+    """
+    path = Path(path)
+    fmt = output_format(path)
+    for other in protect:
+        if same_file(path, other):
+            raise BadInputError(f"{path}: the output would overwrite the input; choose another output name")
+    if path.is_dir():
+        raise BadInputError(f"{path}: is a folder; give an output file name")
+    if not path.parent.exists():
+        raise BadInputError(f"{path}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise BadInputError(f"{path}: the folder {path.parent} is not writable")
+
+    im = to_pil(photo, flatten_onto=(1.0, 1.0, 1.0) if fmt == "JPEG" else None)
+    options: dict = {}
+    if fmt == "JPEG":
+        options.update(quality=int(quality), subsampling=0 if quality >= 90 else 2, optimize=True)
+    elif fmt == "WEBP":
+        options.update(quality=int(quality), method=4)
+    elif fmt == "PNG":
+        options.update(compress_level=6)
+    elif fmt == "TIFF":
+        options.update(compression="tiff_lzw")
+    if keep_exif and photo.exif:
+        options["exif"] = photo.exif
+    try:
+        with atomic_path(path) as tmp:
+            im.save(tmp, format=fmt, **options)
+    except OSError as exc:
+        raise BadInputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    return path
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in READ_EXTENSIONS
+
+
+def resize_array(x: np.ndarray, size: tuple[int, int], resample: int = Image.LANCZOS) -> np.ndarray:
+    """Resize a float32 [H, W] or [H, W, C] array to (width, height) channel by channel, without 8-bit rounding."""
+    if x.shape[1] == size[0] and x.shape[0] == size[1]:
+        return x
+    if x.ndim == 2:
+        return np.asarray(Image.fromarray(x.astype(np.float32), "F").resize(size, resample), np.float32)
+    channels = [resize_array(x[..., c], size, resample) for c in range(x.shape[2])]
+    return np.clip(np.stack(channels, axis=2), 0.0, 1.0)
+
+
+def fit_longest_side(photo: Photo, longest: int) -> Photo:
+    """Shrink so the longer side is at most ``longest`` pixels (never enlarges)."""
+    w, h = photo.size
+    if max(w, h) <= longest:
+        return photo
+    ratio = longest / max(w, h)
+    size = (max(1, round(w * ratio)), max(1, round(h * ratio)))
+    alpha = None if photo.alpha is None else np.clip(resize_array(photo.alpha, size), 0.0, 1.0)
+    return replace(photo, rgb=resize_array(photo.rgb, size), alpha=alpha)

@@ -1,0 +1,80 @@
+"""MultiStyleNet: the 26-style network. Each style is a set of per-layer normalisation parameters;
+mixing styles mixes those parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import ReflectConv, conditional_instance_norm, upsample_nearest2
+from .style_transformer import MomentsHook, NormParams
+
+ONNX_FILE = "multistyle26.onnx"
+NUM_STYLES = 26
+
+
+class StyledConv(nn.Module):
+    """A convolution followed by a conditional instance norm with one (gamma, beta) row per style."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = ReflectConv(cin, cout, kernel, stride, bias=False)
+        self.norm = nn.Module()
+        self.norm.gamma = nn.Parameter(torch.ones(NUM_STYLES, cout))
+        self.norm.beta = nn.Parameter(torch.zeros(NUM_STYLES, cout))
+
+
+class MultiStyleNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.contract = nn.ModuleList([StyledConv(3, 32, 9), StyledConv(32, 32, 3, 2), StyledConv(32, 32, 3, 2)])
+        self.res = nn.ModuleList(
+            [nn.ModuleList([StyledConv(32, 32, 3), StyledConv(32, 32, 3)]) for _ in range(6)]
+        )
+        self.expand = nn.ModuleList([StyledConv(32, 8, 3), StyledConv(8, 4, 3), StyledConv(4, 3, 9)])
+
+    def layers(self) -> list[StyledConv]:
+        return [*self.contract, *(c for block in self.res for c in block), *self.expand]
+
+    def norm_parameters(self, style_weights: torch.Tensor) -> NormParams:
+        """[N, 26] style weights -> (gamma, beta) of [N, C] per layer (a weighted sum of the styles' rows)."""
+        return [(style_weights @ layer.norm.gamma, style_weights @ layer.norm.beta) for layer in self.layers()]
+
+    def run(self, image: torch.Tensor, params: NormParams, moments: MomentsHook | None = None) -> torch.Tensor:
+        layers = self.layers()
+
+        def styled(i: int, x: torch.Tensor, relu: bool = True) -> torch.Tensor:
+            y = layers[i].conv(x)
+            gamma, beta = params[i]
+            return conditional_instance_norm(y, gamma, beta, moments(i, y) if moments else None, relu, inplace=True)
+
+        h = styled(0, image)
+        h = styled(1, h)
+        h = styled(2, h)
+        for block in range(6):
+            r = styled(3 + 2 * block, h)
+            h = h + styled(4 + 2 * block, r, relu=False)
+        h = styled(15, upsample_nearest2(h))
+        h = styled(16, upsample_nearest2(h))
+        return torch.sigmoid_(styled(17, h, relu=False))
+
+    def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        """[N, 3, H, W] in [0, 1], any size; [N, 26] weights -> stylized [N, 3, H, W]."""
+        h, w = image.shape[-2:]
+        ph, pw = (-h) % 4, (-w) % 4
+        x = F.pad(image, (0, pw, 0, ph), mode="reflect") if ph or pw else image
+        return self.run(x, self.norm_parameters(style_weights))[..., :h, :w]
+
+
+def state_dict_from_onnx(initializers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The float graph's initializer names map directly: ``contract.0.w`` -> ``contract.0.conv.conv.weight``."""
+    state = {}
+    for name, value in initializers.items():
+        if name.endswith(".w"):
+            state[name[:-2] + ".conv.conv.weight"] = value
+        elif name.endswith((".norm.gamma", ".norm.beta")):
+            state[name] = value
+    return state

@@ -1,0 +1,113 @@
+"""StyleTransformer: Magenta's arbitrary-style transformer (content + 100-d style embedding -> stylized).
+
+Encoder (contract, no normalisation: the same for every style), five residual blocks and a decoder
+(expand); every normalisation after the encoder is a conditional instance norm whose gamma and beta
+are linear functions of the style embedding. It downsamples by 4, so inputs are reflect-padded to a
+multiple of 4 and cropped back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import ReflectConv, conditional_instance_norm, upsample_nearest2
+
+EMBEDDING_SIZE = 100
+ONNX_FILE = "arbitrary_transform.onnx"
+
+# (name in the reference graph, channels) of every conditional instance norm, in order of use
+NORM_LAYERS: list[tuple[str, int]] = [
+    *[(f"transformer/residual/residual{i}/conv{j}", 32) for i in range(1, 6) for j in (1, 2)],
+    ("transformer/expand/conv1/conv", 16),
+    ("transformer/expand/conv2/conv", 8),
+    ("transformer/expand/conv3/conv", 3),
+]
+
+# Moments hook: called with (norm index, activation) and returns the (mean, var) to normalise with.
+MomentsHook = Callable[[int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+NormParams = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+class StyleTransformer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.contract = nn.ModuleList(
+            [ReflectConv(3, 8, 9), ReflectConv(8, 16, 3, stride=2), ReflectConv(16, 32, 3, stride=2)]
+        )
+        self.residual = nn.ModuleList([ReflectConv(32, 32, 3) for _ in range(10)])
+        self.expand = nn.ModuleList([ReflectConv(32, 16, 3), ReflectConv(16, 8, 3), ReflectConv(8, 3, 9)])
+        # gamma and beta of each norm are affine maps of the embedding (1x1 convs in the reference)
+        self.gamma = nn.ModuleList([nn.Linear(EMBEDDING_SIZE, c) for _, c in NORM_LAYERS])
+        self.beta = nn.ModuleList([nn.Linear(EMBEDDING_SIZE, c) for _, c in NORM_LAYERS])
+
+    # -- style side ---------------------------------------------------------------------------
+    def norm_parameters(self, embedding: torch.Tensor) -> NormParams:
+        """[N, 100] embedding -> one (gamma, beta) pair of [N, C] per norm layer."""
+        return [(g(embedding), b(embedding)) for g, b in zip(self.gamma, self.beta)]
+
+    # -- image side ---------------------------------------------------------------------------
+    def encode(self, content: torch.Tensor) -> torch.Tensor:
+        """[N, 3, H, W] in [0, 1] with H, W multiples of 4 -> [N, 32, H/4, W/4] features."""
+        h = content
+        for conv in self.contract:
+            h = conv(h).relu_()
+        return h
+
+    def decode(self, features: torch.Tensor, params: NormParams, moments: MomentsHook | None = None) -> torch.Tensor:
+        def norm(i: int, x: torch.Tensor, relu: bool = True) -> torch.Tensor:
+            gamma, beta = params[i]
+            return conditional_instance_norm(x, gamma, beta, moments(i, x) if moments else None, relu, inplace=True)
+
+        h = features
+        for block in range(5):
+            c1, c2 = self.residual[2 * block], self.residual[2 * block + 1]
+            r = norm(2 * block, c1(h))
+            h = h + norm(2 * block + 1, c2(r), relu=False)
+        h = norm(10, self.expand[0](upsample_nearest2(h)))
+        h = norm(11, self.expand[1](upsample_nearest2(h)))
+        return torch.sigmoid_(norm(12, self.expand[2](h), relu=False))
+
+    def forward(self, content: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        """Any size: reflect-pads to a multiple of 4 and crops back."""
+        h, w = content.shape[-2:]
+        ph, pw = (-h) % 4, (-w) % 4
+        x = F.pad(content, (0, pw, 0, ph), mode="reflect") if ph or pw else content
+        out = self.decode(self.encode(x), self.norm_parameters(embedding))
+        return out[..., :h, :w]
+
+
+def state_dict_from_onnx(conv_params: dict[str, tuple[np.ndarray, np.ndarray | None]]) -> dict[str, np.ndarray]:
+    """Map the reference graph's Conv nodes (found by node name, not initializer name) to our layers."""
+
+    def find(prefix: str) -> tuple[np.ndarray, np.ndarray | None]:
+        hits = [k for k in conv_params if k.startswith(prefix + "/")]
+        if len(hits) != 1:
+            raise KeyError(f"expected one Conv under {prefix!r}, found {hits}")
+        return conv_params[hits[0]]
+
+    state: dict[str, np.ndarray] = {}
+
+    def put(ours: str, theirs: str) -> None:
+        weight, bias = find(theirs)
+        state[f"{ours}.weight"] = weight
+        state[f"{ours}.bias"] = bias if bias is not None else np.zeros(weight.shape[0], np.float32)
+
+    for i in range(3):
+        put(f"contract.{i}.conv", f"transformer/contract/conv{i + 1}")
+    for block in range(5):
+        for j in range(2):
+            put(f"residual.{2 * block + j}.conv", f"transformer/residual/residual{block + 1}/conv{j + 1}")
+    for i in range(3):
+        put(f"expand.{i}.conv", f"transformer/expand/conv{i + 1}/conv")
+    for i, (name, _) in enumerate(NORM_LAYERS):
+        # the 1x1 conv named StyleNorm/Conv gives beta, StyleNorm/Conv_1 gives gamma
+        for ours, suffix in (("gamma", "Conv_1"), ("beta", "Conv")):
+            weight, bias = find(f"style_params/{name}/StyleNorm/{suffix}")
+            state[f"{ours}.{i}.weight"] = weight[:, :, 0, 0]
+            state[f"{ours}.{i}.bias"] = bias
+    return state
