@@ -1,0 +1,1 @@
+"""The document model: layers, compositing, files, history (no Qt, no torch)."""

@@ -237,7 +237,9 @@ def write_image(
     elif fmt == "WEBP":
         options.update(quality=int(quality), method=4)
     elif fmt == "PNG":
-        options.update(compress_level=6)
+        # level 3 writes ~3x faster than Pillow's default 6 for files ~10% larger: a 24 MP export
+        # takes seconds instead of the better part of ten
+        options.update(compress_level=3)
     elif fmt == "TIFF":
         options.update(compression="tiff_lzw")
     if keep_exif and photo.exif:

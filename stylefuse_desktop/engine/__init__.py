@@ -1,0 +1,1 @@
+"""The style engine: networks, weights, styles, fusion, rendering (torch, no Qt)."""

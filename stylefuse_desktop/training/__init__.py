@@ -1,0 +1,1 @@
+"""Training on the user's own images (torch, no Qt)."""

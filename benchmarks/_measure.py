@@ -1,0 +1,62 @@
+"""Shared measuring helpers for the benchmarks: run a command as its own process, report wall time
+and the peak resident memory of that process tree."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+VENV_BIN = Path(sys.executable).parent
+# Runs the command and prints the peak RSS (KiB) of its children: a launcher per run, so the
+# maximum is that run's alone.
+_LAUNCHER = (
+    "import resource, subprocess, sys, json\n"
+    "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
+    "print(json.dumps({'rc': p.returncode, 'err': p.stderr[-2000:],"
+    " 'maxrss_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
+)
+
+
+def run_measured(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB) of one process."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - started
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    if report["rc"] != 0:
+        raise RuntimeError(f"{command[0]} failed: {report['err']}")
+    return seconds, report["maxrss_kib"] / 1024
+
+
+def photo_folder(folder: Path, side: int, count: int, width: int | None = None) -> Path:
+    """``count`` copies of a generated photo-like picture, side x side (or width x side), as PNG."""
+    from resources_sample import sample_photo_array
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rgb = sample_photo_array((width or side, side))
+    for i in range(count):
+        # shift each copy a little so no tool can cache a result
+        Image.fromarray(np.roll(rgb, i * 7, axis=1)).save(folder / f"photo{i:02d}.png", compress_level=1)
+    return folder
+
+
+def per_image_seconds(run_one, run_many, many: int) -> float:
+    """Steady-state time per image: the difference between a folder of ``many`` and of one image,
+    so process start, imports and model loading cancel out."""
+    t_one, _ = run_one()
+    t_many, _ = run_many()
+    return max(t_many - t_one, 0.0) / (many - 1)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |"
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    return "\n".join([line, rule, *body])

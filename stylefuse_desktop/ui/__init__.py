@@ -1,0 +1,1 @@
+"""The Qt user interface: a thin view over the document and the engine."""

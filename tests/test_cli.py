@@ -1,0 +1,140 @@
+"""The stylefuse command line: results, JSON, and bad input of every kind (exit 2, one line, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from images import gradient, save
+from stylefuse_desktop.cli import main
+
+
+@pytest.fixture
+def photo(tmp_path):
+    return save(tmp_path / "photo.jpg", gradient(120, 90), quality=95)
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_render_writes_a_full_size_stylized_file(tmp_path, photo, capsys):
+    target = tmp_path / "out.png"
+    code, out, err = run(capsys, "render", photo, "-o", target, "--style", "Fiesta")
+    assert code == 0, err
+    result = Image.open(target)
+    assert result.size == (120, 90)
+    assert np.abs(np.asarray(result, np.float32) - np.asarray(Image.open(photo), np.float32)).mean() > 20
+    assert str(target) in out
+
+
+def test_render_json_prints_one_object_per_image(tmp_path, photo, capsys):
+    target = tmp_path / "out.webp"
+    code, out, _ = run(capsys, "render", photo, "-o", target, "--style", "Fiesta:0.5", "--style", "Terracotta:0.5",
+                       "--strength", "0.8", "--preserve-color", "--json")
+    assert code == 0
+    record = json.loads(out.strip())
+    assert record["input"] == photo and record["output"] == str(target)
+    assert record["size"] == [120, 90] and record["seconds"] > 0
+    assert "Fiesta" in record["style"] and "Terracotta" in record["style"]
+    assert Image.open(target).format == "WEBP"
+
+
+def test_folder_run_keeps_names_and_skips_a_bad_file(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    save(folder / "a.png", gradient(64, 48, seed=1))
+    save(folder / "b.jpg", gradient(50, 70, seed=2))
+    (folder / "c.jpg").write_bytes(b"not really a jpeg")
+    out_folder = tmp_path / "out"
+    code, out, err = run(capsys, "render", folder, "-o", out_folder, "--style", "Ink Wave", "--json")
+    assert code == 2
+    assert sorted(p.name for p in out_folder.iterdir()) == ["a.png", "b.jpg"]
+    assert Image.open(out_folder / "b.jpg").size == (50, 70)
+    assert len(out.strip().splitlines()) == 2
+    assert "c.jpg" in err and err.count("\n") == 1
+
+
+def _bad_inputs(tmp_path, photo):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    data = open(photo, "rb").read()
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(data[: len(data) // 3])
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    return {
+        "missing": ["render", tmp_path / "missing.jpg", "-o", tmp_path / "o.png"],
+        "empty": ["render", empty, "-o", tmp_path / "o.png"],
+        "truncated": ["render", truncated, "-o", tmp_path / "o.png"],
+        "non-image": ["render", text, "-o", tmp_path / "o.png"],
+        "unknown style": ["render", photo, "-o", tmp_path / "o.png", "--style", "Nonexistent Style"],
+        "bad weight": ["render", photo, "-o", tmp_path / "o.png", "--style", "Fiesta:heavy"],
+        "negative weight": ["render", photo, "-o", tmp_path / "o.png", "--style", "Fiesta:-2"],
+        "strength": ["render", photo, "-o", tmp_path / "o.png", "--strength", "1.5"],
+        "output is input": ["render", photo, "-o", photo],
+        "unwritable output": ["render", photo, "-o", blocker / "o.png"],
+        "unknown format": ["render", photo, "-o", tmp_path / "o.bmpx"],
+        "bad style image": ["render", photo, "-o", tmp_path / "o.png", "--style-image", text],
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "truncated", "non-image", "unknown style", "bad weight",
+                                  "negative weight", "strength", "output is input", "unwritable output",
+                                  "unknown format", "bad style image"])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, photo, capsys, case):
+    before = open(photo, "rb").read()
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    code, out, err = run(capsys, *_bad_inputs(tmp_path, photo)[case])
+    assert code == 2
+    assert err.startswith("stylefuse: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+    assert open(photo, "rb").read() == before
+    created = set(p.name for p in tmp_path.iterdir()) - set(listing)
+    assert created <= {"empty.jpg", "notes.png", "cut.jpg", "file-not-folder"}
+
+
+def test_styles_json_lists_builtins_first_then_user_styles(capsys):
+    from stylefuse_desktop import locations
+    from stylefuse_desktop.document.style_file import StyleFile, write_style_file
+
+    write_style_file(locations.user_styles_dir() / "x.sfstyle",
+                     StyleFile("Zebra Ink", "embedding", {"embedding": np.zeros(100, np.float32)}))
+    code, out, _ = run(capsys, "styles", "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 27
+    assert all(r["kind"] == "builtin" for r in rows[:26]) and rows[0]["name"] == "Golden Haze"
+    assert rows[26] == {"name": "Zebra Ink", "kind": "user", "style_kind": "embedding",
+                        "path": str(locations.user_styles_dir() / "x.sfstyle")}
+
+
+def test_sheet_has_a_tile_per_builtin(tmp_path, photo, capsys):
+    target = tmp_path / "sheet.png"
+    code, _, err = run(capsys, "sheet", photo, "-o", target, "--tile", "60")
+    assert code == 0, err
+    w, h = Image.open(target).size
+    assert w == 6 * 60 and h == 5 * (45 + 28)
+
+
+def test_info_reports_device_and_folders(capsys):
+    code, out, _ = run(capsys, "info", "--json")
+    facts = json.loads(out)
+    assert code == 0 and facts["device"].startswith(("CPU", "CUDA", "Apple"))
+    assert facts["user_styles"].endswith("styles")
+
+
+def test_real_process_exit_code_and_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "stylefuse_desktop.cli", "render", str(tmp_path / "nope.jpg"),
+                           "-o", str(tmp_path / "o.png")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"stylefuse: error: {tmp_path / 'nope.jpg'}: no such file"

@@ -1,0 +1,158 @@
+"""Rendering behaviour: strength, colour, stroke scale, mixes, sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from stylefuse_desktop.document.style_file import StyleFile, write_style_file
+from stylefuse_desktop.engine.color import luminance
+from stylefuse_desktop.engine.embeddings import predict_embedding
+from stylefuse_desktop.engine.render import RenderSettings, render_image
+from stylefuse_desktop.engine.styles import StyleMix, parse_mix, resolve_style
+from stylefuse_desktop.errors import BadInputError, Cancelled
+from stylefuse_desktop.progress import RecordingProgress
+
+
+def chroma(rgb: np.ndarray) -> np.ndarray:
+    t = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+    return (t - luminance(t))[0].permute(1, 2, 0).numpy()
+
+
+@pytest.fixture
+def style_image_path(tmp_path, style_rgb):
+    from PIL import Image
+
+    path = tmp_path / "coffee.png"
+    Image.fromarray((style_rgb * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def test_full_strength_changes_the_photo_and_keeps_its_size(photo_rgb):
+    out = render_image(photo_rgb, parse_mix(["Cobalt Strokes"]))
+    assert out.shape == photo_rgb.shape and out.dtype == np.float32
+    assert np.abs(out - photo_rgb).mean() > 0.1
+
+
+@pytest.mark.parametrize("family", ["builtin", "image"])
+def test_strength_zero_returns_the_photo_and_strength_grows_monotonically(photo_rgb, style_image_path, family):
+    mix = parse_mix(["Red Lacquer"]) if family == "builtin" else parse_mix([], [str(style_image_path)])
+    distances = []
+    for strength in (0.0, 0.25, 0.5, 0.75, 1.0):
+        out = render_image(photo_rgb, mix, RenderSettings(strength=strength))
+        distances.append(float(np.abs(out - photo_rgb).mean()))
+    assert distances[0] == 0.0
+    assert all(b > a for a, b in zip(distances, distances[1:])), distances
+
+
+def test_preserve_color_keeps_the_photos_chroma(photo_rgb):
+    mix = parse_mix(["Red Grid"])
+    plain = render_image(photo_rgb, mix)
+    kept = render_image(photo_rgb, mix, RenderSettings(preserve_color=True))
+    # chroma (colour minus luma) follows the photo, not the style's reds and blues
+    assert np.abs(chroma(kept) - chroma(photo_rgb)).mean() < 0.02
+    assert np.abs(chroma(plain) - chroma(photo_rgb)).mean() > 0.08
+    # while the light and texture still come from the style
+    luma_gap = luminance(torch.from_numpy(kept).permute(2, 0, 1)[None]) - luminance(
+        torch.from_numpy(plain).permute(2, 0, 1)[None])
+    assert luma_gap.abs().mean().item() < 0.02
+
+
+def test_cross_family_blend_lies_between_its_parts(photo_rgb, style_image_path):
+    a = render_image(photo_rgb, parse_mix(["Blue Swirl"]))
+    b = render_image(photo_rgb, parse_mix([], [str(style_image_path)]))
+    mixed = render_image(photo_rgb, parse_mix(["Blue Swirl:0.3"], [f"{style_image_path}:0.7"]))
+    assert np.allclose(mixed, 0.3 * a + 0.7 * b, atol=1e-5)
+
+
+def test_same_family_blend_lies_between_its_parts(photo_rgb):
+    a = render_image(photo_rgb, parse_mix(["Ink Wave"]))
+    b = render_image(photo_rgb, parse_mix(["Red Lacquer"]))
+    mixed = render_image(photo_rgb, parse_mix(["Ink Wave:1", "Red Lacquer:1"]))
+    ab = np.abs(a - b).mean()
+    assert np.abs(mixed - a).mean() < ab and np.abs(mixed - b).mean() < ab
+    assert np.abs(mixed - a).mean() > 0.1 * ab and np.abs(mixed - b).mean() > 0.1 * ab
+
+
+def test_several_style_images_average_their_embeddings(photo_rgb, style_rgb, tmp_path):
+    from PIL import Image
+
+    from stylefuse_desktop.engine.embeddings import source_embedding
+    from stylefuse_desktop.engine.styles import image_style
+
+    second = np.ascontiguousarray(style_rgb[:, ::-1] * 0.5)
+    paths = []
+    for i, rgb in enumerate((style_rgb, second)):
+        paths.append(tmp_path / f"s{i}.png")
+        Image.fromarray((rgb * 255).astype(np.uint8)).save(paths[-1])
+    both = source_embedding(image_style(paths), torch.device("cpu"))
+    singles = [source_embedding(image_style([p]), torch.device("cpu")) for p in paths]
+    assert torch.allclose(both, (singles[0] + singles[1]) / 2, atol=1e-5)
+
+
+def test_sfstyle_renders_like_the_embedding_it_holds(photo_rgb, style_image_path, tmp_path):
+    from stylefuse_desktop.document.image_io import read_image
+
+    embedding = predict_embedding(read_image(style_image_path).rgb, torch.device("cpu")).numpy()
+    path = write_style_file(tmp_path / "coffee.sfstyle", StyleFile("Coffee", "embedding", {"embedding": embedding}))
+    from_file = render_image(photo_rgb, parse_mix([str(path)]))
+    from_image = render_image(photo_rgb, parse_mix([], [str(style_image_path)]))
+    assert np.abs(from_file - from_image).max() < 1e-5
+
+
+def test_mix_of_all_three_kinds_renders(photo_rgb, style_image_path, tmp_path):
+    path = write_style_file(tmp_path / "mine.sfstyle",
+                            StyleFile("Mine", "embedding", {"embedding": np.zeros(100, np.float32)}))
+    out = render_image(photo_rgb, parse_mix(["Terracotta:0.5", f"{path}:0.25"], [f"{style_image_path}:0.25"]))
+    assert out.shape == photo_rgb.shape and np.isfinite(out).all()
+
+
+def test_stroke_scale_keeps_full_size_and_enlarges_strokes(photo_rgb):
+    from skimage import transform
+
+    big = transform.resize(photo_rgb, (192, 256), anti_aliasing=True).astype(np.float32)
+    mix = parse_mix(["Fiesta"])
+    fine = render_image(big, mix, RenderSettings(scale=1))
+    coarse = render_image(big, mix, RenderSettings(scale=2))
+    assert coarse.shape == big.shape
+
+    def detail(x):  # high-frequency energy: larger strokes leave less of it
+        return np.abs(np.diff(x, axis=0)).mean() + np.abs(np.diff(x, axis=1)).mean()
+
+    assert detail(coarse) < 0.8 * detail(fine)
+
+
+@pytest.mark.parametrize("size", [(40, 40), (13, 97), (61, 97)])
+def test_tiny_and_odd_sizes_come_back_at_their_size(size):
+    rgb = np.random.default_rng(0).random((*size, 3), dtype=np.float32)
+    for mix in (parse_mix(["Golden Haze"]), parse_mix(["Golden Haze"], [])):
+        out = render_image(rgb, mix)
+        assert out.shape == rgb.shape and np.isfinite(out).all()
+
+
+def test_progress_is_reported_and_cancel_stops(photo_rgb):
+    progress = RecordingProgress()
+    render_image(photo_rgb, parse_mix(["Golden Haze"]), progress=progress)
+    fractions = [f for f, _ in progress.reports]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+    with pytest.raises(Cancelled):
+        render_image(photo_rgb, parse_mix(["Golden Haze"]), progress=RecordingProgress(cancel_after=1))
+
+
+@pytest.mark.parametrize("settings", [dict(strength=1.5), dict(strength=-0.1), dict(scale=0), dict(device="tpu")])
+def test_bad_settings_are_refused_clearly(settings):
+    with pytest.raises(BadInputError):
+        RenderSettings(**settings)
+
+
+def test_mix_weights_are_normalised_and_validated():
+    mix = parse_mix(["Golden Haze:3", "Fiesta:1"])
+    assert [w for _, w in mix.components] == [0.75, 0.25]
+    with pytest.raises(BadInputError, match="add up to zero"):
+        parse_mix(["Golden Haze:0"])
+    with pytest.raises(BadInputError, match="bad weight"):
+        parse_mix(["Golden Haze:lots"])
+    with pytest.raises(BadInputError, match="unknown style"):
+        resolve_style("No Such Style")
+    assert StyleMix.single(resolve_style("golden-haze")).label == "Golden Haze"
