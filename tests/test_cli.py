@@ -138,3 +138,13 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
                            "-o", str(tmp_path / "o.png")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"stylefuse: error: {tmp_path / 'nope.jpg'}: no such file"
+
+
+def test_render_keeps_transparency(tmp_path, capsys):
+    rgba = np.dstack([gradient(64, 48), np.tile(np.linspace(0, 255, 64).astype(np.uint8), (48, 1))])
+    source = save(tmp_path / "logo.png", Image.fromarray(rgba, "RGBA"))
+    code, _, err = run(capsys, "render", source, "-o", tmp_path / "logo-art.png", "--style", "Red Grid")
+    assert code == 0, err
+    out = np.asarray(Image.open(tmp_path / "logo-art.png"))
+    assert out.shape == (48, 64, 4)
+    assert np.abs(out[..., 3].astype(int) - rgba[..., 3]).max() <= 1
