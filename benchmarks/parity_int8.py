@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 import torch
-from skimage import data, transform
-
 from _measure import table
 from resources_sample import sample_photo_array  # noqa: F401  (puts the project on sys.path)
+from skimage import data, transform
+
 from stylefuse_desktop.engine.weights import load_network, verified_onnx_path
 
 

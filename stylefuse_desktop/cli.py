@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import __version__, locations
@@ -68,6 +69,14 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--tile", type=_positive_int, default=None,
+                        help="tile side in pixels (default: chosen from free memory)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="auto: bfloat16 convolutions where the hardware runs them natively")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="StyleFuse: turn your photos into art.")
     parser.add_argument("--version", action="version", version=f"StyleFuse {__version__}")
@@ -93,8 +102,28 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--max-pixels", type=_positive_int, default=150_000_000,
                         help="refuse images larger than this many pixels (default 150 million)")
     render.add_argument("--quality", type=_positive_int, default=95, help="JPEG/WebP quality (default 95)")
-    render.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    render.add_argument("--style-mask", action="append", default=[], metavar="STYLE=MASK.png",
+                        help="paint STYLE (as named in --style/--style-image) where MASK is light; masks are "
+                             "resized to the image, and where all masks are black the photo shows through")
+    _add_engine_options(render)
     render.add_argument("--json", action="store_true", help="print one JSON object per image")
+
+    fuse = commands.add_parser("fuse", help="fuse several photos into one painting", description=(
+        "Photos are encoded by the style network, their features blended (by weight, or per pixel by "
+        "masks) and painted as one picture in the style."))
+    fuse.add_argument("photos", nargs="+", metavar="PHOTO[:W]")
+    fuse.add_argument("-o", "--output", required=True)
+    fuse.add_argument("--style", action="append", default=[], metavar="NAME_OR_FILE[:W]")
+    fuse.add_argument("--style-image", action="append", default=[], metavar="PATH[:W]")
+    fuse.add_argument("--mask", action="append", default=[], metavar="PHOTO=MASK.png",
+                      help="where PHOTO's features go (light = this photo)")
+    fuse.add_argument("--size", default=None, metavar="WxH", help="output size (default: the first photo's)")
+    fuse.add_argument("--strength", type=_float, default=1.0)
+    fuse.add_argument("--preserve-color", action="store_true")
+    fuse.add_argument("--scale", type=_float, default=1.0)
+    fuse.add_argument("--quality", type=_positive_int, default=95)
+    _add_engine_options(fuse)
+    fuse.add_argument("--json", action="store_true")
 
     styles = commands.add_parser("styles", help="list the styles")
     styles.add_argument("--json", action="store_true")
@@ -143,15 +172,33 @@ def _output_path(source: Path, output: Path, folder_mode: bool) -> Path:
     return output / (source.stem + suffix)
 
 
+def _report_written(pending, as_json: bool, style: str) -> bool:
+    """Wait for a background write; print its result line, or its error. True when written."""
+    job, source, target, size, started = pending
+    try:
+        job.result()
+    except BadInputError as exc:
+        _error(str(exc))
+        return False
+    seconds = time.perf_counter() - started
+    if as_json:
+        print(json.dumps({"input": str(source), "output": str(target), "size": list(size), "style": style,
+                          "seconds": round(seconds, 3)}), flush=True)
+    else:
+        print(f"{target}  ({size[0]}x{size[1]}, {style}, {seconds:.1f} s)", flush=True)
+    return True
+
+
 def _render(args: argparse.Namespace) -> int:
     from .document.image_io import fit_longest_side, output_format, read_image, same_file, write_image
     from .engine.render import RenderSettings, render_image
     from .engine.styles import builtin_styles, parse_mix
 
     settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale,
-                              device=args.device)
+                              device=args.device, tile=args.tile, precision=args.precision)
     styles = args.style or ([] if args.style_image else [builtin_styles()[0].name])
     mix = parse_mix(styles, args.style_image)
+    style_masks = _style_masks(args.style_mask, styles + args.style_image, mix)
     files, folder_mode, problems = _collect_inputs(args.inputs)
     output = Path(args.output).expanduser()
     if folder_mode:
@@ -173,28 +220,105 @@ def _render(args: argparse.Namespace) -> int:
 
     failures = len(problems)
     show_bar = sys.stderr.isatty() and not args.json
-    for source in files:
-        target = _output_path(source, output, folder_mode)
-        started = time.perf_counter()
-        try:
-            photo = read_image(source, max_pixels=args.max_pixels)
-            if args.max_size:
-                photo = fit_longest_side(photo, args.max_size)
-            rgb = render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar))
-            write_image(target, photo.with_rgb(rgb), quality=args.quality, protect=(source,))
-        except BadInputError as exc:
-            failures += 1
-            _error(str(exc))
-            if not folder_mode:
-                return EXIT_BAD_INPUT
-            continue
-        seconds = time.perf_counter() - started
-        if args.json:
-            print(json.dumps({"input": str(source), "output": str(target), "size": list(photo.size),
-                              "style": mix.label, "seconds": round(seconds, 3)}), flush=True)
-        else:
-            print(f"{target}  ({photo.size[0]}x{photo.size[1]}, {mix.label}, {seconds:.1f} s)", flush=True)
+    # Encoding a file (zlib, libjpeg: no GIL held) overlaps with painting the next photo.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending = None
+        for source in files:
+            target = _output_path(source, output, folder_mode)
+            started = time.perf_counter()
+            try:
+                photo = read_image(source, max_pixels=args.max_pixels)
+                if args.max_size:
+                    photo = fit_longest_side(photo, args.max_size)
+                rgb = render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks)
+            except BadInputError as exc:
+                failures += 1
+                _error(str(exc))
+                if not folder_mode:
+                    return EXIT_BAD_INPUT
+                continue
+            if pending is not None:
+                failures += not _report_written(pending, args.json, mix.label)
+            job = writer.submit(write_image, target, photo.with_rgb(rgb), quality=args.quality, protect=(source,))
+            pending = (job, source, target, photo.size, started)
+        if pending is not None:
+            failures += not _report_written(pending, args.json, mix.label)
     return EXIT_BAD_INPUT if failures else EXIT_OK
+
+
+def _style_masks(specs: list[str], style_specs: list[str], mix) -> list | None:
+    """``--style-mask NAME=FILE`` -> one mask (or None) per style of the mix, matched by the name as
+    typed (weight suffix optional) or the style's own name."""
+    from .document.image_io import read_mask
+    from .engine.styles import split_weight
+
+    if not specs:
+        return None
+    masks: list = [None] * len(mix.components)
+    typed = [split_weight(s)[0].strip().lower() for s in style_specs]
+    labels = [source.label.strip().lower() for source, _ in mix.components]
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not path:
+            raise BadInputError(f"--style-mask '{spec}': expected STYLE=MASK.png")
+        key = split_weight(name)[0].strip().lower()
+        matches = [i for i in range(len(masks)) if key in (typed[i], labels[i])]
+        if not matches:
+            raise BadInputError(f"--style-mask '{spec}': no style '{name}' among the given styles")
+        masks[matches[0]] = read_mask(path)
+    return masks
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    w, sep, h = text.lower().partition("x")
+    try:
+        size = (int(w), int(h))
+    except ValueError:
+        raise BadInputError(f"--size '{text}': expected WIDTHxHEIGHT, e.g. 1600x1200") from None
+    if not sep or min(size) < 1 or size[0] * size[1] > 200_000_000:
+        raise BadInputError(f"--size '{text}': expected WIDTHxHEIGHT, e.g. 1600x1200")
+    return size
+
+
+def _fuse(args: argparse.Namespace) -> int:
+    from .document.image_io import Photo, output_format, read_image, read_mask, same_file, write_image
+    from .engine.fusion import fuse_photos
+    from .engine.render import RenderSettings
+    from .engine.styles import builtin_styles, parse_mix, split_weight
+
+    settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale,
+                              device=args.device, tile=args.tile, precision=args.precision)
+    output = Path(args.output).expanduser()
+    output_format(output)
+    if not output.parent.is_dir():
+        raise BadInputError(f"{output}: the folder {output.parent} does not exist")
+    names, weights = zip(*(split_weight(p) for p in args.photos))
+    for name in names:
+        if same_file(name, output):
+            raise BadInputError(f"{output}: the output would overwrite the input; choose another output name")
+    masks: list = [None] * len(names)
+    for spec in args.mask:
+        photo_name, sep, path = spec.partition("=")
+        matches = [i for i, n in enumerate(names) if photo_name in (n, Path(n).name)]
+        if not sep or not matches:
+            raise BadInputError(f"--mask '{spec}': expected PHOTO=MASK.png with PHOTO one of the photos")
+        masks[matches[0]] = read_mask(path)
+    mix = parse_mix(args.style or ([] if args.style_image else [builtin_styles()[0].name]), args.style_image)
+    started = time.perf_counter()
+    photos = [read_image(n) for n in names]
+    rgb = fuse_photos([p.rgb for p in photos], list(weights), mix, settings,
+                      TerminalProgress("fusing", sys.stderr.isatty() and not args.json), masks,
+                      _parse_size(args.size))
+    target = write_image(output, Photo(rgb=rgb, exif=photos[0].exif), quality=args.quality, protect=names)
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(json.dumps({"inputs": list(names), "weights": list(weights), "output": str(target),
+                          "size": [rgb.shape[1], rgb.shape[0]], "style": mix.label, "seconds": round(seconds, 3)}))
+    else:
+        print(f"{target}  ({rgb.shape[1]}x{rgb.shape[0]}, {mix.label}, {seconds:.1f} s)")
+    return EXIT_OK
 
 
 # -- styles, sheet, info ---------------------------------------------------------------------------
@@ -258,7 +382,7 @@ def _info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"render": _render, "styles": _styles, "sheet": _sheet, "info": _info}
+COMMANDS = {"render": _render, "fuse": _fuse, "styles": _styles, "sheet": _sheet, "info": _info}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from images import gradient, save
 from PIL import Image
 
-from images import gradient, save
 from stylefuse_desktop.cli import main
 
 
@@ -148,3 +148,36 @@ def test_render_keeps_transparency(tmp_path, capsys):
     out = np.asarray(Image.open(tmp_path / "logo-art.png"))
     assert out.shape == (48, 64, 4)
     assert np.abs(out[..., 3].astype(int) - rgba[..., 3]).max() <= 1
+
+
+def test_style_masks_from_the_command_line(tmp_path, capsys):
+    photo = save(tmp_path / "p.png", gradient(96, 64, seed=3))
+    left = np.zeros((64, 96), np.uint8)
+    left[:, :48] = 255
+    save(tmp_path / "left.png", left)
+    save(tmp_path / "right.png", 255 - left)
+    target = tmp_path / "masked.png"
+    code, _, err = run(capsys, "render", photo, "-o", target, "--style", "Red Lacquer", "--style", "Ink Wave",
+                       "--style-mask", f"Red Lacquer={tmp_path / 'left.png'}",
+                       "--style-mask", f"ink wave={tmp_path / 'right.png'}")
+    assert code == 0, err
+    assert Image.open(target).size == (96, 64)
+    code, _, err = run(capsys, "render", photo, "-o", tmp_path / "x.png", "--style", "Fiesta",
+                       "--style-mask", f"Blue Swirl={tmp_path / 'left.png'}")
+    assert code == 2 and "no style 'Blue Swirl'" in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_fuse_command_writes_one_painting_of_the_first_photos_size(tmp_path, capsys):
+    a = save(tmp_path / "a.png", gradient(80, 60, seed=1))
+    b = save(tmp_path / "b.jpg", gradient(50, 90, seed=2))
+    target = tmp_path / "fused.png"
+    code, out, err = run(capsys, "fuse", f"{a}:0.7", f"{b}:0.3", "-o", target, "--style", "Fiesta", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["size"] == [80, 60] and record["weights"] == [0.7, 0.3]
+    assert Image.open(target).size == (80, 60)
+    code, _, _ = run(capsys, "fuse", a, b, "-o", tmp_path / "sized.png", "--size", "64x48")
+    assert code == 0 and Image.open(tmp_path / "sized.png").size == (64, 48)
+    code, _, err = run(capsys, "fuse", a, b, "-o", tmp_path / "bad.png", "--size", "huge")
+    assert code == 2 and "WIDTHxHEIGHT" in err and not (tmp_path / "bad.png").exists()

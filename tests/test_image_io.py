@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from images import gradient, png_bomb_header, save, swapped_primaries_profile
 from PIL import Image
 
-from images import gradient, png_bomb_header, save, swapped_primaries_profile
 from stylefuse_desktop.document import image_io
 from stylefuse_desktop.document.image_io import Photo, read_image, write_image
 from stylefuse_desktop.errors import BadInputError
@@ -187,3 +187,9 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_damaged_exif_does_not_cost_the_photo(tmp_path):
+    path = save(tmp_path / "odd.jpg", gradient(30, 20), exif=b"Exif\x00\x00garbage that is no TIFF")
+    photo = read_image(path)
+    assert photo.size == (30, 20) and photo.exif is None

@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylefuse_desktop.engine.networks.layers import ReflectConv, instance_moments
+from stylefuse_desktop.engine.networks.layers import ReflectConv
+from stylefuse_desktop.engine.normalization import instance_moments
 from stylefuse_desktop.engine.onnx_import import dequantize_model
 from stylefuse_desktop.engine.weights import load_network, verified_onnx_path
 
@@ -68,7 +69,8 @@ def test_multistyle_matches_reference_for_single_styles_and_mixes(images, size):
 
     content = transform.resize(images[1], size, anti_aliasing=True).astype(np.float32)
     x = content.transpose(2, 0, 1)[None].copy()
-    mixes = [np.eye(26, dtype=np.float32)[5], np.eye(26, dtype=np.float32)[19] * 0.3 + np.eye(26, dtype=np.float32)[2] * 0.7]
+    eye = np.eye(26, dtype=np.float32)
+    mixes = [eye[5], eye[19] * 0.3 + eye[2] * 0.7]
     for weights in mixes:
         h, w = size
         ph, pw = (-h) % 4, (-w) % 4  # the reference graph wants multiples of 4: pad as our network does

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import struct
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -130,11 +131,16 @@ def _to_photo(im: Image.Image) -> Photo:
     if bit_depth == 8 and im.info.get("bits", 8) == 16:
         bit_depth = 16
 
-    exif = im.getexif()
-    im = ImageOps.exif_transpose(im)  # upright pixels; also resets the orientation tag on the copy
-    if _ORIENTATION_TAG in exif:
-        del exif[_ORIENTATION_TAG]
-    exif_bytes = exif.tobytes() if len(exif) else None
+    try:
+        exif = im.getexif()
+        im = ImageOps.exif_transpose(im)  # upright pixels; also resets the orientation tag on the copy
+        if _ORIENTATION_TAG in exif:
+            del exif[_ORIENTATION_TAG]
+        exif_bytes = exif.tobytes() if len(exif) else None
+    except (OSError, ValueError, SyntaxError, struct.error, KeyError, TypeError) as exc:
+        # damaged EXIF must not cost the user their photo: keep the pixels as stored, drop the metadata
+        log.warning("ignoring unreadable EXIF data (%s)", exc)
+        exif_bytes = None
 
     alpha: np.ndarray | None = None
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
@@ -275,3 +281,10 @@ def fit_longest_side(photo: Photo, longest: int) -> Photo:
     size = (max(1, round(w * ratio)), max(1, round(h * ratio)))
     alpha = None if photo.alpha is None else np.clip(resize_array(photo.alpha, size), 0.0, 1.0)
     return replace(photo, rgb=resize_array(photo.rgb, size), alpha=alpha)
+
+
+def read_mask(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A grey weight map in [0, 1] from any image: its luminance, times its alpha if it has one."""
+    photo = read_image(path, max_pixels=max_pixels)
+    grey = photo.rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.clip(grey * (photo.alpha if photo.alpha is not None else 1.0), 0.0, 1.0).astype(np.float32)

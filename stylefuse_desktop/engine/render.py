@@ -1,8 +1,14 @@
-"""Rendering: a function of (pixels, style mix, settings) that returns stylized pixels of the same size."""
+"""Rendering: a function of (pixels, style mix, settings) that returns stylized pixels of the same size.
+
+The network paints at ``size / scale`` (the stroke scale), tile by tile with whole-image statistics
+(``tiling``), and the painting is brought to full size keeping the photo's fine detail (``upsample``).
+Colour preservation, strength and mask coverage are applied at full size, in bands of rows.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,54 +16,62 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import BadInputError
-from ..progress import NullProgress, Progress, raise_if_cancelled
+from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .color import transfer_luminance
 from .device import DEVICE_CHOICES, select_device
-from .embeddings import predict_embedding, source_embedding
-from .networks.multistyle import NUM_STYLES
-from .styles import BUILTIN, StyleMix
+from .embeddings import predict_embedding
+from .precision import PRECISIONS, convolutions_in
+from .precision import resolve as resolve_precision
+from .style_plan import MULTISTYLE, PaintPlan, plan_paint
+from .styles import StyleMix
+from .tiling import auto_tile_size, run_stages
+from .upsample import sample_rows, upsample_bands
 from .weights import load_network
 
 # The networks need a few pixels at their 1/4-size bottleneck for reflection padding; smaller
 # inputs are upsampled to this and the result brought back to the requested size.
 MIN_NETWORK_SIDE = 32
-MIN_SCALE, MAX_SCALE = 0.25, 16.0
+MIN_SCALE, MAX_SCALE = 1 / 16, 16.0
+MAX_NETWORK_PIXELS = 200_000_000
 
 
 @dataclass(frozen=True)
 class RenderSettings:
     strength: float = 1.0  # 0 gives the photo back, 1 the full style
     preserve_color: bool = False  # keep the photo's colours, take the style's light and texture
-    scale: float = 1.0  # stroke scale: the network runs at 1/scale of the output size
+    scale: float = 1.0  # stroke scale: the network paints at 1/scale of the output size
     device: str = "auto"
+    tile: int | None = None  # tile side in pixels; None: chosen from free memory
+    tile_memory_mb: int | None = None  # memory a tile may use (CPU default 384 MB)
+    precision: str = "auto"  # convolutions in bf16 where the hardware runs it natively ("fp32" to refuse)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.strength, (int, float)) and 0.0 <= self.strength <= 1.0):
             raise BadInputError(f"strength must be between 0 and 1, got {self.strength}")
         if not (isinstance(self.scale, (int, float)) and MIN_SCALE <= self.scale <= MAX_SCALE):
-            raise BadInputError(f"stroke scale must be between {MIN_SCALE} and {MAX_SCALE}, got {self.scale}")
+            raise BadInputError(f"stroke scale must be between 1/16 and {MAX_SCALE:g}, got {self.scale}")
         if self.device not in DEVICE_CHOICES:
             raise BadInputError(f"unknown device '{self.device}'; choose one of {', '.join(DEVICE_CHOICES)}")
+        if self.precision not in PRECISIONS:
+            raise BadInputError(f"unknown precision '{self.precision}'; choose one of {', '.join(PRECISIONS)}")
+        if self.tile is not None and self.tile < 64:
+            raise BadInputError(f"tile size must be at least 64 pixels, got {self.tile}")
 
 
 def pixel_blend_weight(strength: float, family: str) -> float:
-    """How much of the network output replaces the photo at a given strength.
+    """How much of the painting replaces the photo at a given strength.
 
-    Built-in styles blend linearly. Embedding styles already move from the photo's own embedding
-    towards the style's as strength grows (Magenta's interpolation), so the pixel blend rises faster
-    (1 - (1 - s)^2) and the two together stay smooth and monotone, exactly the photo at 0.
+    Built-ins painted by the 26-style net blend linearly. Embedding styles already move from the
+    photo's own embedding towards the style's as strength grows (Magenta's interpolation), so the
+    pixel blend rises faster (1 - (1 - s)^2); together smooth, monotone, exactly the photo at 0.
     """
     if family == "multistyle":
         return strength
     return 1.0 - (1.0 - strength) ** 2
 
 
-def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None].to(device)
-
-
-def to_array(x: torch.Tensor) -> np.ndarray:
-    return x[0].permute(1, 2, 0).float().cpu().numpy()
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -76,26 +90,112 @@ def network_size(height: int, width: int, scale: float) -> tuple[int, int]:
     if short < MIN_NETWORK_SIDE:
         grow = MIN_NETWORK_SIDE / short
         h, w = math.ceil(h * grow), math.ceil(w * grow)
+    if h * w > MAX_NETWORK_PIXELS:
+        raise BadInputError(f"painting at {w}x{h} is too large; use a larger stroke scale")
     return h, w
 
 
-def builtin_weights(mix: StyleMix, device: torch.device) -> torch.Tensor:
-    weights = torch.zeros(1, NUM_STYLES, device=device)
-    for source, weight in mix.components:
-        if source.kind == BUILTIN:
-            weights[0, source.builtin_index] += weight
-    return weights / weights.sum()
+def pad_to_multiple(x: torch.Tensor, multiple: int = 4) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if not (ph or pw):
+        return x
+    mode = "reflect" if min(h, w) > max(ph, pw) else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
-def mixed_embedding(mix: StyleMix, device: torch.device) -> torch.Tensor:
-    total, acc = 0.0, None
-    for source, weight in mix.components:
-        if source.kind == BUILTIN:
-            continue
-        vec = source_embedding(source, device) * weight
-        acc = vec if acc is None else acc + vec
-        total += weight
-    return (acc / total)[None]
+def normalise_masks(
+    masks: Sequence[np.ndarray | None], weights: list[float], size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-style weight maps resized to ``size`` -> (partition of unity [K, h, w], coverage [1, 1, h, w]).
+
+    A style without a mask covers everything with its weight. Where all masks are zero the coverage
+    is zero (the photo shows through) and the partition falls back to the global weights.
+    """
+    maps = []
+    for mask, weight in zip(masks, weights):
+        if mask is None:
+            maps.append(torch.full(size, float(weight)))
+        else:
+            m = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None]
+            resized = F.interpolate(m, size=size, mode="bilinear", align_corners=False, antialias=True)
+            maps.append(resized[0, 0].clamp(0, 1))
+    stack = torch.stack(maps)
+    total = stack.sum(0, keepdim=True)
+    fallback = torch.tensor(weights, dtype=torch.float32)[:, None, None].expand_as(stack)
+    partition = torch.where(total > 1e-6, stack / total.clamp(min=1e-6), fallback)
+    return partition, total.clamp(max=1.0)[None]
+
+
+@dataclass
+class Prepared:
+    """A photo ready to paint: the network input (padded) and what finishing needs."""
+
+    photo: torch.Tensor  # [1, 3, H, W] CPU, full size
+    small: torch.Tensor  # [1, 3, h, w] CPU, what the network sees (before padding)
+    padded: torch.Tensor  # small, reflect-padded to a multiple of 4
+
+
+def prepare(rgb: np.ndarray, settings: RenderSettings) -> Prepared:
+    photo = to_tensor(rgb)
+    small = resize(photo, network_size(rgb.shape[0], rgb.shape[1], settings.scale))
+    return Prepared(photo, small, pad_to_multiple(small))
+
+
+def tile_for(settings: RenderSettings, device: torch.device) -> int:
+    return settings.tile or auto_tile_size(device, budget_mb=settings.tile_memory_mb)
+
+
+def paint(
+    prepared: Prepared,
+    plan: PaintPlan,
+    settings: RenderSettings,
+    device: torch.device,
+    progress: Progress,
+    features: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Run the network tile by tile -> the painting at network size, [1, 3, h, w] on the CPU.
+    ``features`` replaces the encoder's output (photo fusion)."""
+    with convolutions_in(resolve_precision(settings.precision, device)):
+        return _paint(prepared, plan, settings, device, progress, features)
+
+
+def _paint(prepared, plan, settings, device, progress, features):
+    net = load_network(plan.network, device)
+    tile = tile_for(settings, device)
+    if plan.network == MULTISTYLE:
+        result = run_stages(prepared.padded, net.stages(plan.norms), plan.norms, tile, device, progress)
+    else:
+        if features is None:
+            encoded = run_stages(prepared.padded, net.encoder_stages(), plan.norms, tile, device,
+                                 SubProgress(progress, 0.0, 0.25))
+            features = encoded.output
+            progress = SubProgress(progress, 0.25, 1.0)
+        result = run_stages(features, net.decoder_stages(plan.norms), plan.norms, tile // 4, device, progress)
+    h, w = prepared.small.shape[-2:]
+    return result.output[..., :h, :w]
+
+
+def finish(
+    painting: torch.Tensor,
+    prepared: Prepared,
+    settings: RenderSettings,
+    family: str,
+    coverage: torch.Tensor | None = None,
+) -> np.ndarray:
+    """Full size, colour, strength and coverage, band by band -> [H, W, 3] float32."""
+    height, width = prepared.photo.shape[-2:]
+    out = np.empty((height, width, 3), np.float32)
+    blend = pixel_blend_weight(settings.strength, family)
+    for rows, band, photo_band in upsample_bands(painting, prepared.photo, prepared.small):
+        if settings.preserve_color:
+            band = transfer_luminance(band, photo_band)
+        if coverage is not None:
+            band = torch.lerp(photo_band, band, sample_rows(coverage, rows, height, width, "bilinear") * blend)
+        elif blend < 1.0:
+            band = torch.lerp(photo_band, band, blend)
+        out[rows.start : rows.stop] = band[0].permute(1, 2, 0).numpy()
+    return out
 
 
 @torch.inference_mode()
@@ -104,40 +204,34 @@ def render_image(
     mix: StyleMix,
     settings: RenderSettings = RenderSettings(),
     progress: Progress = NullProgress(),
+    style_masks: Sequence[np.ndarray | None] | None = None,
 ) -> np.ndarray:
-    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1]); the result has the same size."""
+    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1]); the result has the same size.
+
+    ``style_masks`` gives each style of the mix a weight map (any size, resized to the image): each
+    style is painted where its map is high, blended inside the network; where all maps are zero the
+    photo shows through.
+    """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
         raise BadInputError(f"expected an RGB image, got an array of shape {rgb.shape}")
-    device = select_device(settings.device)
-    height, width = rgb.shape[:2]
+    if style_masks is not None and len(style_masks) != len(mix.components):
+        raise BadInputError("give one mask (or None) per style")
     progress.report(0.0, "Preparing")
     if settings.strength == 0.0:
         progress.report(1.0, "Done")
         return np.array(rgb, dtype=np.float32, copy=True)
-    photo = to_tensor(rgb, device)
-    small = resize(photo, network_size(height, width, settings.scale))
-
-    families = mix.family_weights()
-    result = torch.zeros_like(photo)
-    done = 0
-    for family, family_weight in families.items():
-        raise_if_cancelled(progress)
-        progress.report(0.1 + 0.8 * done / len(families), f"Painting ({'built-in' if family == 'multistyle' else 'style'})")
-        if family == "multistyle":
-            net = load_network("multistyle", device)
-            stylized = net(small, builtin_weights(mix, device))
-        else:
-            embedding = mixed_embedding(mix, device)
-            if settings.strength < 1.0:
-                own = predict_embedding(rgb, device)[None]
-                embedding = torch.lerp(own, embedding, settings.strength)
-            stylized = load_network("style_transformer", device)(small, embedding)
-        stylized = resize(stylized, (height, width))
-        if settings.preserve_color:
-            stylized = transfer_luminance(stylized, photo)
-        blend = pixel_blend_weight(settings.strength, family)
-        result += family_weight * torch.lerp(photo, stylized, blend)
-        done += 1
+    device = select_device(settings.device)
+    prepared = prepare(rgb, settings)
+    partition = coverage = None
+    if style_masks is not None and any(m is not None for m in style_masks):
+        partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components],
+                                              tuple(prepared.padded.shape[-2:]))
+    own = predict_embedding(rgb, device) if settings.strength < 1.0 else None
+    plan = plan_paint(mix, device, settings.strength, own, partition)
     raise_if_cancelled(progress)
+    painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
+    if coverage is not None:
+        coverage = coverage[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
+    out = finish(painting, prepared, settings, plan.family, coverage)
     progress.report(1.0, "Done")
-    return to_array(result.clamp_(0.0, 1.0))
+    return out

@@ -9,7 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import ReflectConv, conditional_instance_norm, upsample_nearest2
+from ..norm_plan import NormPlan, Region
+from ..normalization import conditional_instance_norm
+from ..tiling import Stage
+from .layers import ReflectConv, upsample_nearest2
 from .style_transformer import MomentsHook, NormParams
 
 ONNX_FILE = "multistyle26.onnx"
@@ -60,6 +63,50 @@ class MultiStyleNet(nn.Module):
         h = styled(15, upsample_nearest2(h))
         h = styled(16, upsample_nearest2(h))
         return torch.sigmoid_(styled(17, h, relu=False))
+
+    def stages(self, plan: NormPlan) -> list[Stage]:
+        """Tiled rendering. The first layer's output (32 channels at full size) is too large to keep, so
+        a first pass only gathers its statistics and the next stage computes it again, tile by tile."""
+        layers = self.layers()
+
+        def first(x: torch.Tensor, region: Region) -> torch.Tensor:
+            return layers[0].conv(x)
+
+        def second(x: torch.Tensor, region: Region) -> torch.Tensor:
+            return layers[1].conv(plan.apply(0, layers[0].conv(x), region))
+
+        def third(x: torch.Tensor, region: Region) -> torch.Tensor:
+            return layers[2].conv(plan.apply(1, x, region))
+
+        def residual(x: torch.Tensor, region: Region) -> torch.Tensor:
+            h = plan.apply(2, x, region)
+            for block in range(6):
+                r = plan.observe_and_apply(3 + 2 * block, layers[3 + 2 * block].conv(h), region)
+                h = h + plan.observe_and_apply(4 + 2 * block, layers[4 + 2 * block].conv(r), region, relu=False)
+            return h
+
+        def expand0(x: torch.Tensor, region: Region) -> torch.Tensor:
+            return layers[15].conv(upsample_nearest2(x))
+
+        def expand1(x: torch.Tensor, region: Region) -> torch.Tensor:
+            return layers[16].conv(upsample_nearest2(plan.apply(15, x, region)))
+
+        def expand2(x: torch.Tensor, region: Region) -> torch.Tensor:
+            return layers[17].conv(plan.apply(16, x, region))
+
+        def finish(x: torch.Tensor, region: Region) -> torch.Tensor:
+            return torch.sigmoid_(plan.apply(17, x, region, relu=False))
+
+        return [
+            Stage("Measuring", first, scale=1, halo=4, collects=0, store=False, cost=7.8),
+            Stage("Painting", second, scale=0.5, halo=6, collects=1, cost=7.8 + 2.3),
+            Stage("Painting", third, scale=0.5, halo=2, collects=2, cost=9.2 / 4),
+            Stage("Painting", residual, scale=1, halo=0, whole=True, cost=12 * 9.2 / 16),
+            Stage("Painting", expand0, scale=2, halo=1, collects=15, cost=4 * 2.3 / 16),
+            Stage("Painting", expand1, scale=2, halo=1, collects=16, cost=4 * 0.3 / 4),
+            Stage("Painting", expand2, scale=1, halo=4, collects=17, cost=1.0),
+            Stage("Painting", finish, scale=1, halo=0, cost=0.05),
+        ]
 
     def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         """[N, 3, H, W] in [0, 1], any size; [N, 26] weights -> stylized [N, 3, H, W]."""

@@ -15,7 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import ReflectConv, conditional_instance_norm, upsample_nearest2
+from ..norm_plan import NormPlan, Region
+from ..normalization import conditional_instance_norm
+from ..tiling import Stage
+from .layers import ReflectConv, upsample_nearest2
 
 EMBEDDING_SIZE = 100
 ONNX_FILE = "arbitrary_transform.onnx"
@@ -71,6 +74,42 @@ class StyleTransformer(nn.Module):
         h = norm(10, self.expand[0](upsample_nearest2(h)))
         h = norm(11, self.expand[1](upsample_nearest2(h)))
         return torch.sigmoid_(norm(12, self.expand[2](h), relu=False))
+
+    # -- tiled rendering --------------------------------------------------------------------------
+    def encoder_stages(self) -> list[Stage]:
+        """The encoder has no normalisation: one tiled stage, full size -> 1/4."""
+        # halo: 9x9 conv (4 px) + 3x3 stride 2 (1 px) + 3x3 stride 2 at half size (2 px), aligned to 4
+        return [Stage("Reading the photo", lambda x, region: self.encode(x), scale=0.25, halo=8, cost=2.0)]
+
+    def decoder_stages(self, plan: NormPlan) -> list[Stage]:
+        """Residual blocks whole at 1/4 size, then the decoder tile by tile with whole-image statistics."""
+
+        def residual(h: torch.Tensor, region: Region) -> torch.Tensor:
+            for block in range(5):
+                c1, c2 = self.residual[2 * block], self.residual[2 * block + 1]
+                r = plan.observe_and_apply(2 * block, c1(h), region)
+                h = h + plan.observe_and_apply(2 * block + 1, c2(r), region, relu=False)
+            return h
+
+        def expand1(h: torch.Tensor, region: Region) -> torch.Tensor:
+            return self.expand[0](upsample_nearest2(h))
+
+        def expand2(h: torch.Tensor, region: Region) -> torch.Tensor:
+            return self.expand[1](upsample_nearest2(plan.apply(10, h, region)))
+
+        def expand3(h: torch.Tensor, region: Region) -> torch.Tensor:
+            return self.expand[2](plan.apply(11, h, region))
+
+        def finish(h: torch.Tensor, region: Region) -> torch.Tensor:
+            return torch.sigmoid_(plan.apply(12, h, region, relu=False))
+
+        return [
+            Stage("Painting", residual, scale=1, halo=0, whole=True, cost=16 * 10 * 9 * 32 * 32 / 16 / 1000),
+            Stage("Painting", expand1, scale=2, halo=1, collects=10, cost=4 * 9 * 32 * 16 / 1000),
+            Stage("Painting", expand2, scale=2, halo=1, collects=11, cost=4 * 9 * 16 * 8 / 1000),
+            Stage("Painting", expand3, scale=1, halo=4, collects=12, cost=81 * 8 * 3 / 1000),
+            Stage("Painting", finish, scale=1, halo=0, cost=0.05),
+        ]
 
     def forward(self, content: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         """Any size: reflect-pads to a multiple of 4 and crops back."""

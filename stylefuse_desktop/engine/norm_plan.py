@@ -1,0 +1,151 @@
+"""The style side of one render: every norm layer's style parameters, where each style applies, and
+the statistics gathered over the whole image.
+
+A render normalises each conditional instance norm with statistics of the *whole* image, even when
+it runs tile by tile (a tile's own statistics would make every tile look different). The executor
+gathers them with ``collect`` over every tile's valid region, then ``finish`` turns them into
+moments, and later stages ``apply`` them.
+
+With per-pixel style weights (spatial fusion) each style gets its own statistics, taken over the
+region it covers (weighted by its mask), and gamma/beta are mixed per pixel, so far from a boundary
+each style is normalised as it would be alone, and boundaries blend inside the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .normalization import NORM_EPS, combine_moments, conditional_instance_norm, instance_moments
+
+NormParams = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where a tile sits: its top-left (y, x) in the pixels of its layer, whose resolution is
+    ``factor`` times the network input's (1, 1/2 or 1/4)."""
+
+    y: int
+    x: int
+    factor: float
+
+
+class NormPlan:
+    def __init__(
+        self,
+        style_params: list[NormParams],
+        weights: torch.Tensor,
+        masks: torch.Tensor | None = None,
+    ) -> None:
+        """``style_params[k][i]`` is (gamma, beta), each [1, C], of style k at norm layer i;
+        ``weights`` [K] sums to 1; ``masks`` [K, H, W] at the network input size is a per-pixel
+        partition of unity (or None for one global mix)."""
+        self.style_params = style_params
+        self.weights = weights
+        self.masks = masks
+        self.layers = len(style_params[0])
+        if masks is None:
+            # one global style: mix the parameters once
+            self.mixed = [
+                (sum(w * p[i][0] for w, p in zip(weights.tolist(), style_params)),
+                 sum(w * p[i][1] for w, p in zip(weights.tolist(), style_params)))
+                for i in range(self.layers)
+            ]
+        self._masks_at: dict[float, torch.Tensor] = {}
+        self._parts: dict[int, list] = {}
+        self.moments: dict[int, tuple[torch.Tensor, ...]] = {}
+
+    @property
+    def spatial(self) -> bool:
+        return self.masks is not None
+
+    # -- masks at each layer's resolution --------------------------------------------------------
+    def mask_crop(self, region: Region, height: int, width: int, device: torch.device) -> torch.Tensor:
+        """[K, 1, h, w] weights of each style over a tile."""
+        factor = region.factor
+        if factor not in self._masks_at:
+            if factor == 1:
+                self._masks_at[factor] = self.masks
+            else:
+                size = (round(self.masks.shape[-2] * factor), round(self.masks.shape[-1] * factor))
+                self._masks_at[factor] = F.interpolate(self.masks[None], size=size, mode="area")[0]
+        full = self._masks_at[factor]
+        crop = full[:, region.y : region.y + height, region.x : region.x + width]
+        if crop.shape[-2:] != (height, width):  # a tile of the multiple-of-4 padding: reflect the edge
+            crop = F.pad(crop[None], (0, width - crop.shape[-1], 0, height - crop.shape[-2]), mode="replicate")[0]
+        return crop[:, None].to(device)
+
+    # -- statistics ------------------------------------------------------------------------------
+    def begin(self, i: int) -> None:
+        self._parts[i] = []
+        self.moments.pop(i, None)
+
+    def collect(self, i: int, x: torch.Tensor, region: Region) -> None:
+        """Add a tile's valid region of the input of norm layer ``i`` to the statistics."""
+        if not self.spatial:
+            if x.device.type == "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
+            mean, var = instance_moments(x)
+            self._parts[i].append((mean.reshape(-1), var.reshape(-1), x.shape[-2] * x.shape[-1]))
+            return
+        masks = self.mask_crop(region, x.shape[-2], x.shape[-1], x.device)
+        sums = []
+        for m in masks:  # m: [1, h, w]
+            weighted = x * m
+            sums.append((m.sum(dtype=torch.float64),
+                         weighted.sum(dim=(0, 2, 3), dtype=torch.float64),
+                         (weighted * x).sum(dim=(0, 2, 3), dtype=torch.float64)))
+        self._parts[i].append(sums)
+
+    def finish(self, i: int) -> None:
+        parts = self._parts.pop(i)
+        if not self.spatial:
+            mean, var = combine_moments(parts)
+            self.moments[i] = (mean.float().view(1, -1, 1, 1), var.float().view(1, -1, 1, 1))
+            return
+        per_style = []
+        for k in range(len(self.style_params)):
+            weight = sum(p[k][0] for p in parts)
+            total = sum(p[k][1] for p in parts)
+            squares = sum(p[k][2] for p in parts)
+            if float(weight) <= 1e-6:
+                # a style that covers nothing here: give it neutral statistics (it is never shown)
+                per_style.append((torch.zeros_like(total).float(), torch.ones_like(total).float()))
+                continue
+            mean = total / weight
+            var = (squares / weight - mean * mean).clamp(min=0.0)
+            per_style.append((mean.float(), var.float()))
+        self.moments[i] = tuple(per_style)
+
+    def observe(self, i: int, x: torch.Tensor, region: Region) -> None:
+        """Statistics from a tensor that is the whole layer (low-resolution sections run untiled)."""
+        self.begin(i)
+        self.collect(i, x, region)
+        self.finish(i)
+
+    # -- normalisation ---------------------------------------------------------------------------
+    def apply(self, i: int, x: torch.Tensor, region: Region, relu: bool = True) -> torch.Tensor:
+        """Normalise a tile of norm layer ``i``'s input with the whole image's statistics."""
+        if not self.spatial:
+            gamma, beta = self.mixed[i]
+            mean, var = self.moments[i]
+            return conditional_instance_norm(x, gamma.to(x.device), beta.to(x.device),
+                                             (mean.to(x.device), var.to(x.device)), relu=relu, inplace=True)
+        masks = self.mask_crop(region, x.shape[-2], x.shape[-1], x.device)
+        scale = torch.zeros_like(x)
+        shift = torch.zeros_like(x)
+        for k, m in enumerate(masks):
+            gamma, beta = (t.to(x.device).view(1, -1, 1, 1) for t in self.style_params[k][i])
+            mean, var = (t.to(x.device).view(1, -1, 1, 1) for t in self.moments[i][k])
+            s = gamma * torch.rsqrt(var + NORM_EPS)
+            scale.addcmul_(m[None], s)
+            shift.addcmul_(m[None], beta - mean * s)
+        out = x.mul_(scale).add_(shift) if not torch.is_grad_enabled() else x * scale + shift
+        return out.relu_() if relu else out
+
+    def observe_and_apply(self, i: int, x: torch.Tensor, region: Region, relu: bool = True) -> torch.Tensor:
+        self.observe(i, x, region)
+        return self.apply(i, x, region, relu)

@@ -1,0 +1,97 @@
+"""From a style mix to the network that paints it and its per-layer parameters.
+
+One style space: every style is a 100-d embedding of the arbitrary-style transformer. Built-ins use
+embeddings fitted to the 26-style network (``models/fit_builtin_embeddings.py``); a mix of any kinds
+is one weighted average of embeddings. The one exception: a built-in whose fitted embedding is a poor
+likeness, used alone and without masks, is painted by the 26-style network itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .. import locations
+from .embeddings import source_embedding
+from .networks.multistyle import NUM_STYLES
+from .norm_plan import NormPlan
+from .styles import BUILTIN, StyleMix
+from .weights import load_network
+
+# Held-out pixel mean |diff| against the 26-style net above which a fitted embedding is not used alone.
+POOR_FIT = 0.10
+TRANSFORMER, MULTISTYLE = "style_transformer", "multistyle"
+
+
+@lru_cache(maxsize=1)
+def fitted_builtin_embeddings() -> tuple[np.ndarray, dict[int, float]]:
+    """([26, 100] embeddings, {index: held-out mean |diff|}) shipped under models/."""
+    from safetensors.numpy import load_file
+
+    embeddings = load_file(str(locations.models_dir() / "builtin_embeddings.safetensors"))["embeddings"]
+    report = json.loads((locations.models_dir() / "builtin_embeddings_fit.json").read_text(encoding="utf-8"))
+    fit = {int(k): float(v["held_out_mean_abs_diff"]) for k, v in report["styles"].items()}
+    if embeddings.shape != (NUM_STYLES, 100):
+        raise RuntimeError("models/builtin_embeddings.safetensors must hold a [26, 100] tensor")
+    return embeddings, fit
+
+
+def builtin_fits_well(index: int) -> bool:
+    _, fit = fitted_builtin_embeddings()
+    return fit.get(index, 1.0) <= POOR_FIT
+
+
+def component_embedding(source, device: torch.device) -> torch.Tensor:
+    if source.kind == BUILTIN:
+        embeddings, _ = fitted_builtin_embeddings()
+        return torch.from_numpy(embeddings[source.builtin_index].copy()).to(device)
+    return source_embedding(source, device)
+
+
+@dataclass
+class PaintPlan:
+    network: str  # TRANSFORMER or MULTISTYLE
+    norms: NormPlan
+    family: str  # "multistyle" (pixel strength blend) or "embedding" (embedding interpolation)
+
+
+def uses_multistyle(mix: StyleMix, spatial: bool) -> bool:
+    if spatial or len(mix.components) != 1:
+        return False
+    source = mix.components[0][0]
+    return source.kind == BUILTIN and not builtin_fits_well(source.builtin_index)
+
+
+def plan_paint(
+    mix: StyleMix,
+    device: torch.device,
+    strength: float,
+    photo_embedding: torch.Tensor | None,
+    masks: torch.Tensor | None = None,
+    allow_multistyle: bool = True,
+) -> PaintPlan:
+    """``photo_embedding`` ([100], needed when strength < 1) is where embeddings start at strength 0;
+    ``masks`` [K, H, W] (one per component, a partition of unity) paints each style where it goes;
+    ``allow_multistyle`` False keeps to the transformer (photo fusion needs its encoder)."""
+    if allow_multistyle and uses_multistyle(mix, masks is not None):
+        net = load_network(MULTISTYLE, device)
+        weights = torch.zeros(1, NUM_STYLES, device=device)
+        weights[0, mix.components[0][0].builtin_index] = 1.0
+        return PaintPlan(MULTISTYLE, NormPlan([net.norm_parameters(weights)], torch.ones(1)), "multistyle")
+
+    net = load_network(TRANSFORMER, device)
+    embeddings = torch.stack([component_embedding(s, device) for s, _ in mix.components])
+    weights = torch.tensor([w for _, w in mix.components], dtype=torch.float32)
+    if masks is None:
+        # parameter-space mixing: one weighted average of embeddings
+        embeddings = (weights.to(device)[:, None] * embeddings).sum(0, keepdim=True)
+        weights = torch.ones(1)
+    if strength < 1.0 and photo_embedding is not None:
+        # Magenta's strength: interpolate from the photo's own embedding
+        embeddings = torch.lerp(photo_embedding[None].to(device), embeddings, strength)
+    params = [net.norm_parameters(e[None]) for e in embeddings]
+    return PaintPlan(TRANSFORMER, NormPlan(params, weights, masks), "embedding")
