@@ -1,0 +1,152 @@
+"""The one compositor: the layer stack -> RGBA pixels (numpy). The canvas, the thumbnails and the export
+all call it, so what is seen is what is saved.
+
+Style and fusion layers show what the engine last painted for them (a ``RenderStore`` entry, at the
+same scale); until a painting arrives they show nothing and the layers below show through.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .blend import composite_over
+from .document import Document
+from .layers import ImageLayer, Layer
+from .raster import _reduce
+
+
+def canvas_size_at(doc: Document, scale: float) -> tuple[int, int]:
+    return max(1, round(doc.width * scale)), max(1, round(doc.height * scale))
+
+
+@dataclass
+class Painted:
+    """A painting of a style or fusion layer: RGBA float32 at some canvas scale, and what it was made from."""
+
+    rgba: np.ndarray
+    scale: float
+    signature: tuple
+
+
+class RenderStore:
+    """The paintings the engine made for style and fusion layers, at each scale shown or exported."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, float], Painted] = {}
+        self._lock = threading.Lock()
+
+    def put(self, layer_id: str, painted: Painted) -> None:
+        with self._lock:
+            self._items[(layer_id, round(painted.scale, 6))] = painted
+
+    def get(self, layer_id: str, scale: float) -> Painted | None:
+        with self._lock:
+            return self._items.get((layer_id, round(scale, 6)))
+
+    def best(self, layer_id: str, scale: float) -> Painted | None:
+        """The painting at ``scale`` or else the closest one (resampled by the caller): a full-quality
+        painting can stand in for the display while a new preview is being made."""
+        with self._lock:
+            found = [p for (lid, _), p in self._items.items() if lid == layer_id]
+        if not found:
+            return None
+        return min(found, key=lambda p: abs(np.log(p.scale / scale)))
+
+    def drop(self, layer_id: str) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == layer_id]:
+                del self._items[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def resize_rgba(rgba: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if (rgba.shape[1], rgba.shape[0]) == size:
+        return rgba
+    if size[0] < rgba.shape[1]:
+        return _reduce(rgba, size)
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(rgba[..., c]), "F").resize(size, Image.BILINEAR),
+                           np.float32) for c in range(rgba.shape[2])]
+    return np.clip(np.stack(channels, axis=2), 0, 1)
+
+
+def resize_map(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if (mask.shape[1], mask.shape[0]) == size:
+        return mask
+    return np.clip(resize_rgba(mask[..., None], size)[..., 0], 0, 1)
+
+
+def image_layer_on_canvas(layer: ImageLayer, doc: Document, scale: float) -> np.ndarray:
+    """The layer's pixels placed on a transparent canvas at ``scale``: position and size applied."""
+    width, height = canvas_size_at(doc, scale)
+    out = np.zeros((height, width, 4), np.float32)
+    if layer.raster is None:
+        return out
+    lw, lh = layer.raster.size
+    size = (max(1, round(lw * layer.scale * scale)), max(1, round(lh * layer.scale * scale)))
+    pixels = layer.raster.reduced(size) if size[0] <= lw else resize_rgba(layer.raster.to_float(), size)
+    x0, y0 = round(layer.x * scale), round(layer.y * scale)
+    sx0, sy0 = max(0, -x0), max(0, -y0)
+    dx0, dy0 = max(0, x0), max(0, y0)
+    w = min(size[0] - sx0, width - dx0)
+    h = min(size[1] - sy0, height - dy0)
+    if w > 0 and h > 0:
+        out[dy0 : dy0 + h, dx0 : dx0 + w] = pixels[sy0 : sy0 + h, sx0 : sx0 + w]
+    return out
+
+
+def layer_pixels(layer: Layer, doc: Document, renders: RenderStore | None, scale: float) -> np.ndarray | None:
+    """RGBA float32 at the canvas size times ``scale``, before opacity and mask; None if not painted yet."""
+    if isinstance(layer, ImageLayer):
+        return image_layer_on_canvas(layer, doc, scale)
+    if renders is None:
+        return None
+    painted = renders.best(layer.id, scale)
+    if painted is None:
+        return None
+    return resize_rgba(painted.rgba, canvas_size_at(doc, scale))
+
+
+def composite(
+    doc: Document,
+    renders: RenderStore | None = None,
+    scale: float = 1.0,
+    below: int | None = None,
+    only: str | None = None,
+    background: np.ndarray | None = None,
+    layers: list[Layer] | None = None,
+) -> np.ndarray:
+    """The visible layers composited, bottom to top -> RGBA float32 [h, w, 4] at ``scale``.
+
+    ``below``: only the layers under this index (a style layer's "everything below"). ``only``: one
+    layer alone (export of a layer). ``layers``: these layers instead of the document's stack.
+    """
+    width, height = canvas_size_at(doc, scale)
+    out = np.zeros((height, width, 4), np.float32) if background is None else background.copy()
+    if layers is None:
+        layers = list(doc.layers)[: below if below is not None else len(doc.layers)]
+    for layer in layers:
+        if only is not None and layer.id != only:
+            continue
+        if not layer.visible or layer.opacity <= 0:
+            continue
+        pixels = layer_pixels(layer, doc, renders, scale)
+        if pixels is None:
+            continue
+        alpha = pixels[..., 3:4] * np.float32(layer.opacity)
+        if layer.mask is not None:
+            alpha = alpha * resize_map(layer.mask, (width, height))[..., None]
+        out = composite_over(out, pixels[..., :3], alpha, layer.blend_mode)
+    return out
+
+
+def flatten_onto(rgba: np.ndarray, colour: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """RGBA over an opaque colour -> RGB."""
+    a = rgba[..., 3:4]
+    return rgba[..., :3] * a + np.asarray(colour, np.float32) * (1 - a)

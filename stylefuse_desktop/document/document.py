@@ -1,0 +1,270 @@
+"""A document: a canvas size and a stack of layers (bottom first), the selection, and the history.
+
+Every change goes through a method here that records an undoable command; panels never change a layer
+directly. The document announces changes: ``layers_changed`` (the stack: insert, remove, move),
+``layer_changed(layer_id, field)`` and ``selection_changed(layer_id)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from psygnal import Signal
+from psygnal.containers import EventedList
+
+from ..errors import BadInputError
+from .history import Command, History
+from .layers import BELOW, FusionLayer, ImageLayer, Layer, StyleEntry, StyleLayer
+
+# fields a locked layer still lets the user change
+_ALLOWED_WHEN_LOCKED = frozenset({"visible", "locked", "name"})
+
+
+class LayerLocked(BadInputError):
+    pass
+
+
+class Document:
+    layers_changed = Signal()
+    layer_changed = Signal(str, str)  # layer id, field name
+    selection_changed = Signal(str)  # layer id ("" for none)
+
+    def __init__(self, width: int, height: int) -> None:
+        if width < 1 or height < 1:
+            raise BadInputError(f"a canvas needs a size, got {width}x{height}")
+        self.width, self.height = int(width), int(height)
+        self.layers: EventedList[Layer] = EventedList()
+        self.history = History()
+        self.path: Path | None = None
+        self.selected_id: str = ""
+        self._revisions: dict[str, int] = {}
+        self.layers.events.inserted.connect(self._on_inserted)
+        self.layers.events.removed.connect(lambda *_: self.layers_changed.emit())
+        self.layers.events.moved.connect(lambda *_: self.layers_changed.emit())
+
+    # -- looking up --------------------------------------------------------------------------------
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+    def layer(self, layer_id: str) -> Layer:
+        for layer in self.layers:
+            if layer.id == layer_id:
+                return layer
+        raise KeyError(f"no layer {layer_id}")
+
+    def index_of(self, layer_id: str) -> int:
+        for i, layer in enumerate(self.layers):
+            if layer.id == layer_id:
+                return i
+        raise KeyError(f"no layer {layer_id}")
+
+    @property
+    def selected(self) -> Layer | None:
+        try:
+            return self.layer(self.selected_id)
+        except KeyError:
+            return None
+
+    def revision(self, layer_id: str) -> int:
+        return self._revisions.get(layer_id, 0)
+
+    def dependencies(self, layer: Layer) -> list[Layer]:
+        """The layers whose pixels a style or fusion layer paints from."""
+        if isinstance(layer, StyleLayer):
+            if layer.source == BELOW:
+                return [lay for lay in self.layers[: self.index_of(layer.id)] if lay.visible]
+            try:
+                return [self.layer(layer.source)]
+            except KeyError:
+                return []
+        if isinstance(layer, FusionLayer):
+            found = []
+            for source in layer.sources:
+                try:
+                    found.append(self.layer(source.layer_id))
+                except KeyError:
+                    pass
+            return found
+        return []
+
+    def signature(self, layer: Layer) -> tuple:
+        """Changes whenever the pixels of ``layer`` would (its own settings or anything it paints from)."""
+        own = (layer.id, self.revision(layer.id))
+        if isinstance(layer, ImageLayer):
+            return own
+        return own + tuple(self.signature(dep) + (dep.visible, dep.opacity, dep.blend_mode.value)
+                           for dep in self.dependencies(layer))
+
+    # -- events ------------------------------------------------------------------------------------
+    def _on_inserted(self, index: int, layer: Layer) -> None:
+        layer.events.connect(lambda info, lid=layer.id: self._on_layer_event(lid, info.signal.name))
+        self.layers_changed.emit()
+
+    def _on_layer_event(self, layer_id: str, name: str) -> None:
+        if name not in Layer.COSMETIC:
+            self._revisions[layer_id] = self._revisions.get(layer_id, 0) + 1
+        self.layer_changed.emit(layer_id, name)
+
+    def touch(self, layer_id: str) -> None:
+        """Pixels of a layer changed in place (a raster edit): bump its revision and announce it."""
+        self._on_layer_event(layer_id, "pixels")
+
+    def select(self, layer_id: str) -> None:
+        if layer_id != self.selected_id:
+            self.selected_id = layer_id
+            self.selection_changed.emit(layer_id)
+
+    # -- undoable edits ----------------------------------------------------------------------------
+    def _check_unlocked(self, layer: Layer, what: str) -> None:
+        if layer.locked and what not in _ALLOWED_WHEN_LOCKED:
+            raise LayerLocked(f"'{layer.name}' is locked; unlock it to change its {what.replace('_', ' ')}")
+
+    def add_layer(self, layer: Layer, index: int | None = None, select: bool = True) -> Layer:
+        index = len(self.layers) if index is None else index
+        previous = self.selected_id
+
+        def do() -> None:
+            self.layers.insert(index, layer)
+            if select:
+                self.select(layer.id)
+
+        def undo() -> None:
+            self.layers.remove(layer)
+            self.select(previous if previous != layer.id else "")
+
+        self.history.push(Command(f"Add {layer.name}", do, undo))
+        return layer
+
+    def remove_layer(self, layer_id: str) -> None:
+        layer = self.layer(layer_id)
+        self._check_unlocked(layer, "existence")
+        index = self.index_of(layer_id)
+
+        def do() -> None:
+            self.layers.remove(layer)
+            if self.selected_id == layer.id:
+                remaining = list(self.layers)
+                self.select(remaining[min(index, len(remaining) - 1)].id if remaining else "")
+
+        def undo() -> None:
+            self.layers.insert(index, layer)
+            self.select(layer.id)
+
+        self.history.push(Command(f"Delete {layer.name}", do, undo))
+
+    def move_layer(self, layer_id: str, new_index: int) -> None:
+        old_index = self.index_of(layer_id)
+        new_index = max(0, min(len(self.layers) - 1, new_index))
+        if new_index == old_index:
+            return
+        layer = self.layer(layer_id)
+
+        def move(to: int) -> None:
+            self.layers.remove(layer)
+            self.layers.insert(to, layer)
+
+        self.history.push(Command(f"Move {layer.name}", lambda: move(new_index), lambda: move(old_index)))
+
+    def set(self, layer_id: str, field: str, value, merge_key: Hashable | None = None, text: str | None = None) -> None:
+        """Change one property of a layer. Pass the same ``merge_key`` for every step of a drag."""
+        layer = self.layer(layer_id)
+        self._check_unlocked(layer, field)
+        old = getattr(layer, field)
+        if _same(old, value):
+            return
+        label = text or f"{field.replace('_', ' ').capitalize()} of {layer.name}"
+        key = None if merge_key is None else (layer_id, field, merge_key)
+        self.history.push(Command(label, lambda: setattr(layer, field, value), lambda: setattr(layer, field, old),
+                                  merge_key=key))
+
+    def set_style_entry(self, layer_id: str, index: int, merge_key: Hashable | None = None, **changes) -> None:
+        """Change one style of a style or fusion layer (its weight, or its weight map)."""
+        layer = self.layer(layer_id)
+        entries = list(layer.styles)
+        entries[index] = replace(entries[index], **changes)
+        what = "Weight map" if "weight_map" in changes else "Style weight"
+        self.set(layer_id, "styles", tuple(entries), merge_key, text=f"{what} in {layer.name}")
+
+    def add_style(self, layer_id: str, entry: StyleEntry) -> None:
+        layer = self.layer(layer_id)
+        if any(e.style.key == entry.style.key for e in layer.styles):
+            return
+        self.set(layer_id, "styles", tuple(layer.styles) + (entry,), text=f"Add {entry.style.name} to {layer.name}")
+
+    def remove_style(self, layer_id: str, index: int) -> None:
+        layer = self.layer(layer_id)
+        entries = list(layer.styles)
+        removed = entries.pop(index)
+        self.set(layer_id, "styles", tuple(entries), text=f"Remove {removed.style.name} from {layer.name}")
+
+    def paint(self, layer_id: str, target: str, box: tuple[int, int, int, int], before: np.ndarray | None,
+              after: np.ndarray, merge_key: Hashable | None = None, style_index: int | None = None) -> None:
+        """Record a brush stroke already applied to a mask or weight map: only the touched box
+        (x0, y0, x1, y1) is kept, before and after. ``target``: "mask" or "weight_map"."""
+        layer = self.layer(layer_id)
+        self._check_unlocked(layer, "pixels")
+        x0, y0, x1, y1 = box
+
+        def write(patch: np.ndarray | None) -> None:
+            current = self._map(layer, target, style_index)
+            if current is None:
+                current = np.ones((self.height, self.width), np.float32)
+            else:
+                current = current.copy()
+            current[y0:y1, x0:x1] = 1.0 if patch is None else patch
+            self._set_map(layer, target, style_index, current)
+
+        self.history.push(Command(f"Paint {'mask' if target == 'mask' else 'style'} on {layer.name}",
+                                  lambda: write(after), lambda: write(before), merge_key=merge_key))
+
+    def map_for(self, layer_id: str, target: str, style_index: int | None = None) -> np.ndarray | None:
+        return self._map(self.layer(layer_id), target, style_index)
+
+    @staticmethod
+    def _map(layer: Layer, target: str, style_index: int | None) -> np.ndarray | None:
+        if target == "mask":
+            return layer.mask
+        return layer.styles[style_index].weight_map
+
+    def _set_map(self, layer: Layer, target: str, style_index: int | None, value: np.ndarray) -> None:
+        if target == "mask":
+            layer.mask = value
+        else:
+            entries = list(layer.styles)
+            entries[style_index] = replace(entries[style_index], weight_map=value)
+            layer.styles = tuple(entries)
+
+    def replace_layers(self, remove: Iterable[str], insert: list[tuple[int, Layer]], text: str) -> None:
+        """Remove some layers and insert others as one step (merge down, flatten)."""
+        removed = [(self.index_of(i), self.layer(i)) for i in remove]
+        previous = self.selected_id
+
+        def do() -> None:
+            for _, layer in sorted(removed, key=lambda p: -p[0]):
+                self.layers.remove(layer)
+            for index, layer in insert:
+                self.layers.insert(index, layer)
+            if insert:
+                self.select(insert[-1][1].id)
+
+        def undo() -> None:
+            for _, layer in insert:
+                self.layers.remove(layer)
+            for index, layer in sorted(removed, key=lambda p: p[0]):
+                self.layers.insert(index, layer)
+            self.select(previous)
+
+        self.history.push(Command(text, do, undo))
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return a is b
+    try:
+        return bool(a == b)
+    except (ValueError, TypeError):
+        return a is b

@@ -1,0 +1,137 @@
+"""Layers: plain objects that announce their changes (psygnal), knowing nothing of Qt or torch.
+
+- ``ImageLayer``: a photo, positioned and scalable on the canvas.
+- ``StyleLayer``: non-destructive style: paints its source (the layer it names, or everything below)
+  with a mix of styles, each with a weight and an optional weight map (where it goes).
+- ``FusionLayer``: several source layers fused into one painting, by weight or by masks.
+
+Every layer has a name, visibility, opacity, blend mode, an optional mask and a lock. Masks and
+weight maps are float32 [H, W] at the canvas size; None means "everywhere".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from psygnal import evented
+
+from .blend import BlendMode
+from .raster import Raster
+from .style_file import StyleFile, style_from_bytes
+
+BELOW = "below"
+STYLE_KINDS = ("builtin", "user", "image")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class StyleRef:
+    """A style as a document keeps it: a built-in by name; a user style or a picture's style as its
+    ``.sfstyle`` bytes (so a project opens on a machine that never saw the picture)."""
+
+    kind: str
+    name: str
+    data: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in STYLE_KINDS:
+            raise ValueError(f"unknown style kind {self.kind!r}")
+        if self.kind != "builtin" and not self.data:
+            raise ValueError(f"a {self.kind} style needs its .sfstyle data")
+
+    @property
+    def key(self) -> str:
+        """Identity of the style's content (the same picture twice is the same style)."""
+        if self.kind == "builtin":
+            return f"builtin:{self.name}"
+        return f"{self.kind}:{hashlib.sha1(self.data).hexdigest()[:16]}"
+
+    def style_file(self) -> StyleFile | None:
+        return None if self.data is None else style_from_bytes(self.data, self.name)
+
+
+@dataclass(eq=False)
+class StyleEntry:
+    style: StyleRef
+    weight: float = 1.0
+    weight_map: np.ndarray | None = None  # where this style goes (float32 [H, W] at canvas size)
+
+
+@dataclass(eq=False)
+class FusionSource:
+    layer_id: str
+    weight: float = 1.0
+    mask: np.ndarray | None = None
+
+
+@evented
+@dataclass(eq=False)
+class Layer:
+    name: str = "Layer"
+    visible: bool = True
+    opacity: float = 1.0
+    blend_mode: BlendMode = BlendMode.NORMAL
+    locked: bool = False
+    mask: np.ndarray | None = None
+    id: str = field(default_factory=new_id)
+
+    kind: ClassVar[str] = "layer"
+    # the fields whose change alters pixels that depend on this layer (everything but name and lock)
+    COSMETIC: ClassVar[frozenset[str]] = frozenset({"name", "locked"})
+
+
+@evented
+@dataclass(eq=False)
+class ImageLayer(Layer):
+    raster: Raster | None = None
+    x: int = 0
+    y: int = 0
+    scale: float = 1.0
+    exif: bytes | None = None
+
+    kind: ClassVar[str] = "image"
+
+
+@evented
+@dataclass(eq=False)
+class StyleLayer(Layer):
+    source: str = BELOW  # BELOW, or the id of one layer
+    styles: tuple[StyleEntry, ...] = ()
+    strength: float = 1.0
+    preserve_color: bool = False
+    # stroke size relative to the image: 1 paints as the network does on a photo of REFERENCE_SIDE px
+    stroke_size: float = 1.0
+
+    kind: ClassVar[str] = "style"
+
+
+@evented
+@dataclass(eq=False)
+class FusionLayer(Layer):
+    sources: tuple[FusionSource, ...] = ()
+    styles: tuple[StyleEntry, ...] = ()
+    strength: float = 1.0
+    preserve_color: bool = False
+    stroke_size: float = 1.0
+
+    kind: ClassVar[str] = "fusion"
+
+
+REFERENCE_SIDE = 1024
+MIN_STROKE, MAX_STROKE = 0.25, 4.0
+
+
+def stroke_scale(stroke_size: float, width: int, height: int) -> float:
+    """The engine's stroke scale for a canvas: stroke size 1 paints the long side at REFERENCE_SIDE
+    pixels, so strokes keep their size relative to the image whatever its resolution."""
+    return max(1 / 16, min(16.0, stroke_size * max(width, height) / REFERENCE_SIDE))
+
+
+LAYER_TYPES: dict[str, type[Layer]] = {cls.kind: cls for cls in (ImageLayer, StyleLayer, FusionLayer)}

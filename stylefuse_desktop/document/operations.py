@@ -1,0 +1,116 @@
+"""Document operations built from the compositor: new document, duplicate, merge down, flatten, export.
+
+Operations that bake style or fusion layers into pixels need their full-size paintings; when one is
+missing or stale they raise ``NeedsPainting`` naming the layers, and the editor paints them first.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import StyleFuseError
+from .compositor import RenderStore, composite
+from .document import Document
+from .image_io import Photo, write_image
+from .layers import FusionLayer, ImageLayer, Layer, StyleLayer, new_id
+from .raster import Raster
+
+
+class NeedsPainting(StyleFuseError):
+    def __init__(self, layer_ids: list[str]) -> None:
+        super().__init__("some style layers must be painted at full size first")
+        self.layer_ids = layer_ids
+
+
+def document_from_photo(photo: Photo, name: str) -> Document:
+    doc = Document(*photo.size)
+    layer = ImageLayer(name=name, raster=Raster.from_photo(photo), exif=photo.exif)
+    doc.layers.append(layer)
+    doc.select(layer.id)
+    return doc
+
+
+def layer_from_photo(photo: Photo, name: str, doc: Document) -> ImageLayer:
+    """A photo as a new layer, scaled to fit inside the canvas and centred."""
+    w, h = photo.size
+    scale = min(1.0, doc.width / w, doc.height / h)
+    x = round((doc.width - w * scale) / 2)
+    y = round((doc.height - h * scale) / 2)
+    return ImageLayer(name=name, raster=Raster.from_photo(photo), x=x, y=y, scale=scale, exif=photo.exif)
+
+
+def stale_paintings(doc: Document, renders: RenderStore, layers: list[Layer]) -> list[str]:
+    """Style/fusion layers among ``layers`` (and what they paint from) lacking a current full-size painting."""
+    missing = []
+    for layer in layers:
+        if isinstance(layer, (StyleLayer, FusionLayer)) and layer.visible:
+            missing += stale_paintings(doc, renders, doc.dependencies(layer))
+            painted = renders.get(layer.id, 1.0)
+            if painted is None or painted.signature != doc.signature(layer):
+                missing.append(layer.id)
+    return list(dict.fromkeys(missing))
+
+
+def duplicate_layer(doc: Document, layer_id: str) -> Layer:
+    original = doc.layer(layer_id)
+    clone = copy.copy(original)
+    changes = dict(id=new_id(), name=f"{original.name} copy", locked=False,
+                   mask=None if original.mask is None else original.mask.copy())
+    if isinstance(original, ImageLayer):
+        changes["raster"] = original.raster.copy()
+    clone = replace(clone, **changes)
+    doc.add_layer(clone, doc.index_of(layer_id) + 1)
+    return clone
+
+
+def _baked(doc: Document, renders: RenderStore, layers: list[Layer], name: str) -> ImageLayer:
+    missing = stale_paintings(doc, renders, layers)
+    if missing:
+        raise NeedsPainting(missing)
+    rgba = composite(doc, renders, 1.0, layers=layers)
+    bit_depth = max((lay.raster.bit_depth for lay in layers if isinstance(lay, ImageLayer)), default=8)
+    exif = next((lay.exif for lay in layers if isinstance(lay, ImageLayer) and lay.exif), None)
+    return ImageLayer(name=name, raster=Raster.from_float(rgba, bit_depth), exif=exif)
+
+
+def merge_down(doc: Document, layer_id: str, renders: RenderStore) -> ImageLayer:
+    index = doc.index_of(layer_id)
+    if index == 0:
+        raise StyleFuseError("there is no layer below to merge into")
+    upper, lower = doc.layers[index], doc.layers[index - 1]
+    # a style layer painting "everything below" needs the whole stack under it to be painted
+    merged = _baked(doc, renders, list(doc.layers[: index + 1]) if isinstance(upper, StyleLayer) else [lower, upper],
+                    lower.name)
+    if isinstance(upper, StyleLayer):
+        # the merged pixels stand for everything below too, so the layers under it go into it
+        remove = [lay.id for lay in doc.layers[: index + 1]]
+        doc.replace_layers(remove, [(0, merged)], f"Merge {upper.name} down")
+    else:
+        doc.replace_layers([lower.id, upper.id], [(index - 1, merged)], f"Merge {upper.name} down")
+    return merged
+
+
+def flatten(doc: Document, renders: RenderStore) -> ImageLayer:
+    visible = [lay for lay in doc.layers if lay.visible]
+    flat = _baked(doc, renders, visible, "Flattened")
+    doc.replace_layers([lay.id for lay in doc.layers], [(0, flat)], "Flatten image")
+    return flat
+
+
+def export(doc: Document, renders: RenderStore, path: str | os.PathLike, quality: int = 95,
+           layer_id: str | None = None) -> Path:
+    """Write the whole canvas (or one layer) at full size; EXIF from the first photo layer."""
+    layers = list(doc.layers) if layer_id is None else [doc.layer(layer_id)]
+    missing = stale_paintings(doc, renders, layers)
+    if missing:
+        raise NeedsPainting(missing)
+    rgba = composite(doc, renders, 1.0, only=layer_id)
+    exif = next((lay.exif for lay in doc.layers if isinstance(lay, ImageLayer) and lay.exif), None)
+    alpha = rgba[..., 3]
+    photo = Photo(rgb=np.ascontiguousarray(rgba[..., :3]), alpha=None if alpha.min() >= 0.999 else alpha, exif=exif)
+    return write_image(path, photo, quality=quality)

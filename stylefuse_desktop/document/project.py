@@ -1,0 +1,300 @@
+""".sfproj project files: a zip holding a versioned ``manifest.json``, every layer's pixels as PNG
+(16-bit where the photo was), masks and weight maps as 16-bit grey PNG, the styles used as embedded
+``.sfstyle`` files (so the project opens on another machine), and optionally the last paintings.
+
+Saving is atomic. Opening builds a new document and only returns it when everything read cleanly:
+a damaged file raises BadInputError and changes nothing. Older format versions are migrated.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .. import __version__
+from ..errors import BadInputError
+from .atomic import atomic_path
+from .blend import BlendMode
+from .compositor import Painted, RenderStore
+from .document import Document
+from .image_io import DEFAULT_MAX_PIXELS
+from .layers import (
+    BELOW, LAYER_TYPES, FusionLayer, FusionSource, ImageLayer, Layer, StyleEntry, StyleLayer, StyleRef,
+)
+from .png16 import PngError, decode_png16, encode_png16
+from .raster import Raster
+
+PROJECT_FORMAT = "stylefuse.project"
+PROJECT_VERSION = 1
+PROJECT_EXTENSION = ".sfproj"
+_MAX_MANIFEST = 16 << 20
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+def _png_rgba(raster: Raster) -> bytes:
+    if raster.bit_depth == 16:
+        return encode_png16(raster.data)
+    buffer = io.BytesIO()
+    Image.fromarray(raster.data, "RGBA").save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def _png_map(values: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray((np.clip(values, 0, 1) * 65535 + 0.5).astype(np.uint16)).save(buffer, format="PNG",
+                                                                                 compress_level=3)
+    return buffer.getvalue()
+
+
+def _common(layer: Layer) -> dict:
+    return {"id": layer.id, "kind": layer.kind, "name": layer.name, "visible": layer.visible,
+            "opacity": layer.opacity, "blend_mode": layer.blend_mode.value, "locked": layer.locked}
+
+
+def project_bytes(doc: Document, renders: RenderStore | None = None) -> bytes:
+    files: dict[str, bytes] = {}
+    styles: dict[str, str] = {}
+
+    def style_json(entry: StyleEntry, owner: str, i: int) -> dict:
+        ref = entry.style
+        file = None
+        if ref.data is not None:
+            file = styles.setdefault(ref.key, f"styles/{ref.key.replace(':', '-')}.sfstyle")
+            files[file] = ref.data
+        weight_map = None
+        if entry.weight_map is not None:
+            weight_map = f"maps/{owner}-style{i}.png"
+            files[weight_map] = _png_map(entry.weight_map)
+        return {"style": {"kind": ref.kind, "name": ref.name, "file": file}, "weight": entry.weight,
+                "weight_map": weight_map}
+
+    layers = []
+    for layer in doc.layers:
+        item = _common(layer)
+        if layer.mask is not None:
+            item["mask"] = f"masks/{layer.id}.png"
+            files[item["mask"]] = _png_map(layer.mask)
+        if isinstance(layer, ImageLayer):
+            item.update(pixels=f"layers/{layer.id}.png", bit_depth=layer.raster.bit_depth, x=layer.x, y=layer.y,
+                        scale=layer.scale, exif=None)
+            files[item["pixels"]] = _png_rgba(layer.raster)
+            if layer.exif:
+                item["exif"] = f"layers/{layer.id}.exif"
+                files[item["exif"]] = layer.exif
+        if isinstance(layer, (StyleLayer, FusionLayer)):
+            item.update(strength=layer.strength, preserve_color=layer.preserve_color, stroke_size=layer.stroke_size,
+                        styles=[style_json(e, layer.id, i) for i, e in enumerate(layer.styles)])
+        if isinstance(layer, StyleLayer):
+            item["source"] = layer.source
+        if isinstance(layer, FusionLayer):
+            sources = []
+            for i, source in enumerate(layer.sources):
+                mask = None
+                if source.mask is not None:
+                    mask = f"maps/{layer.id}-source{i}.png"
+                    files[mask] = _png_map(source.mask)
+                sources.append({"layer": source.layer_id, "weight": source.weight, "mask": mask})
+            item["sources"] = sources
+        layers.append(item)
+
+    stored_renders = {}
+    if renders is not None:
+        for layer in doc.layers:
+            painted = renders.best(layer.id, 1.0)
+            if painted is not None and painted.signature == doc.signature(layer):
+                name = f"renders/{layer.id}.png"
+                files[name] = _png_rgba(Raster.from_float(painted.rgba))
+                stored_renders[layer.id] = {"file": name, "scale": painted.scale}
+
+    manifest = {"format": PROJECT_FORMAT, "format_version": PROJECT_VERSION, "app_version": __version__,
+                "canvas": {"width": doc.width, "height": doc.height}, "selected": doc.selected_id,
+                "layers": layers, "renders": stored_renders}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest, indent=1), compress_type=zipfile.ZIP_DEFLATED)
+        for name, data in files.items():
+            zf.writestr(name, data)  # PNG and .sfstyle are already compressed
+    return buffer.getvalue()
+
+
+def save_project(doc: Document, path: str | os.PathLike, renders: RenderStore | None = None) -> Path:
+    path = Path(path)
+    if path.suffix.lower() != PROJECT_EXTENSION:
+        raise BadInputError(f"{path}: a project file ends in {PROJECT_EXTENSION}")
+    data = project_bytes(doc, renders)
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        raise BadInputError(f"{path}: cannot be saved ({exc.strerror or exc})") from None
+    return path
+
+
+# -- migrations --------------------------------------------------------------------------------------
+
+def _from_version_0(old: dict) -> dict:
+    """Version 0: projects of development builds, before the format had a version. Canvas as [w, h];
+    layers with "type", opacity 0-100, "hidden", "blend", "file", and a single built-in "style"."""
+    width, height = old["canvas"]
+    layers = []
+    for i, layer in enumerate(old["layers"]):
+        item = {"id": layer.get("id", f"v0layer{i}"), "kind": layer["type"], "name": layer.get("name", "Layer"),
+                "visible": not layer.get("hidden", False), "opacity": layer.get("opacity", 100) / 100.0,
+                "blend_mode": layer.get("blend", "normal"), "locked": False}
+        if layer["type"] == "image":
+            item.update(pixels=layer["file"], bit_depth=8, x=0, y=0, scale=1.0, exif=None)
+        elif layer["type"] == "style":
+            item.update(source=BELOW, strength=layer.get("strength", 1.0), preserve_color=False, stroke_size=1.0,
+                        styles=[{"style": {"kind": "builtin", "name": layer["style"], "file": None}, "weight": 1.0,
+                                 "weight_map": None}])
+        layers.append(item)
+    return {"format": PROJECT_FORMAT, "format_version": 1, "canvas": {"width": width, "height": height},
+            "selected": layers[-1]["id"] if layers else "", "layers": layers, "renders": {}}
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _from_version_0}
+
+
+def migrate(manifest: dict, origin: str) -> dict:
+    version = manifest.get("format_version", 0)
+    if not isinstance(version, int):
+        raise BadInputError(f"{origin}: the project manifest is damaged")
+    if version > PROJECT_VERSION:
+        raise BadInputError(f"{origin}: project format {version} is newer than this StyleFuse reads "
+                            f"({PROJECT_VERSION}); update StyleFuse to open it")
+    while version < PROJECT_VERSION:
+        manifest = MIGRATIONS[version](manifest)
+        version = manifest["format_version"]
+    return manifest
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+class _Reader:
+    def __init__(self, zf: zipfile.ZipFile, origin: str, max_pixels: int) -> None:
+        self.zf, self.origin, self.max_pixels = zf, origin, max_pixels
+
+    def read(self, name: str) -> bytes:
+        try:
+            info = self.zf.getinfo(name)
+        except KeyError:
+            raise BadInputError(f"{self.origin}: the project is missing {name}") from None
+        if info.file_size > 8 * self.max_pixels + (64 << 20):
+            raise BadInputError(f"{self.origin}: {name} is implausibly large; the project is damaged")
+        return self.zf.read(name)
+
+    def _check_pixels(self, width: int, height: int, name: str) -> None:
+        if width * height > self.max_pixels:
+            raise BadInputError(f"{self.origin}: {name} is larger than the pixel limit")
+
+    def raster(self, name: str, bit_depth: int) -> Raster:
+        data = self.read(name)
+        if bit_depth == 16:
+            width, height = _png_size(data)
+            self._check_pixels(width, height, name)
+            pixels = decode_png16(data)
+            if pixels.shape[2] == 3:
+                pixels = np.concatenate([pixels, np.full(pixels.shape[:2] + (1,), 65535, np.uint16)], axis=2)
+            return Raster(np.ascontiguousarray(pixels))
+        with Image.open(io.BytesIO(data)) as im:
+            self._check_pixels(*im.size, name)
+            return Raster(np.asarray(im.convert("RGBA")).copy())
+
+    def map(self, name: str | None, size: tuple[int, int]) -> np.ndarray | None:
+        if name is None:
+            return None
+        with Image.open(io.BytesIO(self.read(name))) as im:
+            self._check_pixels(*im.size, name)
+            values = np.asarray(im, np.float32)
+            top = 65535.0 if im.mode.startswith("I") else 255.0
+        if values.ndim == 3:
+            values = values[..., 0]
+        if (values.shape[1], values.shape[0]) != size:
+            raise BadInputError(f"{self.origin}: {name} does not match the canvas size")
+        return np.clip(values / top, 0, 1).astype(np.float32)
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    if len(data) < 24:
+        raise PngError("truncated PNG")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _styles(reader: _Reader, items: list, size: tuple[int, int]) -> tuple[StyleEntry, ...]:
+    entries = []
+    for item in items:
+        ref = item["style"]
+        data = reader.read(ref["file"]) if ref.get("file") else None
+        style = StyleRef(ref["kind"], ref["name"], data)
+        if data is not None:
+            style.style_file()  # validates the embedded .sfstyle
+        entries.append(StyleEntry(style, float(item["weight"]), reader.map(item.get("weight_map"), size)))
+    return tuple(entries)
+
+
+def _layer(reader: _Reader, item: dict, size: tuple[int, int]) -> Layer:
+    kind = item["kind"]
+    if kind not in LAYER_TYPES:
+        raise BadInputError(f"{reader.origin}: unknown layer kind '{kind}'")
+    common = dict(id=str(item["id"]), name=str(item["name"]), visible=bool(item["visible"]),
+                  opacity=float(np.clip(item["opacity"], 0, 1)), blend_mode=BlendMode(item["blend_mode"]),
+                  locked=bool(item.get("locked", False)), mask=reader.map(item.get("mask"), size))
+    if kind == "image":
+        exif = reader.read(item["exif"]) if item.get("exif") else None
+        return ImageLayer(**common, raster=reader.raster(item["pixels"], int(item.get("bit_depth", 8))),
+                          x=int(item["x"]), y=int(item["y"]), scale=float(item["scale"]), exif=exif)
+    shared = dict(styles=_styles(reader, item.get("styles", []), size), strength=float(item["strength"]),
+                  preserve_color=bool(item["preserve_color"]), stroke_size=float(item["stroke_size"]))
+    if kind == "style":
+        return StyleLayer(**common, **shared, source=str(item.get("source", BELOW)))
+    sources = tuple(FusionSource(str(s["layer"]), float(s["weight"]), reader.map(s.get("mask"), size))
+                    for s in item.get("sources", []))
+    return FusionLayer(**common, **shared, sources=sources)
+
+
+def load_project(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Document, RenderStore]:
+    """A new document (and any stored paintings) from a project file; BadInputError if it is damaged."""
+    path = Path(path)
+    origin = str(path)
+    if not path.is_file():
+        raise BadInputError(f"{origin}: no such project")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            reader = _Reader(zf, origin, max_pixels)
+            raw = reader.read("manifest.json")
+            if len(raw) > _MAX_MANIFEST:
+                raise BadInputError(f"{origin}: the project manifest is implausibly large")
+            manifest = json.loads(raw)
+            if not isinstance(manifest, dict) or manifest.get("format", PROJECT_FORMAT) != PROJECT_FORMAT:
+                raise BadInputError(f"{origin}: not a StyleFuse project")
+            manifest = migrate(manifest, origin)
+            canvas = manifest["canvas"]
+            doc = Document(int(canvas["width"]), int(canvas["height"]))
+            reader._check_pixels(doc.width, doc.height, "the canvas")
+            for item in manifest["layers"]:
+                doc.layers.append(_layer(reader, item, doc.size))
+            ids = [layer.id for layer in doc.layers]
+            if len(set(ids)) != len(ids):
+                raise BadInputError(f"{origin}: two layers share an id; the project is damaged")
+            renders = RenderStore()
+            for layer_id, info in manifest.get("renders", {}).items():
+                if layer_id in ids:
+                    rgba = reader.raster(info["file"], 8).to_float()
+                    renders.put(layer_id, Painted(rgba, float(info["scale"]), doc.signature(doc.layer(layer_id))))
+    except BadInputError:
+        raise
+    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, TypeError, ValueError, OSError, EOFError,
+            PngError, zipfile.LargeZipFile, Image.DecompressionBombError) as exc:
+        raise BadInputError(f"{origin}: the project file is damaged ({type(exc).__name__})") from None
+    doc.history.clear()
+    doc.path = path
+    doc.select(manifest.get("selected") if manifest.get("selected") in ids else (ids[-1] if ids else ""))
+    return doc, renders
