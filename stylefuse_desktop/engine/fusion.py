@@ -71,7 +71,8 @@ def fuse_photos(
 
     # the photo the painting is measured against (colour, strength): the same blend, in pixels
     padded_shape = tuple(prepared[0].padded.shape[-2:])
-    if any(m is not None for m in masks):
+    by_masks = any(m is not None for m in masks)
+    if by_masks:
         masks_full = [None if m is None else fitted_mask(m, size) for m in masks]
         partition, _ = normalise_masks(masks_full, weights, padded_shape)
         pixel_partition, _ = normalise_masks(masks_full, weights, (size[1], size[0]))
@@ -91,7 +92,10 @@ def fuse_photos(
         features = encoded * share if features is None else features.add_(encoded * share)
 
     own = predict_embedding(blended_rgb.astype(np.float32), device) if settings.strength < 1.0 else None
-    plan: PaintPlan = plan_paint(mix, device, settings.strength, own, allow_multistyle=False)
+    # placed by masks, each photo's region is normalised by its own statistics, so it looks as that
+    # photo's painting does; blended by weights, the statistics are of the blend
+    plan: PaintPlan = plan_paint(mix, device, settings.strength, own, allow_multistyle=False,
+                                 regions=partition if by_masks else None)
     painting = paint(Prepared(blended.photo, blended.small, blended.padded), plan, settings, device,
                      SubProgress(progress, 0.3, 0.95), features=features)
     out = finish(painting, blended, settings, plan.family)

@@ -73,10 +73,13 @@ def plan_paint(
     photo_embedding: torch.Tensor | None,
     masks: torch.Tensor | None = None,
     allow_multistyle: bool = True,
+    regions: torch.Tensor | None = None,
 ) -> PaintPlan:
     """``photo_embedding`` ([100], needed when strength < 1) is where embeddings start at strength 0;
     ``masks`` [K, H, W] (one per component, a partition of unity) paints each style where it goes;
-    ``allow_multistyle`` False keeps to the transformer (photo fusion needs its encoder)."""
+    ``allow_multistyle`` False keeps to the transformer (photo fusion needs its encoder);
+    ``regions`` [R, H, W] (a partition of unity) gives each region its own normalisation statistics
+    with the same style (photo fusion by masks: each photo's region looks as that photo alone)."""
     if allow_multistyle and uses_multistyle(mix, masks is not None):
         net = load_network(MULTISTYLE, device)
         weights = torch.zeros(1, NUM_STYLES, device=device)
@@ -94,4 +97,7 @@ def plan_paint(
         # Magenta's strength: interpolate from the photo's own embedding
         embeddings = torch.lerp(photo_embedding[None].to(device), embeddings, strength)
     params = [net.norm_parameters(e[None]) for e in embeddings]
+    if regions is not None and masks is None:
+        count = regions.shape[0]
+        return PaintPlan(TRANSFORMER, NormPlan(params * count, torch.full((count,), 1 / count), regions), "embedding")
     return PaintPlan(TRANSFORMER, NormPlan(params, weights, masks), "embedding")

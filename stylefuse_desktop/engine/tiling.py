@@ -80,15 +80,17 @@ def run_stages(
     device: torch.device,
     progress: Progress = NullProgress(),
     oom_check: Callable[[torch.Tensor, Stage], None] | None = None,
+    factor: float = 1.0,
 ) -> TiledRun:
-    """Run ``stages`` on ``x`` ([1, C, H, W], CPU); ``tile`` is the tile side in input pixels.
+    """Run ``stages`` on ``x`` ([1, C, H, W], CPU); ``tile`` is the tile side in pixels of the network
+    input; ``factor`` is the resolution of ``x`` relative to the network input (1/4 for features).
 
     On running out of memory the tile is halved and the stage started again. ``oom_check`` lets
     tests simulate a device that cannot hold large tiles.
     """
     total_cost = sum(s.cost * _pixels_in(x, stages, k) for k, s in enumerate(stages))
     done_cost = 0.0
-    boundary, factor = x, 1.0
+    boundary = x
     tiles_run = 0
     for index, stage in enumerate(stages):
         while True:
@@ -138,7 +140,7 @@ def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost,
         return result.cpu() if stage.store else None, 1
 
     align = _alignment(stage.scale)
-    side = max(align, round(tile * factor))
+    side = max(align, round(tile * factor))  # the same stretch of image whatever the resolution
     rows = list(_windows(height, side, align, stage.halo))
     cols = list(_windows(width, side, align, stage.halo))
     out = None

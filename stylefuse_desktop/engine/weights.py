@@ -158,12 +158,15 @@ def load_network(network: str, device: torch.device | str = "cpu") -> torch.nn.M
                 state = load_file(str(ensure_converted(network)))
             else:
                 raise WeightsError(f"The bundled weight file {path} is damaged; reinstall StyleFuse.") from exc
-        module = NETWORKS[network].build()
-        module.load_state_dict(state, strict=True)
-        module.eval().requires_grad_(False)
-        module.to(device)
-        if torch.device(device).type == "cpu":
-            # oneDNN convolutions and our statistics kernels are fastest on NHWC activations
-            module.to(memory_format=torch.channels_last)
+        # built outside any inference_mode of the caller: parameters must stay ordinary tensors
+        # (training fine-tunes them; inference tensors cannot be updated or version-tracked)
+        with torch.inference_mode(False):
+            module = NETWORKS[network].build()
+            module.load_state_dict(state, strict=True)
+            module.eval().requires_grad_(False)
+            module.to(device)
+            if torch.device(device).type == "cpu":
+                # oneDNN convolutions and our statistics kernels are fastest on NHWC activations
+                module.to(memory_format=torch.channels_last)
         _cache[key] = module
         return module

@@ -51,7 +51,7 @@ class ReflectConv(nn.Module):
         if dtype == weight.dtype:
             return weight, bias
         # keyed by the weight's storage and version: a move or an in-place update (training) recasts
-        key = (dtype, weight.data_ptr(), weight._version, None if bias is None else bias._version)
+        key = (dtype, weight.data_ptr(), _version(weight), None if bias is None else _version(bias))
         cached = getattr(self, "_cast", None)
         if cached is None or cached[0] != key:
             cached = (key, weight.to(dtype), None if bias is None else bias.to(dtype))
@@ -87,6 +87,10 @@ class ReflectConv(nn.Module):
         if last_w < ow:
             start = last_w * s - p
             y[..., :, last_w:] = band(x[..., :, start:], (0, p, p, p))[..., :, : ow - last_w]
+
+
+def _version(t: torch.Tensor) -> int:
+    return 0 if t.is_inference() else t._version
 
 
 def upsample_nearest2(x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,113 @@
+"""Painting a document's style and fusion layers: the engine side of the editor (no Qt).
+
+``paint_layer`` takes a snapshot of the document (layers are replaced, never mutated, so a snapshot is
+a list of references), composites what the layer paints from, and runs the engine at the scale the
+canvas shows (preview) or at full size (export). The look matches across scales: the network always
+paints at the size the stroke setting gives for the full canvas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..document.compositor import Painted, RenderStore, composite, image_layer_on_canvas, layer_pixels, resize_map
+from ..document.document import Document
+from ..document.layers import BELOW, FusionLayer, ImageLayer, StyleEntry, StyleLayer, StyleRef, stroke_scale
+from ..errors import BadInputError
+from ..progress import NullProgress, Progress
+from .fusion import fuse_photos
+from .render import RenderSettings, render_image
+from .styles import BUILTIN, IMAGE, USER, StyleMix, StyleSource, find_builtin
+
+DRAFT_SIDE = 768  # slider drags paint at most this long a side, for speed; the full quality follows
+
+
+def style_source(ref: StyleRef) -> StyleSource:
+    if ref.kind == "builtin":
+        builtin = find_builtin(ref.name)
+        if builtin is None:
+            raise BadInputError(f"unknown built-in style '{ref.name}'")
+        return StyleSource(kind=BUILTIN, label=builtin.name, builtin_index=builtin.index)
+    style = ref.style_file()
+    return StyleSource(kind=USER if ref.kind == "user" else IMAGE, label=ref.name, style_file=style)
+
+
+def style_mix(entries: tuple[StyleEntry, ...]) -> StyleMix:
+    if not entries:
+        raise BadInputError("this layer has no style yet: pick one in the Styles panel")
+    return StyleMix(tuple((style_source(e.style), max(0.0, e.weight)) for e in entries))
+
+
+def engine_settings(layer, doc: Document, scale: float, draft: bool, base: RenderSettings) -> RenderSettings:
+    """The render settings for painting ``layer`` on a canvas shown at ``scale``."""
+    full_scale = stroke_scale(layer.stroke_size, doc.width, doc.height)
+    painted_scale = full_scale * scale  # the network paints at the same size whatever the canvas scale
+    if draft:
+        longest = max(doc.width, doc.height) * scale
+        painted_scale = max(painted_scale, longest / DRAFT_SIDE)
+    return RenderSettings(strength=layer.strength, preserve_color=layer.preserve_color,
+                          scale=min(16.0, max(1 / 16, painted_scale)), device=base.device, tile=base.tile,
+                          tile_memory_mb=base.tile_memory_mb, precision=base.precision)
+
+
+def source_rgba(doc: Document, layer: StyleLayer, renders: RenderStore, scale: float) -> np.ndarray:
+    if layer.source == BELOW:
+        return composite(doc, renders, scale, below=doc.index_of(layer.id))
+    source = doc.layer(layer.source)
+    pixels = layer_pixels(source, doc, renders, scale)
+    if pixels is None:
+        raise BadInputError(f"'{source.name}' has not been painted yet")
+    return pixels
+
+
+def paint_layer(
+    doc: Document,
+    layer_id: str,
+    renders: RenderStore,
+    scale: float,
+    draft: bool = False,
+    base: RenderSettings = RenderSettings(),
+    progress: Progress = NullProgress(),
+) -> Painted:
+    layer = doc.layer(layer_id)
+    signature = doc.signature(layer)
+    settings = engine_settings(layer, doc, scale, draft, base)
+    mix = style_mix(layer.styles)
+    width, height = max(1, round(doc.width * scale)), max(1, round(doc.height * scale))
+    if isinstance(layer, StyleLayer):
+        rgba = source_rgba(doc, layer, renders, scale)
+        masks = None
+        if any(e.weight_map is not None for e in layer.styles):
+            masks = [None if e.weight_map is None else resize_map(e.weight_map, (width, height)) for e in layer.styles]
+        rgb = render_image(np.ascontiguousarray(rgba[..., :3]), mix, settings, progress, masks)
+        return Painted(np.concatenate([rgb, rgba[..., 3:4]], axis=2), scale, signature)
+    if isinstance(layer, FusionLayer):
+        sources = [s for s in layer.sources if isinstance(_maybe(doc, s.layer_id), ImageLayer)]
+        if not sources:
+            raise BadInputError("this fusion layer has no photo layers to fuse; add some in the Fusion panel")
+        photos = [image_layer_on_canvas(doc.layer(s.layer_id), doc, scale) for s in sources]
+        masks = [None if s.mask is None else resize_map(s.mask, (width, height)) for s in sources]
+        rgb = fuse_photos([np.ascontiguousarray(p[..., :3]) for p in photos], [s.weight for s in sources], mix,
+                          settings, progress, masks if any(m is not None for m in masks) else None)
+        alpha = np.max(np.stack([p[..., 3] for p in photos]), axis=0)[..., None]
+        return Painted(np.concatenate([rgb, alpha], axis=2), scale, signature)
+    raise BadInputError(f"'{layer.name}' is not a style or fusion layer")
+
+
+def _maybe(doc: Document, layer_id: str):
+    try:
+        return doc.layer(layer_id)
+    except KeyError:
+        return None
+
+
+def snapshot(doc: Document) -> Document:
+    """A copy of the document's stack for a worker thread: same layers' current values, no history."""
+    from dataclasses import replace
+
+    copy = Document(doc.width, doc.height)
+    for layer in doc.layers:
+        clone = replace(layer)
+        copy.layers.append(clone)
+        copy._revisions[clone.id] = doc.revision(layer.id)
+    return copy
