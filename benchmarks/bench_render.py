@@ -47,8 +47,9 @@ def steady_table(work: Path, style_image: Path, sizes: list[int], images: int) -
             many = photo_folder(work / f"many-{side}", side, images)
             result = {}
             for tool in ("ours", "peer"):
-                seconds = per_image_seconds(lambda t=tool: run_tool(t, mode, one, work, side, style_image),
-                                            lambda t=tool: run_tool(t, mode, many, work, side, style_image), images)
+                seconds = per_image_seconds(
+                    lambda t=tool, m=mode, f=one, s=side: run_tool(t, m, f, work, s, style_image),
+                    lambda t=tool, m=mode, f=many, s=side: run_tool(t, m, f, work, s, style_image), images)
                 _, peak = run_tool(tool, mode, one, work, side, style_image)
                 result[tool] = (seconds, peak)
             (o_s, o_m), (p_s, p_m) = result["ours"], result["peer"]

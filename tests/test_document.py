@@ -15,7 +15,12 @@ from stylefuse_desktop.document.compositor import Painted, RenderStore, composit
 from stylefuse_desktop.document.document import Document, LayerLocked
 from stylefuse_desktop.document.image_io import Photo, read_image
 from stylefuse_desktop.document.layers import (
-    FusionLayer, FusionSource, ImageLayer, StyleEntry, StyleLayer, StyleRef,
+    FusionLayer,
+    FusionSource,
+    ImageLayer,
+    StyleEntry,
+    StyleLayer,
+    StyleRef,
 )
 from stylefuse_desktop.document.operations import NeedsPainting, document_from_photo, export, flatten, merge_down
 from stylefuse_desktop.document.png16 import decode_png16, encode_png16
@@ -23,6 +28,7 @@ from stylefuse_desktop.document.project import PROJECT_VERSION, load_project, pr
 from stylefuse_desktop.document.raster import Raster
 from stylefuse_desktop.document.style_file import StyleFile, style_to_bytes
 from stylefuse_desktop.errors import BadInputError
+
 
 def _exif() -> bytes:
     from PIL import Image
@@ -216,7 +222,8 @@ def full_document() -> Document:
     doc = document_from_photo(Photo(rgb=rgb16, bit_depth=16, exif=EXIF), "Sixteen")
     top = add_image(doc, (0.9, 0.1, 0.1), name="Red", blend_mode=BlendMode.SCREEN, opacity=0.4)
     top.mask = np.linspace(0, 1, 600, dtype=np.float32).reshape(20, 30)
-    user = StyleRef("user", "Mine", style_to_bytes(StyleFile("Mine", "embedding", {"embedding": np.ones(100, np.float32)})))
+    mine = StyleFile("Mine", "embedding", {"embedding": np.ones(100, np.float32)})
+    user = StyleRef("user", "Mine", style_to_bytes(mine))
     weights = np.zeros((20, 30), np.float32)
     weights[:, :15] = 1
     doc.add_layer(StyleLayer(name="Paint", styles=(StyleEntry(StyleRef("builtin", "Fiesta"), 0.3, weights),

@@ -11,7 +11,12 @@ import pytest
 
 from stylefuse_desktop import locations
 from stylefuse_desktop.document.style_file import (
-    STYLE_FORMAT_VERSION, StyleFile, read_style_file, style_from_bytes, style_to_bytes, write_style_file,
+    STYLE_FORMAT_VERSION,
+    StyleFile,
+    read_style_file,
+    style_from_bytes,
+    style_to_bytes,
+    write_style_file,
 )
 from stylefuse_desktop.engine.styles import BUILTIN, USER, builtin_styles, resolve_style, split_weight, user_styles
 from stylefuse_desktop.errors import BadInputError

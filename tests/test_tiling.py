@@ -99,7 +99,7 @@ def test_memory_budget_forces_small_tiles_and_the_result_is_unchanged(style_rgb)
     assert (out - reference).abs().max() < 1e-4
 
 
-def test_cuda_out_of_memory_is_retried_with_smaller_tiles(photo_rgb, monkeypatch):
+def test_cuda_out_of_memory_is_retried_with_smaller_tiles(big_photo, monkeypatch):
     import stylefuse_desktop.engine.tiling as tiling
 
     calls = {"oom": 0}
@@ -112,8 +112,9 @@ def test_cuda_out_of_memory_is_retried_with_smaller_tiles(photo_rgb, monkeypatch
         return original(boundary, factor, stage, plan, tile, *args)
 
     monkeypatch.setattr(tiling, "_run_stage", flaky)
-    out = render_image(photo_rgb, parse_mix(["Golden Haze:0.5", "Fiesta:0.5"]), RenderSettings(tile=256))
-    assert calls["oom"] == 2 and out.shape == photo_rgb.shape
+    photo = np.ascontiguousarray(big_photo[:400, :400])
+    out = render_image(photo, parse_mix(["Golden Haze:0.5", "Fiesta:0.5"]), RenderSettings(tile=256))
+    assert calls["oom"] == 2 and out.shape == photo.shape
 
 
 def test_progress_per_tile_and_cancel_between_tiles(style_rgb, style_path):

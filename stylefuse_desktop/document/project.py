@@ -26,7 +26,15 @@ from .compositor import Painted, RenderStore
 from .document import Document
 from .image_io import DEFAULT_MAX_PIXELS
 from .layers import (
-    BELOW, LAYER_TYPES, FusionLayer, FusionSource, ImageLayer, Layer, StyleEntry, StyleLayer, StyleRef,
+    BELOW,
+    LAYER_TYPES,
+    FusionLayer,
+    FusionSource,
+    ImageLayer,
+    Layer,
+    StyleEntry,
+    StyleLayer,
+    StyleRef,
 )
 from .png16 import PngError, decode_png16, encode_png16
 from .raster import Raster

@@ -33,6 +33,8 @@ from .weights import load_network
 MIN_NETWORK_SIDE = 32
 MIN_SCALE, MAX_SCALE = 1 / 16, 16.0
 MAX_NETWORK_PIXELS = 200_000_000
+# Above this many pixels, large intermediate boundaries are kept in float16 (statistics stay float32).
+COMPACT_ABOVE_PIXELS = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -156,28 +158,37 @@ def paint(
 ) -> torch.Tensor:
     """Run the network tile by tile -> the painting at network size, [1, 3, h, w] on the CPU.
     ``features`` replaces the encoder's output (photo fusion)."""
-    precision = settings.precision
-    if precision == "auto" and plan.network == MULTISTYLE:
-        # measured: bf16 moves the 26-style net's sharp strokes visibly at some pixels (max |diff| 0.8),
-        # while the transformer stays within 0.003 mean / 0.13 max; auto keeps the former in fp32
-        precision = "fp32"
-    with convolutions_in(resolve_precision(precision, device)):
+    with convolutions_in(resolve_precision(settings.precision, device)):
         return _paint(prepared, plan, settings, device, progress, features)
 
 
 def _paint(prepared, plan, settings, device, progress, features):
     net = load_network(plan.network, device)
     tile = tile_for(settings, device)
+    h, w = prepared.padded.shape[-2:]
+    if h * w <= tile * tile and not plan.norms.spatial and features is None:
+        # fits in one tile: the plain forward pass, no boundaries kept and nothing computed twice
+        raise_if_cancelled(progress)
+        x = prepared.padded.to(device).contiguous(memory_format=torch.channels_last)
+        if plan.network == MULTISTYLE:
+            out = net.run(x, plan.norms.mixed)
+        else:
+            out = net.decode(net.encode(x), plan.norms.mixed)
+        progress.report(1.0, "Painted")
+        return out.cpu()[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
+    compact = h * w > COMPACT_ABOVE_PIXELS
     if plan.network == MULTISTYLE:
-        result = run_stages(prepared.padded, net.stages(plan.norms), plan.norms, tile, device, progress)
+        result = run_stages(prepared.padded, net.stages(plan.norms), plan.norms, tile, device, progress,
+                            compact=compact)
     else:
         if features is None:
-            encoded = run_stages(prepared.padded, net.encoder_stages(), plan.norms, tile, device,
-                                 SubProgress(progress, 0.0, 0.25))
-            features = encoded.output
+            features = run_stages(prepared.padded, net.encoder_stages(), plan.norms, tile, device,
+                                  SubProgress(progress, 0.0, 0.25)).output
             progress = SubProgress(progress, 0.25, 1.0)
-        result = run_stages(features, net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
-                            factor=0.25)
+        holder = [features]
+        del features  # the decoder's first stage consumes them; nothing else needs to keep them alive
+        result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
+                            factor=0.25, compact=compact)
     h, w = prepared.small.shape[-2:]
     return result.output[..., :h, :w]
 
@@ -191,7 +202,11 @@ def finish(
 ) -> np.ndarray:
     """Full size, colour, strength and coverage, band by band -> [H, W, 3] float32."""
     height, width = prepared.photo.shape[-2:]
-    out = np.empty((height, width, 3), np.float32)
+    if tuple(painting.shape[-2:]) == (height, width) and painting.dtype == torch.float32 and \
+            painting.is_contiguous(memory_format=torch.channels_last):
+        out = painting[0].permute(1, 2, 0).numpy()  # finish in place: no second full-size image
+    else:
+        out = np.empty((height, width, 3), np.float32)
     blend = pixel_blend_weight(settings.strength, family)
     for rows, band, photo_band in upsample_bands(painting, prepared.photo, prepared.small):
         if settings.preserve_color:

@@ -21,6 +21,7 @@ import torch
 
 from ..errors import StyleFuseError
 from ..progress import NullProgress, Progress, raise_if_cancelled
+from .device import release_memory
 from .norm_plan import NormPlan, Region
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Stage:
     store: bool = True  # False: only gather statistics (the next stage recomputes this one)
     whole: bool = False  # run on the whole boundary at once (cheap low-resolution sections)
     cost: float = 1.0  # relative work per input pixel, for progress
+    compact: bool = False  # its output may be kept in float16 when the image is large (statistics stay float32)
 
 
 class TileOutOfMemory(Exception):
@@ -81,22 +83,26 @@ def run_stages(
     progress: Progress = NullProgress(),
     oom_check: Callable[[torch.Tensor, Stage], None] | None = None,
     factor: float = 1.0,
+    compact: bool = False,
 ) -> TiledRun:
     """Run ``stages`` on ``x`` ([1, C, H, W], CPU); ``tile`` is the tile side in pixels of the network
     input; ``factor`` is the resolution of ``x`` relative to the network input (1/4 for features).
 
     On running out of memory the tile is halved and the stage started again. ``oom_check`` lets
-    tests simulate a device that cannot hold large tiles.
+    tests simulate a device that cannot hold large tiles. ``compact`` keeps the boundaries of stages
+    marked compact in float16 (half the memory; for large images).
     """
-    total_cost = sum(s.cost * _pixels_in(x, stages, k) for k, s in enumerate(stages))
-    done_cost = 0.0
+    costs = [s.cost * _pixels_in(x, stages, k) for k, s in enumerate(stages)]
+    total_cost, done_cost = sum(costs), 0.0
     boundary = x
+    del x  # the caller may let go of the input once the first stage has run
     tiles_run = 0
     for index, stage in enumerate(stages):
         while True:
             try:
+                store_dtype = torch.float16 if compact and stage.compact else torch.float32
                 out, ran = _run_stage(boundary, factor, stage, plan, tile, device, progress,
-                                      done_cost, total_cost, oom_check)
+                                      done_cost, total_cost, oom_check, store_dtype)
                 break
             except Exception as exc:  # noqa: BLE001 - only memory errors are retried
                 if not _is_out_of_memory(exc) or stage.whole:
@@ -111,9 +117,12 @@ def run_stages(
                 log.warning("out of memory with %d px tiles in %s; retrying with %d px", tile, stage.name, tile // 2)
                 tile //= 2
         tiles_run += ran
-        done_cost += stage.cost * _pixels_in(x, stages, index)
+        done_cost += costs[index]
         if stage.store:
             boundary, factor = out, factor * stage.scale
+        del out
+        if device.type == "cpu":
+            release_memory()
     return TiledRun(boundary, tile, tiles_run)
 
 
@@ -125,14 +134,19 @@ def _pixels_in(x: torch.Tensor, stages: list[Stage], index: int) -> float:
     return x.shape[-2] * x.shape[-1] * factor * factor
 
 
-def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost, total_cost, oom_check):
+def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost, total_cost, oom_check,
+               store_dtype=torch.float32):
     if stage.collects is not None:
         plan.begin(stage.collects)
     height, width = boundary.shape[-2:]
     if stage.whole:
         raise_if_cancelled(progress)
-        # a copy: stages normalise in place, and the boundary must survive for the caller
-        result = stage.run(boundary.to(device, copy=True), Region(0, 0, factor))
+        # stages normalise in place: a boundary still needed afterwards (a stats-only stage) is copied
+        source = boundary.to(device, dtype=torch.float32, copy=not stage.store)
+        if device.type == "cpu":
+            source = source.contiguous(memory_format=torch.channels_last)
+        result = stage.run(source, Region(0, 0, factor))
+        del source
         if stage.collects is not None:
             plan.collect(stage.collects, result, Region(0, 0, factor * stage.scale))
             plan.finish(stage.collects)
@@ -148,7 +162,8 @@ def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost,
     for n, ((y0, y1, wy0, wy1), (x0, x1, wx0, wx1)) in enumerate((r, c) for r in rows for c in cols):
         raise_if_cancelled(progress)
         # a copy: stages normalise in place, and neighbouring tiles share the halo
-        window = boundary[..., wy0:wy1, wx0:wx1].to(device, copy=True, memory_format=torch.channels_last)
+        window = boundary[..., wy0:wy1, wx0:wx1].to(device, dtype=torch.float32, copy=True,
+                                                     memory_format=torch.channels_last)
         if oom_check is not None:
             oom_check(window, stage)
         result = stage.run(window, Region(wy0, wx0, factor))
@@ -159,7 +174,9 @@ def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost,
             plan.collect(stage.collects, core, out_region)
         if stage.store:
             if out is None:
-                out = torch.empty((1, core.shape[1], round(height * s), round(width * s)), dtype=core.dtype)
+                # channels-last: tiles of it copy fast, and a 3-channel result is an [H, W, 3] array as it is
+                out = torch.empty((1, core.shape[1], round(height * s), round(width * s)), dtype=store_dtype,
+                                  memory_format=torch.channels_last)
             out[..., out_region.y : out_region.y + core.shape[-2], out_region.x : out_region.x + core.shape[-1]] = core
         del result, core, window
         fraction = (done_cost + stage.cost * height * width * (n + 1) / count) / total_cost

@@ -82,7 +82,7 @@ class MultiStyleNet(nn.Module):
             h = plan.apply(2, x, region)
             for block in range(6):
                 r = plan.observe_and_apply(3 + 2 * block, layers[3 + 2 * block].conv(h), region)
-                h = h + plan.observe_and_apply(4 + 2 * block, layers[4 + 2 * block].conv(r), region, relu=False)
+                h += plan.observe_and_apply(4 + 2 * block, layers[4 + 2 * block].conv(r), region, relu=False)
             return h
 
         def expand0(x: torch.Tensor, region: Region) -> torch.Tensor:
@@ -99,11 +99,11 @@ class MultiStyleNet(nn.Module):
 
         return [
             Stage("Measuring", first, scale=1, halo=4, collects=0, store=False, cost=7.8),
-            Stage("Painting", second, scale=0.5, halo=6, collects=1, cost=7.8 + 2.3),
+            Stage("Painting", second, scale=0.5, halo=6, collects=1, cost=7.8 + 2.3, compact=True),
             Stage("Painting", third, scale=0.5, halo=2, collects=2, cost=9.2 / 4),
             Stage("Painting", residual, scale=1, halo=0, whole=True, cost=12 * 9.2 / 16),
-            Stage("Painting", expand0, scale=2, halo=1, collects=15, cost=4 * 2.3 / 16),
-            Stage("Painting", expand1, scale=2, halo=1, collects=16, cost=4 * 0.3 / 4),
+            Stage("Painting", expand0, scale=2, halo=1, collects=15, cost=4 * 2.3 / 16, compact=True),
+            Stage("Painting", expand1, scale=2, halo=1, collects=16, cost=4 * 0.3 / 4, compact=True),
             Stage("Painting", expand2, scale=1, halo=4, collects=17, cost=1.0),
             Stage("Painting", finish, scale=1, halo=0, cost=0.05),
         ]

@@ -88,7 +88,7 @@ class StyleTransformer(nn.Module):
             for block in range(5):
                 c1, c2 = self.residual[2 * block], self.residual[2 * block + 1]
                 r = plan.observe_and_apply(2 * block, c1(h), region)
-                h = h + plan.observe_and_apply(2 * block + 1, c2(r), region, relu=False)
+                h += plan.observe_and_apply(2 * block + 1, c2(r), region, relu=False)  # h is this stage's own
             return h
 
         def expand1(h: torch.Tensor, region: Region) -> torch.Tensor:
@@ -105,8 +105,8 @@ class StyleTransformer(nn.Module):
 
         return [
             Stage("Painting", residual, scale=1, halo=0, whole=True, cost=16 * 10 * 9 * 32 * 32 / 16 / 1000),
-            Stage("Painting", expand1, scale=2, halo=1, collects=10, cost=4 * 9 * 32 * 16 / 1000),
-            Stage("Painting", expand2, scale=2, halo=1, collects=11, cost=4 * 9 * 16 * 8 / 1000),
+            Stage("Painting", expand1, scale=2, halo=1, collects=10, cost=4 * 9 * 32 * 16 / 1000, compact=True),
+            Stage("Painting", expand2, scale=2, halo=1, collects=11, cost=4 * 9 * 16 * 8 / 1000, compact=True),
             Stage("Painting", expand3, scale=1, halo=4, collects=12, cost=81 * 8 * 3 / 1000),
             Stage("Painting", finish, scale=1, halo=0, cost=0.05),
         ]
