@@ -161,8 +161,12 @@ def test_mask_painting_is_undone_by_box():
     after = np.zeros((2, 3), np.float32)
     doc.paint(layer.id, "mask", (1, 1, 4, 3), None, after)
     assert layer.mask[1:3, 1:4].max() == 0.0 and layer.mask[0, 0] == 1.0
+    doc.paint(layer.id, "mask", (0, 0, 2, 2), layer.mask[0:2, 0:2].copy(), np.full((2, 2), 0.5, np.float32))
+    assert layer.mask[0, 0] == 0.5 and layer.mask[1, 1] == 0.5 and layer.mask[2, 2] == 0.0
     doc.history.undo()
-    assert layer.mask.min() == 1.0
+    assert layer.mask[0, 0] == 1.0 and layer.mask[1, 1] == 0.0
+    doc.history.undo()
+    assert layer.mask is None  # the first stroke made the mask: undoing it removes it
 
 
 def test_locked_layers_refuse_edits_but_not_visibility():

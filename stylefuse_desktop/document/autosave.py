@@ -57,7 +57,7 @@ class Autosaver:
 
     def save(self, doc: Document, renders: RenderStore | None = None) -> Path:
         save_project(doc, self.project, renders)
-        self._write_session(title=doc.path.name if doc.path else "Untitled", saved_at=time.time())
+        self._write_session(title=doc.path.name if doc.path else doc.title, saved_at=time.time())
         return self.project
 
     def finish(self) -> None:

@@ -30,6 +30,7 @@ class Painted:
     rgba: np.ndarray
     scale: float
     signature: tuple
+    draft: bool = False  # painted fast while a slider moved; a full-quality painting follows
 
 
 class RenderStore:

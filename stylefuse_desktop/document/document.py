@@ -38,7 +38,8 @@ class Document:
         self.width, self.height = int(width), int(height)
         self.layers: EventedList[Layer] = EventedList()
         self.history = History()
-        self.path: Path | None = None
+        self.path: Path | None = None  # the project file, once saved
+        self.title = "Untitled"  # shown until it is saved: the photo's name, say
         self.selected_id: str = ""
         self._revisions: dict[str, int] = {}
         self.layers.events.inserted.connect(self._on_inserted)
@@ -68,6 +69,18 @@ class Document:
             return self.layer(self.selected_id)
         except KeyError:
             return None
+
+    def snapshot(self) -> Document:
+        """A copy of the stack for a worker thread: the same layer values, no history. Cheap: layers'
+        pixels and maps are replaced on every edit, never changed in place, so they can be shared."""
+        copy = Document(self.width, self.height)
+        for layer in self.layers:
+            clone = replace(layer)
+            copy.layers.append(clone)
+            copy._revisions[clone.id] = self.revision(layer.id)
+        copy.path, copy.title = self.path, self.title
+        copy.selected_id = self.selected_id
+        return copy
 
     def revision(self, layer_id: str) -> int:
         return self._revisions.get(layer_id, 0)
@@ -203,40 +216,52 @@ class Document:
 
     def paint(self, layer_id: str, target: str, box: tuple[int, int, int, int], before: np.ndarray | None,
               after: np.ndarray, merge_key: Hashable | None = None, style_index: int | None = None) -> None:
-        """Record a brush stroke already applied to a mask or weight map: only the touched box
-        (x0, y0, x1, y1) is kept, before and after. ``target``: "mask" or "weight_map"."""
+        """Record a brush stroke: only the touched box (x0, y0, x1, y1) is kept, before and after, so a
+        long history of strokes on a large photo stays small. ``target``: "mask", "weight_map" (a
+        style's) or "source_mask" (a fused photo's). ``before`` None: the map did not exist yet (undo
+        removes it again; a new mask starts all 1, a new weight map all 0)."""
         layer = self.layer(layer_id)
         self._check_unlocked(layer, "pixels")
         x0, y0, x1, y1 = box
+        empty = 1.0 if target == "mask" else 0.0
 
-        def write(patch: np.ndarray | None) -> None:
+        def write(patch: np.ndarray) -> None:
             current = self._map(layer, target, style_index)
-            if current is None:
-                current = np.ones((self.height, self.width), np.float32)
-            else:
-                current = current.copy()
-            current[y0:y1, x0:x1] = 1.0 if patch is None else patch
+            current = np.full((self.height, self.width), empty, np.float32) if current is None else current.copy()
+            current[y0:y1, x0:x1] = patch
             self._set_map(layer, target, style_index, current)
 
-        self.history.push(Command(f"Paint {'mask' if target == 'mask' else 'style'} on {layer.name}",
-                                  lambda: write(after), lambda: write(before), merge_key=merge_key))
+        def undo() -> None:
+            if before is None:
+                self._set_map(layer, target, style_index, None)
+            else:
+                write(before)
+
+        what = {"mask": "mask", "weight_map": "style", "source_mask": "photo"}[target]
+        self.history.push(Command(f"Paint {what} on {layer.name}", lambda: write(after), undo, merge_key=merge_key))
 
     def map_for(self, layer_id: str, target: str, style_index: int | None = None) -> np.ndarray | None:
         return self._map(self.layer(layer_id), target, style_index)
 
     @staticmethod
-    def _map(layer: Layer, target: str, style_index: int | None) -> np.ndarray | None:
+    def _map(layer: Layer, target: str, index: int | None) -> np.ndarray | None:
         if target == "mask":
             return layer.mask
-        return layer.styles[style_index].weight_map
+        if target == "weight_map":
+            return layer.styles[index].weight_map
+        return layer.sources[index].mask
 
-    def _set_map(self, layer: Layer, target: str, style_index: int | None, value: np.ndarray) -> None:
+    def _set_map(self, layer: Layer, target: str, index: int | None, value: np.ndarray) -> None:
         if target == "mask":
             layer.mask = value
-        else:
+        elif target == "weight_map":
             entries = list(layer.styles)
-            entries[style_index] = replace(entries[style_index], weight_map=value)
+            entries[index] = replace(entries[index], weight_map=value)
             layer.styles = tuple(entries)
+        else:
+            sources = list(layer.sources)
+            sources[index] = replace(sources[index], mask=value)
+            layer.sources = tuple(sources)
 
     def replace_layers(self, remove: Iterable[str], insert: list[tuple[int, Layer]], text: str) -> None:
         """Remove some layers and insert others as one step (merge down, flatten)."""

@@ -29,6 +29,7 @@ class NeedsPainting(StyleFuseError):
 
 def document_from_photo(photo: Photo, name: str) -> Document:
     doc = Document(*photo.size)
+    doc.title = name
     layer = ImageLayer(name=name, raster=Raster.from_photo(photo), exif=photo.exif)
     doc.layers.append(layer)
     doc.select(layer.id)

@@ -100,14 +100,3 @@ def _maybe(doc: Document, layer_id: str):
     except KeyError:
         return None
 
-
-def snapshot(doc: Document) -> Document:
-    """A copy of the document's stack for a worker thread: same layers' current values, no history."""
-    from dataclasses import replace
-
-    copy = Document(doc.width, doc.height)
-    for layer in doc.layers:
-        clone = replace(layer)
-        copy.layers.append(clone)
-        copy._revisions[clone.id] = doc.revision(layer.id)
-    return copy

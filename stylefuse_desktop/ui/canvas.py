@@ -1,0 +1,414 @@
+"""The canvas: shows the composite, zooms and pans, compares before/after, and paints masks.
+
+Large photos are shown through a proxy (the composite at a reduced scale), so zooming, panning and
+painting stay fluid; exports always composite at full size. The brush paints at the canvas's full
+resolution into a working copy of the target map and hands the stroke to the document when the
+button is released, as one undoable step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtWidgets import QWidget
+
+from ..document.compositor import RenderStore, composite, resize_map
+from ..document.document import Document
+from ..document.layers import ImageLayer
+
+STYLE_MIME = "application/x-stylefuse-style"
+MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
+
+
+def rgba_to_qimage(rgba: np.ndarray) -> QImage:
+    """float32 RGBA straight alpha -> a QImage that owns its pixels."""
+    data = np.ascontiguousarray((np.clip(rgba, 0, 1) * 255 + 0.5).astype(np.uint8))
+    height, width = data.shape[:2]
+    image = QImage(data.data, width, height, width * 4, QImage.Format.Format_RGBA8888)
+    return image.copy()
+
+
+@dataclass
+class Brush:
+    size: float = 80.0  # diameter in canvas pixels
+    hardness: float = 0.6
+    opacity: float = 0.8
+    value: float = 0.0  # 0 hides (mask) / removes (weight map), 1 reveals / adds
+
+    def dab(self, radius_px: int) -> np.ndarray:
+        """Coverage of one dab, [2r+1, 2r+1]: full inside hardness*r, smooth to zero at r."""
+        r = max(1, radius_px)
+        yy, xx = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float32)
+        d = np.sqrt(xx * xx + yy * yy) / r
+        inner = min(self.hardness, 0.999)
+        falloff = np.clip((1 - d) / (1 - inner), 0, 1)
+        return (falloff * falloff * (3 - 2 * falloff) * self.opacity).astype(np.float32)
+
+
+@dataclass
+class BrushTarget:
+    layer_id: str
+    target: str  # "mask", "weight_map" (a style's) or "source_mask" (a fused photo's)
+    style_index: int | None = None
+    label: str = ""
+
+
+class QtCanvas(QWidget):
+    zoom_changed = Signal(float)
+    stroke_finished = Signal()
+    style_dropped = Signal(str)  # style key dropped on the canvas
+    brush_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(320, 240)
+        self.setMouseTracking(True)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.doc: Document | None = None
+        self.renders: RenderStore | None = None
+        self.proxy_side = 1600
+        self.zoom = 1.0
+        self.center = QPointF(0, 0)  # canvas coordinates shown at the widget's centre
+        self.split: float | None = None  # before/after divider, 0..1 across the image, or None
+        self.brush = Brush()
+        self.brush_target: BrushTarget | None = None
+        self._image: QImage | None = None
+        self._before: QImage | None = None
+        self._overlay: QImage | None = None
+        self._checker = self._make_checker()
+        self._pan_from: tuple[QPointF, QPointF] | None = None
+        self._space = False
+        self._dragging_split = False
+        self._stroke: dict | None = None
+        self._cursor = QPointF(-1, -1)
+        self._refresh_timer = QTimer(self, singleShot=True, interval=0)
+        self._refresh_timer.timeout.connect(self._recomposite)
+        self.composites = 0  # how many times the proxy was recomposited (tests wait on it)
+
+    # -- document ----------------------------------------------------------------------------------
+    def set_document(self, doc: Document | None, renders: RenderStore | None) -> None:
+        self.doc, self.renders = doc, renders
+        self.brush_target = None
+        self.fit()
+        self.refresh()
+
+    @property
+    def proxy_scale(self) -> float:
+        if self.doc is None:
+            return 1.0
+        return min(1.0, self.proxy_side / max(self.doc.width, self.doc.height))
+
+    def refresh(self) -> None:
+        """Recomposite soon (several changes in one event-loop turn cost one composite)."""
+        self._refresh_timer.start()
+
+    def _recomposite(self) -> None:
+        if self.doc is None:
+            self._image = self._before = None
+        else:
+            scale = self.proxy_scale
+            self._image = rgba_to_qimage(composite(self.doc, self.renders, scale))
+            if self.split is not None:
+                photos = [lay for lay in self.doc.layers if isinstance(lay, ImageLayer)]
+                self._before = rgba_to_qimage(composite(self.doc, None, scale, layers=photos))
+            self._update_overlay()
+        self.composites += 1
+        self.update()
+
+    def current_pixels(self) -> np.ndarray | None:
+        """What the canvas shows (RGBA uint8 at the proxy scale), for tests and screenshots."""
+        if self._image is None:
+            return None
+        image = self._image.convertToFormat(QImage.Format.Format_RGBA8888)
+        ptr = image.constBits()
+        return np.frombuffer(ptr, np.uint8, image.height() * image.bytesPerLine()).reshape(
+            image.height(), image.bytesPerLine() // 4, 4)[:, : image.width()].copy()
+
+    # -- geometry ----------------------------------------------------------------------------------
+    def image_rect(self) -> QRectF:
+        if self.doc is None:
+            return QRectF()
+        w, h = self.doc.width * self.zoom, self.doc.height * self.zoom
+        cx = self.width() / 2 - self.center.x() * self.zoom
+        cy = self.height() / 2 - self.center.y() * self.zoom
+        return QRectF(cx, cy, w, h)
+
+    def to_canvas(self, pos: QPointF) -> QPointF:
+        rect = self.image_rect()
+        return QPointF((pos.x() - rect.x()) / self.zoom, (pos.y() - rect.y()) / self.zoom)
+
+    def fit(self) -> None:
+        if self.doc is None:
+            return
+        margin = 24
+        self.zoom = max(MIN_ZOOM, min((self.width() - margin) / self.doc.width,
+                                      (self.height() - margin) / self.doc.height, 8.0))
+        self.center = QPointF(self.doc.width / 2, self.doc.height / 2)
+        self.zoom_changed.emit(self.zoom)
+        self.update()
+
+    def actual_pixels(self) -> None:
+        self.set_zoom(1.0)
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        if anchor is not None and self.doc is not None:
+            before = self.to_canvas(anchor)
+            self.zoom = zoom
+            after = self.to_canvas(anchor)
+            self.center -= after - before
+        else:
+            self.zoom = zoom
+        self.zoom_changed.emit(self.zoom)
+        self.update()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.set_zoom(self.zoom * factor, anchor)
+
+    def set_split(self, enabled: bool) -> None:
+        self.split = 0.5 if enabled else None
+        self.refresh()
+
+    # -- painting the widget -------------------------------------------------------------------------
+    @staticmethod
+    def _make_checker() -> QPixmap:
+        tile = QPixmap(16, 16)
+        tile.fill(QColor(204, 204, 204))
+        p = QPainter(tile)
+        p.fillRect(0, 0, 8, 8, QColor(255, 255, 255))
+        p.fillRect(8, 8, 8, 8, QColor(255, 255, 255))
+        p.end()
+        return tile
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(135))
+        if self.doc is None or self._image is None:
+            p.setPen(self.palette().color(self.foregroundRole()))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Open a photo (Ctrl+O) or drop one here")
+            return
+        rect = self.image_rect()
+        p.fillRect(rect, QBrush(self._checker))
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom * self.proxy_scale < 2)
+        source = QRectF(0, 0, self._image.width(), self._image.height())
+        p.drawImage(rect, self._image, source)
+        if self.split is not None and self._before is not None:
+            x = rect.x() + rect.width() * self.split
+            p.save()
+            p.setClipRect(QRectF(rect.x(), rect.y(), x - rect.x(), rect.height()))
+            p.fillRect(rect, QBrush(self._checker))
+            p.drawImage(rect, self._before, source)
+            p.restore()
+            p.setPen(QPen(QColor(255, 255, 255), 2))
+            p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+            p.setPen(QColor(255, 255, 255))
+            p.drawText(QRectF(rect.x() + 8, rect.y() + 8, 80, 20), "Before")
+            p.drawText(QRectF(rect.right() - 58, rect.y() + 8, 50, 20), "After")
+        if self._overlay is not None:
+            p.setOpacity(0.45)
+            p.drawImage(rect, self._overlay, QRectF(0, 0, self._overlay.width(), self._overlay.height()))
+            p.setOpacity(1.0)
+        if self.brush_target is not None and self.rect().contains(self._cursor.toPoint()):
+            p.setPen(QPen(QColor(255, 255, 255, 200), 1))
+            r = self.brush.size * self.zoom / 2
+            p.drawEllipse(self._cursor, r, r)
+            p.setPen(QPen(QColor(0, 0, 0, 160), 1))
+            p.drawEllipse(self._cursor, r + 1, r + 1)
+
+    # -- interaction -------------------------------------------------------------------------------
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_by(1.25 ** steps, event.position())
+
+    def event(self, event) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.NativeGesture and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+            self.zoom_by(1.0 + event.value(), event.position())  # trackpad pinch
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+        elif event.key() == Qt.Key.Key_BracketLeft:
+            self.set_brush_size(self.brush.size / 1.2)
+        elif event.key() == Qt.Key.Key_BracketRight:
+            self.set_brush_size(self.brush.size * 1.2)
+        elif event.key() == Qt.Key.Key_X:
+            self.brush.value = 1.0 - self.brush.value
+            self.brush_changed.emit()
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.unsetCursor()
+        else:
+            super().keyReleaseEvent(event)
+
+    def set_brush_size(self, size: float) -> None:
+        self.brush.size = max(1.0, min(2000.0, size))
+        self.brush_changed.emit()
+        self.update()
+
+    def _near_split(self, pos: QPointF) -> bool:
+        if self.split is None:
+            return False
+        rect = self.image_rect()
+        return abs(pos.x() - (rect.x() + rect.width() * self.split)) < 6
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        left = event.button() == Qt.MouseButton.LeftButton
+        if event.button() == Qt.MouseButton.MiddleButton or (left and self._space):
+            self._pan_from = (pos, QPointF(self.center))
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif event.button() == Qt.MouseButton.LeftButton and self._near_split(pos):
+            self._dragging_split = True
+        elif event.button() == Qt.MouseButton.LeftButton and self.brush_target is not None and self.doc is not None:
+            self._begin_stroke(self.to_canvas(pos))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        self._cursor = pos
+        if self._pan_from is not None:
+            start, centre = self._pan_from
+            self.center = centre - (pos - start) / self.zoom
+        elif self._dragging_split:
+            rect = self.image_rect()
+            self.split = min(1.0, max(0.0, (pos.x() - rect.x()) / max(1.0, rect.width())))
+        elif self._stroke is not None:
+            self._continue_stroke(self.to_canvas(pos))
+        elif self._near_split(pos):
+            self.setCursor(Qt.CursorShape.SplitHCursor)
+        elif not self._space:
+            self.unsetCursor()
+        self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.setCursor(Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.ArrowCursor)
+        self._dragging_split = False
+        if self._stroke is not None:
+            self._end_stroke()
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self._cursor = QPointF(-1, -1)
+        self.update()
+
+    # -- the brush ---------------------------------------------------------------------------------
+    def set_brush_target(self, target: BrushTarget | None) -> None:
+        self.brush_target = target
+        if target is not None and target.target != "mask":
+            self.brush.value = 1.0  # painting a style's (or photo's) map: paint where it goes
+        elif target is not None:
+            self.brush.value = 0.0  # painting a mask: hide
+        self.setCursor(Qt.CursorShape.CrossCursor if target else Qt.CursorShape.ArrowCursor)
+        self._update_overlay()
+        self.brush_changed.emit()
+        self.update()
+
+    def _target_map(self) -> np.ndarray | None:
+        t = self.brush_target
+        return self.doc.map_for(t.layer_id, t.target, t.style_index)
+
+    def _begin_stroke(self, point: QPointF) -> None:
+        try:
+            layer = self.doc.layer(self.brush_target.layer_id)
+        except KeyError:
+            self.set_brush_target(None)
+            return
+        if layer.locked:
+            return
+        current = self._target_map()
+        empty = 1.0 if self.brush_target.target == "mask" else 0.0
+        working = (np.full((self.doc.height, self.doc.width), empty, np.float32) if current is None
+                   else current.copy())
+        self._stroke = {"map": working, "before": current, "box": None, "last": point, "empty": empty}
+        self._stamp(point)
+
+    def _continue_stroke(self, point: QPointF) -> None:
+        last = self._stroke["last"]
+        spacing = max(1.0, self.brush.size * 0.2)
+        distance = math.hypot(point.x() - last.x(), point.y() - last.y())
+        steps = int(distance // spacing)
+        for i in range(1, steps + 1):
+            t = i / (steps + 0.0) if steps else 1.0
+            self._stamp(QPointF(last.x() + (point.x() - last.x()) * t, last.y() + (point.y() - last.y()) * t))
+        if steps:
+            self._stroke["last"] = point
+
+    def _stamp(self, point: QPointF) -> None:
+        work = self._stroke["map"]
+        h, w = work.shape
+        r = max(1, int(self.brush.size / 2))
+        cx, cy = int(round(point.x())), int(round(point.y()))
+        x0, y0, x1, y1 = max(0, cx - r), max(0, cy - r), min(w, cx + r + 1), min(h, cy + r + 1)
+        if x0 >= x1 or y0 >= y1:
+            return
+        dab = self.brush.dab(r)[y0 - (cy - r) : y1 - (cy - r), x0 - (cx - r) : x1 - (cx - r)]
+        region = work[y0:y1, x0:x1]
+        region += (self.brush.value - region) * dab
+        box = self._stroke["box"]
+        self._stroke["box"] = (x0, y0, x1, y1) if box is None else (
+            min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1))
+        self._update_overlay(work)
+
+    def _end_stroke(self) -> None:
+        stroke, self._stroke = self._stroke, None
+        if stroke["box"] is None:
+            return
+        x0, y0, x1, y1 = stroke["box"]
+        before = None if stroke["before"] is None else stroke["before"][y0:y1, x0:x1].copy()
+        t = self.brush_target
+        self.doc.paint(t.layer_id, t.target, (x0, y0, x1, y1), before, stroke["map"][y0:y1, x0:x1].copy(),
+                       style_index=t.style_index)
+        self.stroke_finished.emit()
+
+    def _update_overlay(self, working: np.ndarray | None = None) -> None:
+        """A red tint where the map being painted hides (mask) or where the style goes (weight map)."""
+        if self.brush_target is None or self.doc is None:
+            self._overlay = None
+            return
+        try:
+            values = working if working is not None else self._target_map()
+        except (KeyError, IndexError):
+            self._overlay = None
+            return
+        if values is None:
+            self._overlay = None
+            return
+        scale = self.proxy_scale
+        size = (max(1, round(self.doc.width * scale)), max(1, round(self.doc.height * scale)))
+        step = max(1, round(1 / scale))
+        small = resize_map(values, size) if working is None else values[::step, ::step]  # fast while painting
+        shown = 1.0 - small if self.brush_target.target == "mask" else small
+        rgba = np.zeros(shown.shape + (4,), np.float32)
+        rgba[..., 0] = 1.0
+        rgba[..., 3] = shown
+        self._overlay = rgba_to_qimage(rgba)
+        self.update()
+
+    # -- dropping styles ---------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(STYLE_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()  # files go to the main window
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(STYLE_MIME):
+            key = bytes(event.mimeData().data(STYLE_MIME)).decode()
+            self.style_dropped.emit(key)
+            event.acceptProposedAction()
+

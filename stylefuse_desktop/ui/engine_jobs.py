@@ -1,0 +1,130 @@
+"""The work the editor hands to worker threads. Each is a plain function of its inputs and a progress
+object; each imports the engine (and so torch) inside, so the window never waits for torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..document.compositor import Painted, RenderStore
+from ..document.document import Document
+from ..document.layers import FusionLayer, StyleLayer, StyleRef
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    device: str = "auto"
+    tile_memory_mb: int | None = None
+
+
+def warm_up(progress) -> str:
+    """Import torch, convert the weights if this is the first start, and name the device in use."""
+    progress.report(0.0, "Starting the style engine")
+    from ..engine.device import describe_device, select_device
+    from ..engine.weights import ensure_all_converted, load_network, weights_are_converted
+
+    if not weights_are_converted():
+        ensure_all_converted(progress.report)
+    device = select_device("auto")
+    for name in ("style_transformer", "style_predictor"):
+        load_network(name, device)
+    progress.report(1.0, "Ready")
+    return describe_device(device)
+
+
+def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scale: float, draft: bool,
+                 options: EngineOptions, progress) -> list[tuple[str, Painted]]:
+    """Paint style/fusion layers bottom to top (a layer above may paint from one below)."""
+    from ..engine.layer_paint import paint_layer
+    from ..engine.render import RenderSettings
+    from ..progress import SubProgress, raise_if_cancelled
+
+    base = RenderSettings(device=options.device, tile_memory_mb=options.tile_memory_mb)
+    local = RenderStore()
+    for layer in doc.layers:
+        painted = renders.get(layer.id, scale) or renders.best(layer.id, scale)
+        if painted is not None:
+            local.put(layer.id, painted)
+    results = []
+    for i, layer_id in enumerate(layer_ids):
+        raise_if_cancelled(progress)
+        name = doc.layer(layer_id).name
+        step = SubProgress(progress, i / len(layer_ids), (i + 1) / len(layer_ids))
+        step.report(0.0, f"Painting {name}")
+        painted = paint_layer(doc, layer_id, local, scale, draft, base, step)
+        local.put(layer_id, painted)
+        results.append((layer_id, painted))
+    return results
+
+
+def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptions, progress):
+    """Yield (style key, thumbnail [h, w, 3]) for each style on the user's small photo."""
+    from ..document.layers import StyleEntry
+    from ..engine.layer_paint import style_mix
+    from ..engine.render import RenderSettings, render_image
+    from ..progress import raise_if_cancelled
+
+    settings = RenderSettings(device=options.device)
+    out = []
+    for i, ref in enumerate(refs):
+        raise_if_cancelled(progress)
+        try:
+            thumb = render_image(rgb, style_mix((StyleEntry(ref),)), settings)
+        except Exception:  # noqa: BLE001 - one bad style must not stop the others' thumbnails
+            continue
+        out.append((ref.key, thumb))
+        progress.report((i + 1) / len(refs), "Style previews")
+    return out
+
+
+def style_from_image(path: Path, progress) -> StyleRef:
+    """A picture as a style: its embedding, kept as .sfstyle data with a preview."""
+    import io
+
+    import torch
+    from PIL import Image
+
+    from ..document.image_io import read_image, to_uint8
+    from ..document.style_file import StyleFile, style_to_bytes
+    from ..engine.device import select_device
+    from ..engine.embeddings import predict_embedding
+
+    progress.report(0.1, f"Reading {Path(path).name}")
+    photo = read_image(path)
+    progress.report(0.5, "Measuring the style")
+    embedding = predict_embedding(photo.rgb, select_device("auto")).float().cpu().numpy()
+    preview = Image.fromarray(to_uint8(photo.rgb))
+    preview.thumbnail((128, 128))
+    buffer = io.BytesIO()
+    preview.save(buffer, format="PNG")
+    name = Path(path).stem
+    data = style_to_bytes(StyleFile(name, "embedding", {"embedding": embedding},
+                                    info={"source": "image", "file": Path(path).name}, preview_png=buffer.getvalue()))
+    progress.report(1.0, "Style ready")
+    del torch
+    return StyleRef("image", name, data)
+
+
+def export_document(doc: Document, renders: RenderStore, path: Path, quality: int, layer_id: str | None,
+                    options: EngineOptions, progress) -> Path:
+    """Paint whatever is missing at full size, then write the file."""
+    from ..document.operations import export, stale_paintings
+
+    layers = list(doc.layers) if layer_id is None else [doc.layer(layer_id)]
+    missing = stale_paintings(doc, renders, layers)
+    if missing:
+        from ..progress import SubProgress
+
+        painted = paint_layers(doc, missing, renders, 1.0, False, options, SubProgress(progress, 0.0, 0.9))
+        for lid, item in painted:
+            renders.put(lid, item)
+    progress.report(0.95, f"Writing {Path(path).name}")
+    out = export(doc, renders, path, quality=quality, layer_id=layer_id)
+    progress.report(1.0, f"Exported {Path(path).name}")
+    return out
+
+
+def paintable(doc: Document) -> list[str]:
+    return [lay.id for lay in doc.layers if isinstance(lay, (StyleLayer, FusionLayer)) and lay.visible and lay.styles]

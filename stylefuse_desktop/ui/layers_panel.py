@@ -1,0 +1,287 @@
+"""The Layers panel: the stack top-first, with thumbnails, visibility, lock, opacity and blend mode.
+
+A thin view: every gesture becomes a call on the document (one undoable step); the list is rebuilt
+from the document's events and never holds a second copy of the truth.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..document.blend import BlendMode
+from ..document.compositor import RenderStore, image_layer_on_canvas, resize_rgba
+from ..document.document import Document
+from ..document.layers import ImageLayer, Layer
+from . import icons
+from .canvas import rgba_to_qimage
+
+THUMB = 44
+KIND_LABEL = {"image": "Photo", "style": "Style", "fusion": "Fusion"}
+_gestures = itertools.count()
+
+
+def layer_thumbnail(doc: Document, renders: RenderStore | None, layer: Layer) -> QPixmap:
+    scale = THUMB / max(doc.width, doc.height)
+    rgba = None
+    if isinstance(layer, ImageLayer):
+        rgba = image_layer_on_canvas(layer, doc, scale)
+    elif renders is not None:
+        painted = renders.best(layer.id, scale)
+        if painted is not None:
+            rgba = resize_rgba(painted.rgba, (max(1, round(doc.width * scale)), max(1, round(doc.height * scale))))
+    if rgba is None:
+        pixmap = QPixmap(THUMB, THUMB)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        return pixmap
+    return QPixmap.fromImage(rgba_to_qimage(rgba))
+
+
+class QtLayerRow(QWidget):
+    """One row: eye, thumbnail, name and kind, lock."""
+
+    def __init__(self, panel: QtLayersPanel, layer: Layer) -> None:
+        super().__init__()
+        self.layer_id = layer.id
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 2, 4, 2)
+        self.eye = QToolButton(checkable=True, autoRaise=True, toolTip="Show or hide this layer")
+        self.eye.setChecked(layer.visible)
+        self.eye.toggled.connect(lambda on: panel.doc.set(layer.id, "visible", on, text=f"{'Show' if on else 'Hide'} "
+                                                                                        f"{layer.name}"))
+        self.thumb = QLabel()
+        self.thumb.setFixedSize(THUMB, THUMB)
+        self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title = QLabel()
+        self.lock = QToolButton(checkable=True, autoRaise=True, toolTip="Lock this layer against changes")
+        self.lock.setChecked(layer.locked)
+        self.lock.toggled.connect(lambda on: panel.doc.set(layer.id, "locked", on,
+                                                           text=f"{'Lock' if on else 'Unlock'} {layer.name}"))
+        row.addWidget(self.eye)
+        row.addWidget(self.thumb)
+        row.addWidget(self.title, 1)
+        row.addWidget(self.lock)
+        self.update_from(panel, layer)
+
+    def update_from(self, panel: QtLayersPanel, layer: Layer) -> None:
+        self.eye.blockSignals(True)
+        self.eye.setChecked(layer.visible)
+        self.eye.setIcon(icons.eye(layer.visible))
+        self.eye.blockSignals(False)
+        self.lock.blockSignals(True)
+        self.lock.setChecked(layer.locked)
+        self.lock.setIcon(icons.lock(layer.locked))
+        self.lock.blockSignals(False)
+        detail = KIND_LABEL[layer.kind]
+        if layer.blend_mode != BlendMode.NORMAL:
+            detail += f" · {layer.blend_mode.label}"
+        if layer.opacity < 1:
+            detail += f" · {round(layer.opacity * 100)}%"
+        self.title.setText(f"<b>{layer.name}</b><br><small>{detail}</small>")
+        self.thumb.setPixmap(layer_thumbnail(panel.doc, panel.renders, layer))
+
+
+class QtLayerList(QListWidget):
+    """The list, top layer first; internal drag and drop reorders layers."""
+
+    moved = Signal(str, int)  # layer id, new position from the top
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSpacing(1)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        dragged = self.currentItem()
+        layer_id = dragged.data(Qt.ItemDataRole.UserRole) if dragged else None
+        super().dropEvent(event)
+        if layer_id is None:
+            return
+        for row in range(self.count()):
+            if self.item(row).data(Qt.ItemDataRole.UserRole) == layer_id:
+                self.moved.emit(layer_id, row)
+                return
+
+
+class QtLayersPanel(QWidget):
+    add_style_requested = Signal()
+    add_fusion_requested = Signal()
+    add_photo_requested = Signal()
+    duplicate_requested = Signal()
+    delete_requested = Signal()
+    merge_down_requested = Signal()
+    flatten_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc: Document | None = None
+        self.renders: RenderStore | None = None
+        self._rows: dict[str, QtLayerRow] = {}
+        self._opacity_gesture = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+
+        top = QHBoxLayout()
+        self.blend = QComboBox(toolTip="Blend mode")
+        for mode in BlendMode:
+            self.blend.addItem(mode.label, mode.value)
+        self.blend.activated.connect(self._blend_chosen)
+        self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Opacity")
+        self.opacity_label = QLabel("100%")
+        self.opacity_label.setMinimumWidth(36)
+        self.opacity.sliderPressed.connect(self._begin_opacity)
+        self.opacity.valueChanged.connect(self._opacity_changed)
+        top.addWidget(self.blend, 1)
+        top.addWidget(self.opacity, 1)
+        top.addWidget(self.opacity_label)
+        layout.addLayout(top)
+
+        self.list = QtLayerList()
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.currentItemChanged.connect(self._current_changed)
+        self.list.itemDoubleClicked.connect(self._rename)
+        self.list.moved.connect(self._moved)
+        layout.addWidget(self.list, 1)
+
+        buttons = QHBoxLayout()
+        for text, tip, signal in [
+            ("+ Style", "Add a style layer (Ctrl+Shift+N)", self.add_style_requested),
+            ("+ Fusion", "Add a fusion layer", self.add_fusion_requested),
+            ("+ Photo", "Add a photo as a layer", self.add_photo_requested),
+            ("Dup", "Duplicate the layer", self.duplicate_requested),
+            ("Merge", "Merge down", self.merge_down_requested),
+            ("Flatten", "Flatten the image", self.flatten_requested),
+            ("Del", "Delete the layer", self.delete_requested),
+        ]:
+            button = QToolButton(text=text, toolTip=tip, autoRaise=True)
+            button.clicked.connect(signal)
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+
+    # -- document wiring ---------------------------------------------------------------------------
+    def set_document(self, doc: Document | None, renders: RenderStore | None) -> None:
+        if self.doc is not None:
+            for signal, slot in ((self.doc.layers_changed, self.rebuild), (self.doc.layer_changed, self._layer_changed),
+                                 (self.doc.selection_changed, self._selection_changed)):
+                signal.disconnect(slot)
+        self.doc, self.renders = doc, renders
+        if doc is not None:
+            doc.layers_changed.connect(self.rebuild)
+            doc.layer_changed.connect(self._layer_changed)
+            doc.selection_changed.connect(self._selection_changed)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        self._rows.clear()
+        if self.doc is not None:
+            for layer in reversed(list(self.doc.layers)):
+                item = QListWidgetItem()
+                item.setData(Qt.ItemDataRole.UserRole, layer.id)
+                row = QtLayerRow(self, layer)
+                item.setSizeHint(QSize(0, THUMB + 8))
+                self.list.addItem(item)
+                self.list.setItemWidget(item, row)
+                self._rows[layer.id] = row
+        self.list.blockSignals(False)
+        self._selection_changed(self.doc.selected_id if self.doc else "")
+
+    def refresh_thumbnails(self, layer_ids: list[str] | None = None) -> None:
+        if self.doc is None:
+            return
+        for layer_id, row in self._rows.items():
+            if layer_ids is None or layer_id in layer_ids:
+                try:
+                    row.update_from(self, self.doc.layer(layer_id))
+                except KeyError:
+                    pass
+
+    def _layer_changed(self, layer_id: str, field: str) -> None:
+        row = self._rows.get(layer_id)
+        if row is not None and self.doc is not None:
+            row.update_from(self, self.doc.layer(layer_id))
+        if self.doc is not None and layer_id == self.doc.selected_id:
+            self._sync_controls()
+
+    def _selection_changed(self, layer_id: str) -> None:
+        self.list.blockSignals(True)
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == layer_id:
+                self.list.setCurrentItem(item)
+                break
+        self.list.blockSignals(False)
+        self._sync_controls()
+
+    def _sync_controls(self) -> None:
+        layer = self.doc.selected if self.doc else None
+        enabled = layer is not None
+        self.blend.setEnabled(enabled)
+        self.opacity.setEnabled(enabled)
+        if layer is None:
+            return
+        self.blend.setCurrentIndex(self.blend.findData(layer.blend_mode.value))
+        self.opacity.blockSignals(True)
+        self.opacity.setValue(round(layer.opacity * 100))
+        self.opacity.blockSignals(False)
+        self.opacity_label.setText(f"{round(layer.opacity * 100)}%")
+
+    # -- gestures ----------------------------------------------------------------------------------
+    def _current_changed(self, item: QListWidgetItem | None, _previous) -> None:
+        if item is not None and self.doc is not None:
+            self.doc.select(item.data(Qt.ItemDataRole.UserRole))
+
+    def _blend_chosen(self, index: int) -> None:
+        layer = self.doc.selected if self.doc else None
+        if layer is not None:
+            self._guard(lambda: self.doc.set(layer.id, "blend_mode", BlendMode(self.blend.itemData(index))))
+
+    def _begin_opacity(self) -> None:
+        self._opacity_gesture = next(_gestures)
+
+    def _opacity_changed(self, value: int) -> None:
+        layer = self.doc.selected if self.doc else None
+        self.opacity_label.setText(f"{value}%")
+        if layer is not None:
+            gesture = self._opacity_gesture if self.opacity.isSliderDown() else next(_gestures)
+            self._guard(lambda: self.doc.set(layer.id, "opacity", value / 100.0, merge_key=gesture))
+
+    def _moved(self, layer_id: str, row_from_top: int) -> None:
+        self.doc.move_layer(layer_id, len(self.doc.layers) - 1 - row_from_top)
+
+    def _rename(self, item: QListWidgetItem) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        layer = self.doc.layer(item.data(Qt.ItemDataRole.UserRole))
+        name, ok = QInputDialog.getText(self, "Rename layer", "Name:", text=layer.name)
+        if ok and name.strip():
+            self.doc.set(layer.id, "name", name.strip(), text=f"Rename {layer.name}")
+
+    def _guard(self, action) -> None:
+        from ..errors import StyleFuseError
+
+        try:
+            action()
+        except StyleFuseError as exc:
+            window = self.window()
+            if hasattr(window, "show_message"):
+                window.show_message(str(exc), error=True)
+            self._sync_controls()
+

@@ -1,0 +1,238 @@
+"""The style picker: every style as a thumbnail of the user's own photo, in sections (Favourites,
+Built-in, My styles, From image), searchable; double-click applies, dragging onto the canvas adds a
+style layer. Thumbnails are painted in the background at small size and cached per photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QMimeData, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QDrag, QFont, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import locations
+from ..document.layers import StyleRef
+from ..document.style_file import STYLE_EXTENSION, read_style_file, style_to_bytes
+from ..engine.styles import builtin_styles
+from ..errors import BadInputError
+from .canvas import STYLE_MIME, rgba_to_qimage
+
+ICON = 72
+KEY_ROLE = Qt.ItemDataRole.UserRole
+SECTION_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def image_styles_dir() -> Path:
+    return locations.data_dir() / "image-styles"
+
+
+def user_style_refs() -> list[StyleRef]:
+    refs = []
+    for folder, kind in ((locations.user_styles_dir(), "user"), (image_styles_dir(), "image")):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f"*{STYLE_EXTENSION}")):
+            try:
+                style = read_style_file(path)
+            except BadInputError:
+                continue  # a damaged file in the folder must not hide the others
+            if style.kind == "embedding":
+                refs.append(StyleRef(kind, style.name, path.read_bytes()))
+    return refs
+
+
+def save_image_style(ref: StyleRef) -> Path:
+    from ..document.atomic import atomic_write_bytes
+
+    folder = image_styles_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{ref.key.split(':')[1]}{STYLE_EXTENSION}"
+    atomic_write_bytes(path, ref.data)
+    return path
+
+
+class QtStyleList(QListWidget):
+    def startDrag(self, actions) -> None:  # noqa: N802
+        item = self.currentItem()
+        if item is None or item.data(KEY_ROLE) is None:
+            return
+        mime = QMimeData()
+        mime.setData(STYLE_MIME, QByteArray(item.data(KEY_ROLE).encode()))
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.setPixmap(item.icon().pixmap(48, 48))
+        drag.exec(Qt.DropAction.CopyAction)
+
+
+class QtStylePicker(QWidget):
+    apply_requested = Signal(object)  # StyleRef
+    add_from_image_requested = Signal()
+    thumbnails_wanted = Signal(list)  # [StyleRef] without a thumbnail for the current photo
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = QSettings()
+        self.refs: dict[str, StyleRef] = {}
+        self.thumbnails: dict[str, QIcon] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.search = QLineEdit(placeholderText="Search styles", clearButtonEnabled=True)
+        self.search.textChanged.connect(self._filter)
+        layout.addWidget(self.search)
+        self.list = QtStyleList()
+        self.list.setIconSize(QSize(ICON, ICON))
+        self.list.setDragEnabled(True)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.itemDoubleClicked.connect(self._activated)
+        layout.addWidget(self.list, 1)
+        buttons = QHBoxLayout()
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.clicked.connect(lambda: self._activated(self.list.currentItem()))
+        add = QPushButton("Add style from image…")
+        add.clicked.connect(self.add_from_image_requested)
+        buttons.addWidget(self.apply_button)
+        buttons.addWidget(add)
+        layout.addLayout(buttons)
+        self.reload()
+
+    # -- contents ----------------------------------------------------------------------------------
+    @property
+    def favourites(self) -> list[str]:
+        value = self.settings.value("styles/favourites", [])
+        return list(value) if isinstance(value, (list, tuple)) else ([value] if value else [])
+
+    def reload(self) -> None:
+        """Rebuild the sections from the built-ins and the user's folders."""
+        builtins = [StyleRef("builtin", s.name) for s in builtin_styles()]
+        user = user_style_refs()
+        self.refs = {r.key: r for r in builtins + user}
+        favourites = [k for k in self.favourites if k in self.refs]
+        sections = [("Favourites", [self.refs[k] for k in favourites]),
+                    ("Built-in", builtins),
+                    ("My styles", [r for r in user if r.kind == "user"]),
+                    ("From image", [r for r in user if r.kind == "image"])]
+        current = self.list.currentItem().data(KEY_ROLE) if self.list.currentItem() else None
+        self.list.clear()
+        for title, refs in sections:
+            if not refs and title == "Favourites":
+                continue
+            header = QListWidgetItem(title)
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            font = QFont(header.font())
+            font.setBold(True)
+            header.setFont(font)
+            header.setForeground(QBrush(QColor(140, 140, 140)))
+            header.setData(SECTION_ROLE, title)
+            self.list.addItem(header)
+            if not refs:
+                hint = QListWidgetItem("   (none yet)" if title == "My styles" else "   Add one from a picture")
+                hint.setFlags(Qt.ItemFlag.NoItemFlags)
+                hint.setData(SECTION_ROLE, title)
+                self.list.addItem(hint)
+            for ref in refs:
+                star = "★ " if ref.key in favourites else ""
+                item = QListWidgetItem(self.thumbnails.get(ref.key, self._placeholder()), f"{star}{ref.name}")
+                item.setData(KEY_ROLE, ref.key)
+                item.setData(SECTION_ROLE, title)
+                item.setToolTip(_describe(ref))
+                self.list.addItem(item)
+                if ref.key == current:
+                    self.list.setCurrentItem(item)
+        self._filter(self.search.text())
+        missing = [r for r in self.refs.values() if r.key not in self.thumbnails]
+        if missing:
+            self.thumbnails_wanted.emit(missing)
+
+    @staticmethod
+    def _placeholder() -> QIcon:
+        pixmap = QPixmap(ICON, ICON)
+        pixmap.fill(QColor(90, 90, 96))
+        return QIcon(pixmap)
+
+    def set_thumbnail(self, key: str, rgb: np.ndarray) -> None:
+        icon = QIcon(QPixmap.fromImage(rgba_to_qimage(np.dstack([rgb, np.ones(rgb.shape[:2], np.float32)]))))
+        self.thumbnails[key] = icon
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(KEY_ROLE) == key:
+                item.setIcon(icon)
+
+    def forget_thumbnails(self) -> None:
+        """The photo changed: every thumbnail must be painted again."""
+        self.thumbnails.clear()
+        self.reload()
+
+    def items(self) -> list[QListWidgetItem]:
+        return [self.list.item(r) for r in range(self.list.count()) if self.list.item(r).data(KEY_ROLE)]
+
+    def select(self, key: str) -> None:
+        for item in self.items():
+            if item.data(KEY_ROLE) == key:
+                self.list.setCurrentItem(item)
+                return
+
+    # -- gestures ----------------------------------------------------------------------------------
+    def _filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        visible_sections = set()
+        for item in self.items():
+            hidden = bool(needle) and needle not in item.text().lower()
+            item.setHidden(hidden)
+            if not hidden:
+                visible_sections.add(item.data(SECTION_ROLE))
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(KEY_ROLE) is None:
+                item.setHidden(bool(needle) and item.data(SECTION_ROLE) not in visible_sections)
+
+    def _activated(self, item: QListWidgetItem | None) -> None:
+        if item is not None and item.data(KEY_ROLE) in self.refs:
+            self.apply_requested.emit(self.refs[item.data(KEY_ROLE)])
+
+    def toggle_favourite(self, key: str) -> None:
+        favourites = self.favourites
+        if key in favourites:
+            favourites.remove(key)
+        else:
+            favourites.append(key)
+        self.settings.setValue("styles/favourites", favourites)
+        self.reload()
+
+    def _menu(self, pos) -> None:
+        item = self.list.itemAt(pos)
+        if item is None or item.data(KEY_ROLE) is None:
+            return
+        key = item.data(KEY_ROLE)
+        menu = QMenu(self)
+        menu.addAction("Apply", lambda: self._activated(item))
+        menu.addAction("Remove from favourites" if key in self.favourites else "Add to favourites",
+                       lambda: self.toggle_favourite(key))
+        menu.exec(self.list.mapToGlobal(pos))
+
+
+def _describe(ref: StyleRef) -> str:
+    if ref.kind == "builtin":
+        found = next((s for s in builtin_styles() if s.name == ref.name), None)
+        return f"{ref.name}: {found.description}" if found else ref.name
+    return f"{ref.name} ({'your style' if ref.kind == 'user' else 'from a picture'})"
+
+
+def export_style(ref: StyleRef, path: Path) -> Path:
+    from ..document.style_file import StyleFile, write_style_file
+
+    style = ref.style_file() or StyleFile(ref.name, "embedding", {})
+    return write_style_file(path, style) if ref.data else path
+
+
+__all__ = ["QtStylePicker", "save_image_style", "style_to_bytes", "export_style"]

@@ -1,0 +1,137 @@
+"""Running engine work off the UI thread, with progress and cancel.
+
+Every job is a plain function of its inputs and a progress object (the engine's contract). ``Job``
+runs it through a superqt worker; its ``JobProgress`` forwards reports to the UI thread by signal and
+tells the engine, at its next tile, that the user cancelled. ``LatestOnly`` keeps at most one job
+running and one waiting per key: a new request supersedes the waiting one and cancels the running
+one, so the queue never grows however fast a slider moves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import create_worker
+
+
+class JobProgress(QObject):
+    """The engine's progress/cancel object, safe to use from the worker thread."""
+
+    reported = Signal(float, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cancel = threading.Event()
+
+    def report(self, fraction: float, message: str = "") -> None:
+        self.reported.emit(float(fraction), message)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+
+class Job(QObject):
+    """One run of ``function(*args, progress=...)`` in a worker thread."""
+
+    progressed = Signal(float, str)
+    succeeded = Signal(object)
+    failed = Signal(object)  # the exception
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, title: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self.title = title
+        self.progress = JobProgress()
+        self.progress.reported.connect(self.progressed)
+        # errors are ours to report (failed/cancelled), not re-raised by superqt in the main thread
+        self._worker = create_worker(function, *args, progress=self.progress, _start_thread=False,
+                                     _ignore_errors=True, **kwargs)
+        self._worker.returned.connect(self._on_returned)
+        self._worker.errored.connect(self._on_errored)
+        self._worker.finished.connect(self.finished)
+        self.running = False
+
+    def start(self) -> Job:
+        self.running = True
+        self.finished.connect(lambda: setattr(self, "running", False))
+        self._worker.start()
+        return self
+
+    def cancel(self) -> None:
+        self.progress.cancel()
+
+    def _on_returned(self, value: Any) -> None:
+        if self.progress.cancelled:
+            self.cancelled.emit()
+        else:
+            self.succeeded.emit(value)
+
+    def _on_errored(self, exc: BaseException) -> None:
+        from ..errors import Cancelled
+
+        if isinstance(exc, Cancelled) or self.progress.cancelled:
+            self.cancelled.emit()
+        else:
+            self.failed.emit(exc)
+
+
+class LatestOnly(QObject):
+    """Per key: at most one running job and one waiting request; the newest request wins."""
+
+    started = Signal(object)  # the Job
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._running: dict[Any, Job] = {}
+        self._waiting: dict[Any, Callable[[], Job]] = {}
+
+    def submit(self, key: Any, make_job: Callable[[], Job]) -> None:
+        running = self._running.get(key)
+        if running is not None and running.running:
+            self._waiting[key] = make_job  # replaces any older waiting request
+            running.cancel()
+            return
+        self._start(key, make_job)
+
+    def _start(self, key: Any, make_job: Callable[[], Job]) -> None:
+        job = make_job()
+        self._running[key] = job
+        job.finished.connect(lambda k=key, j=job: self._on_finished(k, j))
+        self.started.emit(job)
+        job.start()
+
+    def _on_finished(self, key: Any, job: Job) -> None:
+        if self._running.get(key) is job:
+            del self._running[key]
+        waiting = self._waiting.pop(key, None)
+        if waiting is not None:
+            self._start(key, waiting)
+
+    def cancel(self, key: Any) -> None:
+        self._waiting.pop(key, None)
+        job = self._running.get(key)
+        if job is not None:
+            job.cancel()
+
+    def cancel_all(self) -> None:
+        self._waiting.clear()
+        for job in list(self._running.values()):
+            job.cancel()
+
+    def busy(self, key: Any = None) -> bool:
+        if key is None:
+            return any(j.running for j in self._running.values()) or bool(self._waiting)
+        job = self._running.get(key)
+        return (job is not None and job.running) or key in self._waiting
+
+    @property
+    def waiting_count(self) -> int:
+        return len(self._waiting)
