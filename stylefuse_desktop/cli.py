@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--quality", type=_positive_int, default=95, help="JPEG/WebP quality (default 95)")
     render.add_argument("--style-mask", action="append", default=[], metavar="STYLE=MASK.png",
                         help="paint STYLE (as named in --style/--style-image) where MASK is light; masks are "
-                             "resized to the image, and where all masks are black the photo shows through")
+                             "resized to the image. Styles without a mask fill what the masks leave; if every "
+                             "style has a mask, the photo shows through where all of them are black")
     _add_engine_options(render)
     render.add_argument("--json", action="store_true", help="print one JSON object per image")
 

@@ -162,6 +162,7 @@ def test_painting_where_a_style_goes_fuses_styles_in_that_region(qtbot, window):
     wait_painted(qtbot, window, lambda: (qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(x, y)),
                                          qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(x, y))))
     assert window.doc.layers[1].styles[1].weight_map is not None
+    assert window.fusion_panel.rows[1].paint.isChecked() and window.canvas.brush_target is not None  # still on
     after = shown(window)
     h, w = after.shape[:2]
     spot = (slice(h // 2 - 5, h // 2 + 5), slice(int(w * 0.78), int(w * 0.82)))

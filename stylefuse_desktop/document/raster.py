@@ -40,8 +40,13 @@ class Raster:
 
     @classmethod
     def from_photo(cls, photo: Photo) -> Raster:
-        alpha = photo.alpha if photo.alpha is not None else np.ones(photo.rgb.shape[:2], np.float32)
-        return cls.from_float(np.concatenate([photo.rgb, alpha[..., None]], axis=2), photo.bit_depth)
+        """Quantised channel by channel: no full-size float RGBA is ever built (1.4 GB for 24 MP)."""
+        top = 65535 if photo.bit_depth == 16 else 255
+        data = np.empty(photo.rgb.shape[:2] + (4,), np.uint16 if photo.bit_depth == 16 else np.uint8)
+        for c in range(3):
+            data[..., c] = np.clip(photo.rgb[..., c] * top + 0.5, 0, top)
+        data[..., 3] = top if photo.alpha is None else np.clip(photo.alpha * top + 0.5, 0, top)
+        return cls(data)
 
     # -- reading -----------------------------------------------------------------------------------
     @property
@@ -73,6 +78,15 @@ class Raster:
         with self._lock:
             if size in self._reduced:
                 return self._reduced[size]
+        if self.bit_depth == 8:
+            # Pillow reduces 8-bit premultiplied RGBA directly: no full-size float copy of a large photo
+            small = Image.fromarray(self._data, "RGBA").convert("RGBa").resize(size, Image.BOX).convert("RGBA")
+            out = np.asarray(small, np.float32) / 255.0
+            with self._lock:
+                if len(self._reduced) > 4:
+                    self._reduced.clear()
+                self._reduced[size] = out
+            return out
         full = self.to_float()
         premultiplied = np.concatenate([full[..., :3] * full[..., 3:4], full[..., 3:4]], axis=2)
         small = _reduce(premultiplied, size)

@@ -50,16 +50,6 @@ def _keep_freed_memory_in_heap() -> None:
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 
 
-def release_memory() -> None:
-    """Hand freed heap memory back to the OS (after a stage frees a whole-image tensor), so the peak
-    is what is alive at once, not the sum of everything a render ever held."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
-
-
 @lru_cache(maxsize=1)
 def configure_threads() -> int:
     """Threads = physical cores, and the allocator tuned for large tensors (once per process)."""

@@ -111,22 +111,28 @@ def normalise_masks(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-style weight maps resized to ``size`` -> (partition of unity [K, h, w], coverage [1, 1, h, w]).
 
-    A style without a mask covers everything with its weight. Where all masks are zero the coverage
-    is zero (the photo shows through) and the partition falls back to the global weights.
+    Painted maps claim their pixels first; styles without a map share what the maps leave, by their
+    weights. Where every style has a map and all are zero, the coverage is zero: the photo shows through.
     """
-    maps = []
-    for mask, weight in zip(masks, weights):
-        if mask is None:
-            maps.append(torch.full(size, float(weight)))
-        else:
-            m = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None]
-            resized = F.interpolate(m, size=size, mode="bilinear", align_corners=False, antialias=True)
-            maps.append(resized[0, 0].clamp(0, 1))
-    stack = torch.stack(maps)
-    total = stack.sum(0, keepdim=True)
-    fallback = torch.tensor(weights, dtype=torch.float32)[:, None, None].expand_as(stack)
-    partition = torch.where(total > 1e-6, stack / total.clamp(min=1e-6), fallback)
-    return partition, total.clamp(max=1.0)[None]
+    k = len(masks)
+    maps = torch.zeros((k, *size))
+    painted = [i for i, m in enumerate(masks) if m is not None]
+    free = [i for i, m in enumerate(masks) if m is None]
+    for i in painted:
+        m = torch.from_numpy(np.ascontiguousarray(masks[i], dtype=np.float32))[None, None]
+        maps[i] = F.interpolate(m, size=size, mode="bilinear", align_corners=False, antialias=True)[0, 0].clamp(0, 1)
+    claimed = maps[painted].sum(0).clamp(max=1.0) if painted else torch.zeros(size)
+    if painted:
+        total = maps[painted].sum(0)
+        maps[painted] = torch.where(total > 1e-6, maps[painted] / total.clamp(min=1e-6) * claimed, maps[painted])
+    free_weight = sum(weights[i] for i in free)
+    for i in free:
+        maps[i] = (1.0 - claimed) * (weights[i] / free_weight if free_weight > 0 else 1.0 / len(free))
+    coverage = torch.ones(size) if free else claimed
+    total = maps.sum(0, keepdim=True)
+    fallback = torch.tensor(weights, dtype=torch.float32)[:, None, None].expand_as(maps)
+    partition = torch.where(total > 1e-6, maps / total.clamp(min=1e-6), fallback / max(sum(weights), 1e-6))
+    return partition, coverage[None, None]
 
 
 @dataclass

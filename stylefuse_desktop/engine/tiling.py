@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import StyleFuseError
+from ..memory import release_memory
 from ..progress import NullProgress, Progress, raise_if_cancelled
-from .device import release_memory
 from .norm_plan import NormPlan, Region
 
 log = logging.getLogger(__name__)

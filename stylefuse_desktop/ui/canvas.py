@@ -210,7 +210,7 @@ class QtCanvas(QWidget):
             p.drawText(QRectF(rect.x() + 8, rect.y() + 8, 80, 20), "Before")
             p.drawText(QRectF(rect.right() - 58, rect.y() + 8, 50, 20), "After")
         if self._overlay is not None:
-            p.setOpacity(0.45)
+            p.setOpacity(0.3)
             p.drawImage(rect, self._overlay, QRectF(0, 0, self._overlay.width(), self._overlay.height()))
             p.setOpacity(1.0)
         if self.brush_target is not None and self.rect().contains(self._cursor.toPoint()):

@@ -60,6 +60,7 @@ class QtFusionPanel(QWidget):
         self.layer_id = ""
         self._gesture = None
         self.rows: list[QtWeightRow] = []
+        self.painting: tuple[str, int] | None = None  # which map the brush paints, kept across rebuilds
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.hint = QLabel("Select a style or fusion layer, or pick a style to add one.")
@@ -112,6 +113,7 @@ class QtFusionPanel(QWidget):
 
     def _selection(self, layer_id: str) -> None:
         self.layer_id = layer_id
+        self.painting = None
         self.brush_target_changed.emit(None)
         self.refresh()
 
@@ -152,6 +154,7 @@ class QtFusionPanel(QWidget):
             row.slider.sliderPressed.connect(self._begin)
             row.slider.sliderReleased.connect(self._end)
             row.slider.valueChanged.connect(lambda v, i=i: self._style_weight(i, v))
+            row.paint.setChecked(self.painting == ("weight_map", i))
             row.paint.toggled.connect(
                 lambda on, i=i, name=entry.style.name: self._paint_toggled(on, "weight_map", i, name))
             row.remove.clicked.connect(lambda _=False, i=i: self._guard(lambda: self.doc.remove_style(layer.id, i)))
@@ -195,6 +198,7 @@ class QtFusionPanel(QWidget):
             row.slider.sliderPressed.connect(self._begin)
             row.slider.sliderReleased.connect(self._end)
             row.slider.valueChanged.connect(lambda v, i=i: self._source_weight(i, v))
+            row.paint.setChecked(self.painting == ("source_mask", i))
             row.paint.toggled.connect(lambda on, i=i, n=name: self._paint_toggled(on, "source_mask", i, n))
             row.remove.clicked.connect(lambda _=False, i=i: self._remove_source(i))
             self.sources_layout.insertWidget(self.sources_layout.count() - 1, row)
@@ -276,9 +280,18 @@ class QtFusionPanel(QWidget):
                 row.paint.setChecked(False)
                 row.paint.blockSignals(False)
         if not on:
+            self.painting = None
             self.brush_target_changed.emit(None)
             return
+        self.painting = (target, index)
         self.brush_target_changed.emit(BrushTarget(self.layer_id, target, index, f"where {name} goes"))
+
+    def stop_painting(self) -> None:
+        self.painting = None
+        for row in self.rows:
+            row.paint.blockSignals(True)
+            row.paint.setChecked(False)
+            row.paint.blockSignals(False)
 
     def _guard(self, action) -> None:
         try:

@@ -48,7 +48,8 @@ from ..document.operations import (
 from ..document.project import PROJECT_EXTENSION, load_project, save_project
 from ..document.style_file import STYLE_EXTENSION, read_style_file
 from ..errors import StyleFuseError
-from . import engine_jobs
+from ..memory import release_memory
+from . import engine_jobs, icons
 from .canvas import QtCanvas
 from .dialogs import Preferences, QtPreferencesDialog, show_about
 from .engine_jobs import EngineOptions
@@ -242,6 +243,24 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&About StyleFuse", lambda: show_about(self))
         self._refresh_recent_menu()
 
+        tools = self.addToolBar("Tools")
+        tools.setObjectName("toolbar-main")
+        tools.setMovable(False)
+        for text, handler, tip in (("Open", self.open_dialog, "Open a photo or project (Ctrl+O)"),
+                                   ("Save", self.save, "Save the project (Ctrl+S)"),
+                                   ("Export", lambda: self.export_dialog(None), "Export at full size (Ctrl+E)")):
+            tools.addAction(text, handler).setToolTip(tip)
+        tools.addSeparator()
+        tools.addAction(self.undo_action)
+        tools.addAction(self.redo_action)
+        tools.addSeparator()
+        self.brush_action.setIcon(icons.brush())
+        tools.addAction(self.brush_action)
+        tools.addAction(self.split_action)
+        tools.addSeparator()
+        tools.addAction("Fit", self.canvas.fit).setToolTip("Fit to window (Ctrl+0)")
+        tools.addAction("100%", self.canvas.actual_pixels).setToolTip("Actual pixels (Ctrl+1)")
+
     def _connect_panels(self) -> None:
         lp = self.layers_panel
         lp.add_style_requested.connect(lambda: self.add_style_layer(None))
@@ -329,8 +348,11 @@ class MainWindow(QMainWindow):
         history = self.doc.history if self.doc else None
         self.undo_action.setEnabled(bool(history and history.can_undo))
         self.redo_action.setEnabled(bool(history and history.can_redo))
-        self.undo_action.setText(f"&Undo {history.undo_text}" if history and history.undo_text else "&Undo")
-        self.redo_action.setText(f"&Redo {history.redo_text}" if history and history.redo_text else "&Redo")
+        self.undo_action.setText("&Undo")
+        self.redo_action.setText("&Redo")
+        self.undo_action.setToolTip(f"Undo {history.undo_text}" if history and history.undo_text else "Undo")
+        self.redo_action.setToolTip(f"Redo {history.redo_text}" if history and history.redo_text else "Redo")
+        self.undo_action.setStatusTip(self.undo_action.toolTip())
 
     # -- opening and saving --------------------------------------------------------------------------
     def start(self, paths: list[str]) -> None:
@@ -383,6 +405,7 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc), error=True)
             return False
         self.set_document(doc, renders)
+        release_memory()  # the decoded photo's float copy is gone: give the memory back
         if remember:
             self._remember(path)
         return True
@@ -630,6 +653,7 @@ class MainWindow(QMainWindow):
     def toggle_mask_brush(self, on: bool) -> None:
         from .canvas import BrushTarget
 
+        self.fusion_panel.stop_painting()
         if on and self.doc is not None and self.doc.selected is not None:
             self.canvas.set_brush_target(BrushTarget(self.doc.selected_id, "mask", None, "the layer mask"))
         else:
