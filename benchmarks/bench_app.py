@@ -99,11 +99,11 @@ def slider_latency(repeats: int) -> list[float]:
         slider = window.fusion_panel.rows[1].slider
         slider.setSliderDown(True)
         window.fusion_panel._begin()
-        painted = []
-        window.painted.connect(lambda: painted.append(time.perf_counter()))
+        painted: list[float] = []
+        window.painted.connect(lambda arrived=painted: arrived.append(time.perf_counter()))
         started = time.perf_counter()
         slider.setValue(20 + (i * 37) % 80)
-        spin(lambda: painted)
+        spin(lambda arrived=painted: bool(arrived))
         latencies.append(painted[0] - started)
         window.painted.disconnect()
         slider.setSliderDown(False)

@@ -169,7 +169,8 @@ def test_a_painted_style_takes_its_region_and_unpainted_styles_fill_the_rest():
     right = np.zeros((4, 8), np.float32)
     right[:, 4:] = 1.0
     partition, coverage = normalise_masks([None, right], [0.5, 0.5], (4, 8))
-    assert torch.allclose(partition[1, :, 4:], torch.ones(4, 4)) and torch.allclose(partition[0, :, :4], torch.ones(4, 4))
+    assert torch.allclose(partition[1, :, 4:], torch.ones(4, 4))
+    assert torch.allclose(partition[0, :, :4], torch.ones(4, 4))
     assert torch.all(coverage == 1.0)
     only, coverage = normalise_masks([right], [1.0], (4, 8))
     assert torch.all(coverage[0, 0, :, :4] == 0.0) and torch.all(coverage[0, 0, :, 4:] == 1.0)
