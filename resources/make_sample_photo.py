@@ -1,118 +1,17 @@
 """Generate the sample photo the app ships with: a lakeside landscape at golden hour, drawn from noise.
 
 Run once (``python resources/make_sample_photo.py``); the output, ``sample_photo.jpg``, is committed.
-Everything here is procedural, so the picture is the project's own.
+The drawing code lives in ``stylefuse_desktop/samples.py`` (training uses it for default content).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageFilter
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-WIDTH, HEIGHT = 1600, 1066
-
-
-def fractal_noise(
-    shape: tuple[int, int], rng: np.random.Generator, octaves: int = 6, base: int = 4, stretch: float = 1.0
-) -> np.ndarray:
-    """Sum of upsampled random grids: smooth, cloud-like noise in [0, 1]; ``stretch`` > 1 widens features."""
-    h, w = shape
-    total = np.zeros(shape, np.float64)
-    amplitude, weight = 1.0, 0.0
-    for octave in range(octaves):
-        cells = base * 2**octave
-        grid = rng.random((cells + 1, int(cells * w / h / stretch) + 2))
-        small = Image.fromarray((grid * 255).astype(np.uint8)).resize((w, h), Image.BICUBIC)
-        total += amplitude * np.asarray(small, np.float64) / 255.0
-        weight += amplitude
-        amplitude *= 0.5
-    total /= weight
-    return (total - total.min()) / (total.max() - total.min())
-
-
-def ridge(width: int, rng: np.random.Generator, octaves: int = 8) -> np.ndarray:
-    """A 1-D fractal profile for a mountain skyline, values in [0, 1]."""
-    x = np.zeros(width)
-    amplitude = 1.0
-    for octave in range(octaves):
-        n = 2 + 2**octave
-        points = rng.random(n)
-        x += amplitude * np.interp(np.linspace(0, n - 1, width), np.arange(n), points)
-        amplitude *= 0.5
-    return (x - x.min()) / (x.max() - x.min())
-
-
-def lerp(a, b, t):
-    return a + (b - a) * t
-
-
-def make_sample_photo(seed: int = 7) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    h, w = HEIGHT, WIDTH
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    v, u = yy / h, xx / w
-    horizon = 0.58
-
-    # sky: deep blue above, warm near the horizon, a glow around a low sun
-    sky_t = np.clip(v / horizon, 0, 1)[..., None]
-    sky = lerp(np.array([0.16, 0.30, 0.58]), np.array([0.98, 0.72, 0.45]), sky_t**1.6)
-    sun_u, sun_v = 0.68, horizon - 0.08
-    dist = np.sqrt(((u - sun_u) * w / h) ** 2 + (v - sun_v) ** 2)
-    sky += np.array([1.0, 0.75, 0.4]) * (np.exp(-dist * 9) * 0.55)[..., None]
-    sky = np.where((dist < 0.035)[..., None], np.array([1.0, 0.96, 0.85]), sky)
-    clouds = fractal_noise((h, w), rng, octaves=6, base=4, stretch=4.0)
-    cloud_mask = np.clip((clouds - 0.55) * 3.5, 0, 1) * np.clip(1 - v / horizon, 0, 1) ** 0.6
-    cloud_colour = lerp(np.array([0.95, 0.88, 0.85]), np.array([1.0, 0.62, 0.42]), sky_t)
-    sky = lerp(sky, cloud_colour, (cloud_mask * 0.8)[..., None])
-    image = sky
-
-    # two mountain ranges, the far one hazy
-    for depth, (height, top, colour, haze) in enumerate(
-        [(0.22, horizon - 0.20, [0.38, 0.36, 0.52], 0.45), (0.16, horizon - 0.09, [0.20, 0.24, 0.28], 0.15)]
-    ):
-        skyline = top + height * (1 - ridge(w, rng)) * 0.9
-        inside = (v >= skyline[None, :]) & (v < horizon)
-        shade = fractal_noise((h, w), rng, octaves=6, base=10, stretch=0.25)
-        rock = np.array(colour) * (0.75 + 0.5 * shade[..., None])
-        rock = lerp(rock, np.array([0.95, 0.72, 0.55]), haze)
-        # snow on the far peaks
-        if depth == 0:
-            # snow only on the highest peaks, thinning out smoothly lower down
-            cover = np.clip((top + height * 0.5 - skyline) / (height * 0.25), 0, 1)
-            snow = (v < skyline[None, :] + 0.06 * shade * cover[None, :]) & inside
-            rock = np.where(snow[..., None], lerp(rock, np.array([0.97, 0.9, 0.88]), 0.8), rock)
-        image = np.where(inside[..., None], rock, image)
-
-    # lake: the scene above, mirrored, darker, with ripples
-    below = v >= horizon
-    mirror_rows = np.clip((2 * horizon - v) * h, 0, h - 1).astype(int)
-    ripple = np.sin(yy * 0.9 + 6 * fractal_noise((h, w), rng, octaves=3, base=8)) * 3
-    mirror_cols = np.clip(xx + ripple, 0, w - 1).astype(int)
-    reflection = image[mirror_rows, mirror_cols] * np.array([0.72, 0.78, 0.86])
-    image = np.where(below[..., None], reflection, image)
-
-    # a grassy shore in the foreground, with a few dark trees
-    shore = 0.80 + 0.06 * ridge(w, rng, octaves=6)
-    ground = v >= shore[None, :]
-    grass_noise = fractal_noise((h, w), rng, octaves=7, base=10)
-    grass = lerp(np.array([0.16, 0.26, 0.08]), np.array([0.55, 0.55, 0.18]), grass_noise[..., None] ** 1.3)
-    image = np.where(ground[..., None], grass, image)
-    for _ in range(7):
-        cx = rng.uniform(0.02, 0.35) if rng.random() < 0.6 else rng.uniform(0.85, 0.99)
-        base_v = np.interp(cx * w, np.arange(w), shore) + 0.01
-        tree_h = rng.uniform(0.18, 0.32)
-        half = np.clip((v - (base_v - tree_h)) / tree_h, 0, 1) * rng.uniform(0.025, 0.04)
-        tree = (np.abs(u - cx) * w / h < half) & (v < base_v) & (v > base_v - tree_h)
-        image = np.where(tree[..., None], np.array([0.06, 0.12, 0.07]) * (0.8 + 0.4 * grass_noise[..., None]), image)
-
-    # a little film grain and vignette, as a real photo has
-    image = image * (1 - 0.25 * (((u - 0.5) ** 2 + (v - 0.5) ** 2) * 2))[..., None]
-    image = image + rng.normal(0, 0.012, image.shape)
-    out = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))
-    return out.filter(ImageFilter.GaussianBlur(0.6))
-
+from stylefuse_desktop.samples import make_sample_photo  # noqa: E402
 
 if __name__ == "__main__":
     target = Path(__file__).with_name("sample_photo.jpg")

@@ -135,6 +135,30 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("--tile", type=_positive_int, default=320, help="width of each tile in pixels")
     sheet.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
+    train = commands.add_parser("train", help="teach StyleFuse a style or a look from your pictures")
+    modes = train.add_subparsers(dest="mode", required=True, parser_class=_Parser)
+    style_mode = modes.add_parser("style", help="learn a style from a folder of pictures", description=(
+        "Starts from the style the pictures give at once, then trains adversarially so the paintings look "
+        "more like your pictures, keeping the photo readable."))
+    style_mode.add_argument("--styles", required=True, help="folder of style pictures (1 to 200)")
+    style_mode.add_argument("--content", help="folder of photos to paint while training (default: generated)")
+    pairs_mode = modes.add_parser("pairs", help="learn an editing look from before/after pairs", description=(
+        "Learns the edit that turns each 'before' picture into its 'after' (matched by file name), and "
+        "applies it to any photo."))
+    pairs_mode.add_argument("--before", required=True, help="folder of originals")
+    pairs_mode.add_argument("--after", required=True, help="folder of edited versions, same file names")
+    for mode in (style_mode, pairs_mode):
+        mode.add_argument("--name", required=True, help="the style's name")
+        mode.add_argument("--out", help="where to write the .sfstyle (default: your styles folder)")
+        mode.add_argument("--preset", default="fast", choices=["fast", "balanced", "thorough"])
+        mode.add_argument("--steps", type=_positive_int, help="training steps (overrides the preset)")
+        mode.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+        mode.add_argument("--resume", action="store_true", help="continue an interrupted run of this name")
+        mode.add_argument("--seed", type=int, default=0)
+        mode.add_argument("--keep-on-cancel", action="store_true",
+                          help="on Ctrl-C, save the style learnt so far (the run stays resumable either way)")
+        mode.add_argument("--json", action="store_true", help="print the result as JSON")
+
     info = commands.add_parser("info", help="version, device and where files live")
     info.add_argument("--json", action="store_true")
     return parser
@@ -383,7 +407,58 @@ def _info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"render": _render, "fuse": _fuse, "styles": _styles, "sheet": _sheet, "info": _info}
+def _train(args: argparse.Namespace) -> int:
+    import signal
+
+    from .training.config import PairsTrainingConfig, StyleTrainingConfig
+    from .training.pairs_trainer import train_pairs
+    from .training.style_trainer import save_result, train_style
+
+    common = dict(name=args.name, preset=args.preset, steps=args.steps, seed=args.seed, device=args.device,
+                  output=Path(args.out).expanduser() if args.out else None)
+    progress = TerminalProgress(f"training {args.name}", sys.stderr.isatty() and not args.json)
+    previous = signal.signal(signal.SIGINT, lambda *_: setattr(progress, "cancelled", True))
+    try:
+        if args.mode == "style":
+            config = StyleTrainingConfig(**common, styles=Path(args.styles).expanduser(),
+                                         content=Path(args.content).expanduser() if args.content else None)
+            result = train_style(config, progress, resume=args.resume)
+        else:
+            config = PairsTrainingConfig(**common, before=Path(args.before).expanduser(),
+                                         after=Path(args.after).expanduser())
+            result = train_pairs(config, progress, resume=args.resume)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    for note in result.skipped:
+        _error(f"skipped {note}")
+    if result.cancelled and not args.keep_on_cancel:
+        _error(f"stopped at step {result.steps_done}; continue with the same command and --resume")
+        return EXIT_CANCELLED
+    save_result(result, config)
+    summary = {"name": config.name, "kind": result.style.kind, "file": str(result.path),
+               "steps": result.steps_done, "seconds": round(result.seconds, 1), "metrics": result.metrics,
+               "cancelled": result.cancelled}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"Learnt '{config.name}' in {result.seconds:.0f} s ({result.steps_done} steps): {result.path}")
+        for key, value in _flatten(result.metrics).items():
+            print(f"  {key.replace('_', ' ')}: {value}")
+        print(f"Use it: stylefuse render photo.jpg -o out.jpg --style \"{config.name}\"")
+    return EXIT_OK
+
+
+def _flatten(metrics: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key} "))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+COMMANDS = {"render": _render, "fuse": _fuse, "train": _train, "styles": _styles, "sheet": _sheet, "info": _info}
 
 
 def main(argv: list[str] | None = None) -> int:

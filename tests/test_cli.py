@@ -181,3 +181,29 @@ def test_fuse_command_writes_one_painting_of_the_first_photos_size(tmp_path, cap
     assert code == 0 and Image.open(tmp_path / "sized.png").size == (64, 48)
     code, _, err = run(capsys, "fuse", a, b, "-o", tmp_path / "bad.png", "--size", "huge")
     assert code == 2 and "WIDTHxHEIGHT" in err and not (tmp_path / "bad.png").exists()
+
+
+def test_train_pairs_from_the_command_line_writes_a_look(tmp_path, capsys):
+    from stylefuse_desktop.training.synthetic import synthetic_look
+
+    for i in range(3):
+        rgb = gradient(64, 48, seed=i).astype(np.float32) / 255
+        (tmp_path / "before").mkdir(exist_ok=True)
+        (tmp_path / "after").mkdir(exist_ok=True)
+        save(tmp_path / "before" / f"p{i}.png", (rgb * 255).astype(np.uint8))
+        save(tmp_path / "after" / f"p{i}.png", (synthetic_look(rgb) * 255).astype(np.uint8))
+    out = tmp_path / "warm.sfstyle"
+    code, stdout, err = run(capsys, "train", "pairs", "--before", tmp_path / "before", "--after", tmp_path / "after",
+                            "--name", "Warm", "--steps", "3", "--out", out, "--json")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert summary["kind"] == "look" and summary["steps"] == 3 and out.is_file()
+    code, _, _ = run(capsys, "render", save(tmp_path / "p.png", gradient(40, 30)), "-o", tmp_path / "o.png",
+                     "--style", out)
+    assert code == 0 and Image.open(tmp_path / "o.png").size == (40, 30)
+
+
+def test_train_with_bad_folders_exits_2(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(capsys, "train", "style", "--styles", tmp_path / "empty", "--name", "Nothing")
+    assert code == 2 and "empty" in err and err.count("\n") == 1

@@ -153,7 +153,10 @@ def read_style_file(path: str | os.PathLike) -> StyleFile:
 def write_style_file(path: str | os.PathLike, style: StyleFile) -> Path:
     path = Path(path)
     data = style_to_bytes(style)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        raise BadInputError(f"{path}: the style cannot be written ({exc.strerror or exc})") from None
     return path

@@ -20,6 +20,7 @@ from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .color import transfer_luminance
 from .device import DEVICE_CHOICES, select_device
 from .embeddings import predict_embedding
+from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
 from .precision import resolve as resolve_precision
 from .style_plan import MULTISTYLE, PaintPlan, plan_paint
@@ -233,7 +234,8 @@ def render_image(
     progress: Progress = NullProgress(),
     style_masks: Sequence[np.ndarray | None] | None = None,
 ) -> np.ndarray:
-    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1]); the result has the same size.
+    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1]); the result has the same size. Looks learnt from
+    pairs in the mix are applied to the photo first (``looks``); the other styles then paint it.
 
     ``style_masks`` gives each style of the mix a weight map (any size, resized to the image): each
     style is painted where its map is high, blended inside the network; where all maps are zero the
@@ -248,6 +250,17 @@ def render_image(
         progress.report(1.0, "Done")
         return np.array(rgb, dtype=np.float32, copy=True)
     device = select_device(settings.device)
+    looks = [source for source, _ in mix.components if is_look(source)]
+    if looks:
+        edited = apply_looks(rgb, looks, device)
+        painting = [(i, c) for i, c in enumerate(mix.components) if not is_look(c[0])]
+        if not painting:  # only looks: the edit, as strong as asked
+            progress.report(1.0, "Done")
+            return (rgb + (edited - rgb) * settings.strength).astype(np.float32)
+        rgb = edited  # the painting styles paint the edited photo
+        mix = StyleMix(tuple(c for _, c in painting))
+        if style_masks is not None:
+            style_masks = [style_masks[i] for i, _ in painting]
     prepared = prepare(rgb, settings)
     partition = coverage = None
     if style_masks is not None and any(m is not None for m in style_masks):

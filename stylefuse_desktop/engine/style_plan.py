@@ -52,6 +52,23 @@ def component_embedding(source, device: torch.device) -> torch.Tensor:
     return source_embedding(source, device)
 
 
+def component_parameters(source, net, device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """A style's (gamma, beta) for every norm layer of the transformer: its own, when training tuned
+    them (the thorough preset), else those its embedding gives."""
+    style = source.style_file
+    if style is not None and "norm.0.gamma" in style.tensors:
+        return [(torch.from_numpy(style.tensors[f"norm.{i}.gamma"]).float().to(device)[None],
+                 torch.from_numpy(style.tensors[f"norm.{i}.beta"]).float().to(device)[None])
+                for i in range(len(net.gamma))]
+    return net.norm_parameters(component_embedding(source, device)[None])
+
+
+def weighted_parameters(params: list, weights: list[float]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    total = sum(weights)
+    return [(sum(w / total * p[i][0] for w, p in zip(weights, params)),
+             sum(w / total * p[i][1] for w, p in zip(weights, params))) for i in range(len(params[0]))]
+
+
 @dataclass
 class PaintPlan:
     network: str  # TRANSFORMER or MULTISTYLE
@@ -87,16 +104,18 @@ def plan_paint(
         return PaintPlan(MULTISTYLE, NormPlan([net.norm_parameters(weights)], torch.ones(1)), "multistyle")
 
     net = load_network(TRANSFORMER, device)
-    embeddings = torch.stack([component_embedding(s, device) for s, _ in mix.components])
+    params = [component_parameters(source, net, device) for source, _ in mix.components]
     weights = torch.tensor([w for _, w in mix.components], dtype=torch.float32)
     if masks is None:
-        # parameter-space mixing: one weighted average of embeddings
-        embeddings = (weights.to(device)[:, None] * embeddings).sum(0, keepdim=True)
+        # parameter-space mixing: one weighted average (for embedding styles the same as averaging the
+        # embeddings, the parameters being linear in them)
+        params = [weighted_parameters(params, weights.tolist())]
         weights = torch.ones(1)
     if strength < 1.0 and photo_embedding is not None:
-        # Magenta's strength: interpolate from the photo's own embedding
-        embeddings = torch.lerp(photo_embedding[None].to(device), embeddings, strength)
-    params = [net.norm_parameters(e[None]) for e in embeddings]
+        # Magenta's strength: interpolate from the photo's own style
+        own = net.norm_parameters(photo_embedding[None].to(device))
+        params = [[(torch.lerp(g0, g, strength), torch.lerp(b0, b, strength)) for (g0, b0), (g, b) in zip(own, p)]
+                  for p in params]
     if regions is not None and masks is None:
         count = regions.shape[0]
         return PaintPlan(TRANSFORMER, NormPlan(params * count, torch.full((count,), 1 / count), regions), "embedding")

@@ -46,8 +46,7 @@ def user_style_refs() -> list[StyleRef]:
                 style = read_style_file(path)
             except BadInputError:
                 continue  # a damaged file in the folder must not hide the others
-            if style.kind == "embedding":
-                refs.append(StyleRef(kind, style.name, path.read_bytes()))
+            refs.append(StyleRef(kind, style.name, path.read_bytes()))  # painting styles and looks alike
     return refs
 
 

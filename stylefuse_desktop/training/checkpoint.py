@@ -1,0 +1,105 @@
+"""Checkpoints: a run's tensors (safetensors) and its state (JSON), written atomically together, so a
+killed run resumes where the last checkpoint left it. No pickles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..document.atomic import atomic_path
+from ..errors import BadInputError
+
+FORMAT = "stylefuse.checkpoint"
+VERSION = 1
+
+
+def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """An optimizer's state as named tensors plus a JSON description (instead of a pickled state dict)."""
+    state = optimizer.state_dict()
+    tensors, meta = {}, {"param_groups": state["param_groups"], "state": {}}
+    for index, values in state["state"].items():
+        meta["state"][str(index)] = {}
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"{prefix}.{index}.{key}"] = value.detach().cpu().contiguous()
+                meta["state"][str(index)][key] = "tensor"
+            else:
+                meta["state"][str(index)][key] = value
+    return tensors, meta
+
+
+def load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    state = {}
+    for index, values in meta["state"].items():
+        state[int(index)] = {k: (tensors[f"{prefix}.{index}.{k}"] if v == "tensor" else v) for k, v in values.items()}
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def rng_state(numpy_rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], dict]:
+    return {"rng.torch": torch.get_rng_state()}, {"numpy_rng": numpy_rng.bit_generator.state}
+
+
+def restore_rng(numpy_rng: np.random.Generator, tensors: dict, meta: dict) -> None:
+    torch.set_rng_state(tensors["rng.torch"])
+    numpy_rng.bit_generator.state = meta["numpy_rng"]
+
+
+class Checkpoints:
+    """``folder`` holds two slots; a checkpoint is written whole into the one not in use, then a small
+    pointer file, replaced atomically, names it. A crash at any moment leaves a complete checkpoint."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def _current(self) -> Path | None:
+        pointer = self.folder / "current"
+        if not pointer.is_file():
+            return None
+        slot = self.folder / pointer.read_text().strip()
+        return slot if slot.name in ("a", "b") else None
+
+    @property
+    def exists(self) -> bool:
+        slot = self._current()
+        return slot is not None and (slot / "state.json").is_file()
+
+    def save(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        try:
+            self._save(tensors, state)
+        except OSError as exc:
+            raise BadInputError(f"{self.folder}: the training checkpoint cannot be written "
+                                f"({exc.strerror or exc}); free some disk space and resume") from None
+
+    def _save(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        current = self._current()
+        slot = self.folder / ("b" if current is not None and current.name == "a" else "a")
+        slot.mkdir(parents=True, exist_ok=True)
+        state = {"format": FORMAT, "version": VERSION, **state}
+        with atomic_path(slot / "tensors.safetensors") as tmp:
+            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+        with atomic_path(slot / "state.json") as tmp:
+            tmp.write_text(json.dumps(state))
+        with atomic_path(self.folder / "current") as tmp:
+            tmp.write_text(slot.name)
+
+    def load(self) -> tuple[dict[str, torch.Tensor], dict]:
+        slot = self._current()
+        if slot is None:
+            raise BadInputError(f"{self.folder}: there is no checkpoint to resume")
+        try:
+            state = json.loads((slot / "state.json").read_text())
+            tensors = load_file(str(slot / "tensors.safetensors"))
+        except (OSError, ValueError) as exc:
+            raise BadInputError(f"{self.folder}: the checkpoint is damaged ({exc}); start again without --resume") \
+                from None
+        if state.get("format") != FORMAT or state.get("version", 0) > VERSION:
+            raise BadInputError(f"{self.folder}: not a checkpoint this StyleFuse can resume")
+        return tensors, state
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,159 @@
+"""Training data: folders of pictures, before/after pairs, the default content photos, augmentation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision import tv_tensors
+from torchvision.transforms import v2 as T
+
+from ..document.image_io import fit_longest_side, is_image_path, read_image
+from ..errors import BadInputError
+
+log = logging.getLogger(__name__)
+
+MAX_SIDE = 1024  # pictures larger than this are reduced once when loaded: training sees crops anyway
+MAX_STYLE_IMAGES = 200
+MAX_PAIRS = 500
+
+
+@dataclass
+class Loaded:
+    images: list[np.ndarray]  # float32 [H, W, 3]
+    names: list[str]
+    skipped: list[str] = field(default_factory=list)  # "file: reason", for the user
+
+
+def _files(folder: Path, what: str) -> list[Path]:
+    folder = Path(folder).expanduser()
+    if not folder.exists():
+        raise BadInputError(f"{folder}: the {what} folder does not exist")
+    if not folder.is_dir():
+        raise BadInputError(f"{folder}: the {what} folder is not a folder")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise BadInputError(f"{folder}: the {what} folder is empty")
+    return files
+
+
+def _read(path: Path) -> np.ndarray:
+    photo = read_image(path)
+    photo = fit_longest_side(photo, MAX_SIDE)
+    if photo.alpha is not None:  # transparent areas over white, as the user sees them
+        a = photo.alpha[..., None]
+        return photo.rgb * a + (1 - a)
+    return photo.rgb
+
+
+def load_folder(folder: Path, what: str = "style", limit: int = MAX_STYLE_IMAGES) -> Loaded:
+    """Every readable picture in ``folder`` (unreadable ones skipped and reported)."""
+    loaded = Loaded([], [])
+    for path in _files(folder, what):
+        if not is_image_path(path):
+            loaded.skipped.append(f"{path.name}: not a picture")
+            continue
+        try:
+            loaded.images.append(_read(path))
+            loaded.names.append(path.name)
+        except BadInputError as exc:
+            loaded.skipped.append(f"{path.name}: {str(exc).split(': ', 1)[-1]}")
+        if len(loaded.images) >= limit:
+            loaded.skipped.append(f"only the first {limit} pictures are used")
+            break
+    if not loaded.images:
+        raise BadInputError(f"{folder}: no readable pictures in the {what} folder")
+    return loaded
+
+
+def load_pairs(before: Path, after: Path) -> Loaded:
+    """Pairs matched by file name (extension aside). ``images`` alternates before, after."""
+    before_files = {p.stem: p for p in _files(before, "'before'") if is_image_path(p)}
+    after_files = {p.stem: p for p in _files(after, "'after'") if is_image_path(p)}
+    unmatched = sorted(set(before_files) ^ set(after_files))
+    if unmatched:
+        shown = ", ".join(unmatched[:5]) + (" …" if len(unmatched) > 5 else "")
+        raise BadInputError(f"before/after pairs do not match: no partner for {shown}")
+    loaded = Loaded([], [])
+    for stem in sorted(before_files):
+        try:
+            x, y = read_image(before_files[stem]), read_image(after_files[stem])
+        except BadInputError as exc:
+            loaded.skipped.append(f"{stem}: {str(exc).split(': ', 1)[-1]}")
+            continue
+        if x.size != y.size:
+            raise BadInputError(f"pair '{stem}': before is {x.size[0]}x{x.size[1]}, after is {y.size[0]}x{y.size[1]}; "
+                                "a pair must have one size")
+        x, y = fit_longest_side(x, MAX_SIDE), fit_longest_side(y, MAX_SIDE)
+        loaded.images += [x.rgb, y.rgb]
+        loaded.names.append(stem)
+        if len(loaded.names) >= MAX_PAIRS:
+            loaded.skipped.append(f"only the first {MAX_PAIRS} pairs are used")
+            break
+    if len(loaded.names) < 2:
+        raise BadInputError("a look needs at least 2 readable before/after pairs")
+    return loaded
+
+
+def default_content(count: int = 6) -> list[np.ndarray]:
+    """Content photos when the user gives none: generated landscapes (the project's own)."""
+    from ..samples import sample_landscapes
+
+    return sample_landscapes(count)
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)
+
+
+def augmenter(size: int, scale: tuple[float, float] = (0.2, 1.0)) -> T.Compose:
+    """Random crops at several scales and flips; with several inputs, the same crop for each (pairs)."""
+    return T.Compose([T.RandomResizedCrop(size, scale=scale, ratio=(0.75, 1.333), antialias=True),
+                      T.RandomHorizontalFlip()])
+
+
+STYLE_VIEW = 256  # style pictures are seen with their short side at this size, as the style predictor sees them
+
+
+def style_view(images: list[np.ndarray]) -> list[np.ndarray]:
+    """Each style picture resized so its short side is STYLE_VIEW: the scale of its brushwork that the
+    zero-shot style already reflects, used alike for training crops and for measuring the result."""
+    from ..document.image_io import resize_array
+
+    out = []
+    for rgb in images:
+        h, w = rgb.shape[:2]
+        scale = STYLE_VIEW / min(h, w)
+        out.append(resize_array(rgb, (max(1, round(w * scale)), max(1, round(h * scale)))))
+    return out
+
+
+def prepare(images: list[np.ndarray], size: int) -> list[torch.Tensor]:
+    """Tensors at least ``size`` on their short side (small pictures are enlarged for cropping)."""
+    out = []
+    for rgb in images:
+        t = to_tensor(rgb)
+        short = min(t.shape[-2:])
+        if short < size:
+            scale = size / short
+            t = torch.nn.functional.interpolate(t[None], scale_factor=scale, mode="bilinear", align_corners=False,
+                                                antialias=False)[0].clamp(0, 1)
+        out.append(t)
+    return out
+
+
+def batch(pool: list[torch.Tensor], picks: np.ndarray, crops: T.Compose) -> torch.Tensor:
+    return torch.stack([crops(pool[i]) for i in picks])
+
+
+def paired_batch(pool: list[torch.Tensor], picks: np.ndarray, crops: T.Compose) -> tuple[torch.Tensor, torch.Tensor]:
+    xs, ys = [], []
+    for i in picks:
+        # wrapped as images: torchvision then crops both the same way (plain tensors: only the first)
+        x, y = crops(tv_tensors.Image(pool[2 * i]), tv_tensors.Image(pool[2 * i + 1]))
+        xs.append(x.as_subclass(torch.Tensor))
+        ys.append(y.as_subclass(torch.Tensor))
+    return torch.stack(xs), torch.stack(ys)

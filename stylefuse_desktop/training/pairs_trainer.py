@@ -1,0 +1,155 @@
+"""Mode 2: learn an editing look from before/after pairs (a conditional GAN, as in pix2pix).
+
+The generator (``LookGenerator``) turns a photo x into G(x); the discriminator judges the pair
+D(x, G(x)) against the real pair D(x, y), so it learns what an *edit of x* looks like; an L1 term keeps
+G(x) close to y. Pairs are cropped identically at several scales and flipped. Checkpointed, resumable,
+deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..document.style_file import StyleFile
+from ..errors import BadInputError
+from ..progress import NullProgress, Progress
+from .checkpoint import Checkpoints, load_optimizer, optimizer_tensors, restore_rng, rng_state
+from .config import PairsTrainingConfig
+from .data import augmenter, load_pairs, paired_batch, prepare, to_tensor
+from .discriminator import ConditionalPatchDiscriminator
+from .events import TrainingEvent, emit, wait_while_paused
+from .losses import discriminator_hinge, generator_hinge
+from .metrics import psnr
+from .style_trainer import PREVIEW_EVERY, TrainResult, _small, checkpoint_dir_for, png_bytes
+
+BATCH = 4
+L1_WEIGHT = 100.0
+HELD_OUT_FRACTION = 0.2
+
+
+def look_tensors(generator) -> dict[str, np.ndarray]:
+    return {f"look.{k}": v.detach().cpu().numpy() for k, v in generator.state_dict().items()}
+
+
+def split_pairs(count: int, seed: int) -> tuple[list[int], list[int]]:
+    """Held-out pairs for the metrics (a fifth, at least one) when there are 5 or more; else none."""
+    order = np.random.default_rng(seed + 7).permutation(count)
+    held = max(1, int(count * HELD_OUT_FRACTION)) if count >= 5 else 0
+    return sorted(order[held:].tolist()), sorted(order[:held].tolist())
+
+
+def apply_numpy(generator, rgb: np.ndarray, device) -> np.ndarray:
+    from ..engine.networks.look import apply_look
+
+    with torch.no_grad():
+        return apply_look(generator, to_tensor(rgb)[None].to(device))[0].permute(1, 2, 0).cpu().numpy()
+
+
+def measure(generator, pairs: list[tuple[np.ndarray, np.ndarray]], device) -> dict:
+    if not pairs:
+        return {}
+    learnt = [psnr(apply_numpy(generator, x, device), y) for x, y in pairs]
+    untouched = [psnr(x, y) for x, y in pairs]
+    return {"psnr_learnt": round(float(np.mean(learnt)), 2), "psnr_untouched": round(float(np.mean(untouched)), 2),
+            "gain_db": round(float(np.mean(learnt) - np.mean(untouched)), 2), "pairs": len(pairs)}
+
+
+def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress(), resume: bool = False,
+                held_out: list[tuple[np.ndarray, np.ndarray]] | None = None) -> TrainResult:
+    """``held_out``: pairs to measure on instead of setting aside a fifth of the user's (benchmarks)."""
+    from ..engine.device import select_device
+    from ..engine.networks.look import LookGenerator
+
+    started = time.perf_counter()
+    progress.report(0.0, "Reading the pairs")
+    loaded = load_pairs(config.before, config.after)
+    pairs = [(loaded.images[2 * i], loaded.images[2 * i + 1]) for i in range(len(loaded.names))]
+    train_idx, held_idx = split_pairs(len(pairs), config.seed) if held_out is None else (list(range(len(pairs))), [])
+    device = select_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    with torch.inference_mode(False):
+        generator = LookGenerator().to(device)
+        discriminator = ConditionalPatchDiscriminator().to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-3, betas=(0.5, 0.99))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.99))
+    crops = augmenter(config.size)
+    pool = prepare([img for i in train_idx for img in pairs[i]], config.size)
+
+    checkpoints = Checkpoints(checkpoint_dir_for(config))
+    step = 0
+    if resume:
+        if not checkpoints.exists:
+            raise BadInputError(f"there is no interrupted run of '{config.name}' to resume")
+        tensors, state = checkpoints.load()
+        if state.get("config") != config.settings():
+            raise BadInputError("the interrupted run used other settings; resume it with the same ones")
+        generator.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("g.")})
+        discriminator.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("d.")})
+        load_optimizer("opt_g", opt_g, tensors, state["opt_g"])
+        load_optimizer("opt_d", opt_d, tensors, state["opt_d"])
+        restore_rng(rng, tensors, state)
+        step = state["step"]
+
+    total = config.total_steps
+    session_start, session_first = time.perf_counter(), step
+    cancelled = False
+    preview_photo = _small(pairs[held_idx[0] if held_idx else 0][0])
+    with torch.inference_mode(False), torch.enable_grad():
+        while step < total:
+            wait_while_paused(progress)
+            if progress.cancelled:
+                cancelled = True
+                break
+            x, y = paired_batch(pool, rng.integers(0, len(train_idx), BATCH), crops)
+            x, y = x.to(device), y.to(device)
+            fake = generator(x)
+
+            d_loss = discriminator_hinge(discriminator.judge(x, y), discriminator.judge(x, fake.detach()))
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+
+            adversarial = generator_hinge(discriminator.judge(x, fake))
+            l1 = F.l1_loss(fake, y)
+            g_loss = adversarial + L1_WEIGHT * l1
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+            step += 1
+
+            elapsed = time.perf_counter() - session_start
+            eta = elapsed / max(1, step - session_first) * (total - step)
+            preview = apply_numpy(generator, preview_photo, device) if step % PREVIEW_EVERY == 0 else None
+            losses = {"D": d_loss.item(), "G adv": adversarial.item(), "L1": l1.item()}
+            emit(progress, TrainingEvent(step, total, losses, elapsed, eta, preview))
+            if step % config.checkpoint_every == 0 and step < total:
+                _save(checkpoints, config, step, generator, discriminator, opt_g, opt_d, rng)
+
+    if cancelled:
+        _save(checkpoints, config, step, generator, discriminator, opt_g, opt_d, rng)
+    progress.report(0.97, "Measuring the result")
+    metrics = {"train": measure(generator, [pairs[i] for i in train_idx], device),
+               "held_out": measure(generator, held_out if held_out is not None else [pairs[i] for i in held_idx],
+                                   device)}
+    preview = apply_numpy(generator, _small(pairs[0][0], 256), device)
+    info = {"kind_detail": "look from before/after pairs", "training": config.settings(), "metrics": metrics,
+            "steps_done": step, "cancelled": cancelled, "pairs": loaded.names,
+            "seconds": round(time.perf_counter() - started, 1),
+            "architecture": {"generator": "LookGenerator", "width": generator.pointwise[0].out_channels}}
+    style = StyleFile(config.name, "look", look_tensors(generator), info, png_bytes(preview))
+    return TrainResult(style, None, metrics, step, cancelled, time.perf_counter() - started, loaded.skipped)
+
+
+def _save(checkpoints, config, step, generator, discriminator, opt_g, opt_d, rng) -> None:
+    tensors = {f"g.{k}": v for k, v in generator.state_dict().items()}
+    tensors.update({f"d.{k}": v for k, v in discriminator.state_dict().items()})
+    g_tensors, g_meta = optimizer_tensors("opt_g", opt_g)
+    d_tensors, d_meta = optimizer_tensors("opt_d", opt_d)
+    r_tensors, r_meta = rng_state(rng)
+    checkpoints.save({**tensors, **g_tensors, **d_tensors, **r_tensors},
+                     {"step": step, "config": config.settings(), "opt_g": g_meta, "opt_d": d_meta, **r_meta})
