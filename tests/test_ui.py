@@ -374,3 +374,78 @@ def test_new_style_layers_are_queued_for_painting(window):
     doc = window.doc
     doc.add_layer(StyleLayer(name="Manual", styles=(StyleEntry(StyleRef("builtin", "Fiesta")),)))
     assert window.stale_layers(draft=False) == [doc.layers[-1].id]
+
+
+@pytest.fixture
+def pairs_folders(tmp_path):
+    from stylefuse_desktop.training.synthetic import synthetic_look
+
+    for i, img in enumerate(_small_photos()):
+        for folder, rgb in (("before", img), ("after", synthetic_look(img))):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            Image.fromarray((rgb * 255).astype(np.uint8)).save(tmp_path / folder / f"p{i}.png")
+    return tmp_path / "before", tmp_path / "after"
+
+
+def _small_photos():
+    from skimage import data, transform
+
+    return [transform.resize(img, (48, 64), anti_aliasing=True).astype(np.float32)
+            for img in (data.astronaut(), data.chelsea(), data.coffee())]
+
+
+def test_training_dialog_learns_a_look_and_applies_it(qtbot, window, pairs_folders):
+    from stylefuse_desktop import locations
+
+    dialog = window.train_dialog()
+    qtbot.addWidget(dialog)
+    dialog.pairs_mode.setChecked(True)
+    for field, folder in ((dialog.before, pairs_folders[0]), (dialog.after, pairs_folders[1])):
+        field.edit.setText(str(folder))
+        field.scan()
+    assert dialog.before.count == 3 and "3 pictures found" in dialog.before.summary.text()
+    qtbot.keyClicks(dialog.name, "Warm Look")
+    dialog.steps.setValue(4)
+    with qtbot.waitSignal(dialog.style_ready, timeout=PAINT_TIMEOUT):
+        qtbot.mouseClick(dialog.start, Qt.MouseButton.LeftButton)
+    assert (locations.user_styles_dir() / "warm-look.sfstyle").is_file()
+    assert any(i.text() == "Warm Look" for i in window.style_picker.items())
+    assert "Saved 'warm-look'" in dialog.status.text()
+    qtbot.waitUntil(lambda: dialog.apply.isVisible(), timeout=PAINT_TIMEOUT)
+    qtbot.mouseClick(dialog.apply, Qt.MouseButton.LeftButton)
+    assert window.doc.layers[-1].kind == "style" and window.doc.layers[-1].styles[0].style.name == "Warm Look"
+    dialog.close()
+
+
+def test_training_dialog_pauses_cancels_and_offers_to_discard(qtbot, window, tmp_path):
+    from stylefuse_desktop.training.synthetic import texture_style_set
+
+    (tmp_path / "art").mkdir()
+    for i, img in enumerate(texture_style_set(2, side=96)):
+        Image.fromarray((img * 255).astype(np.uint8)).save(tmp_path / "art" / f"a{i}.png")
+    (tmp_path / "art" / "notes.txt").write_text("not a picture")
+    dialog = window.train_dialog()
+    qtbot.addWidget(dialog)
+    dialog.styles.edit.setText(str(tmp_path / "art"))
+    dialog.styles.scan()
+    assert "skipped: notes.txt" in dialog.styles.summary.text()
+    dialog.name.setText("Strokes")
+    dialog.steps.setValue(400)
+    job = dialog.begin()
+    steps = []
+    dialog.job.progress.observed.connect(lambda e: steps.append(e.step))
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=PAINT_TIMEOUT)
+    qtbot.mouseClick(dialog.pause, Qt.MouseButton.LeftButton)
+    assert dialog.job.progress.paused and dialog.pause.text() == "Continue"
+    qtbot.waitUntil(lambda: len(steps) >= 1)  # at most the step under way finishes, then it holds:
+    with qtbot.waitSignal(dialog.job.progress.observed, timeout=1500, raising=False) as extra:
+        pass
+    if extra.signal_triggered:
+        qtbot.assertNotEmitted(dialog.job.progress.observed, wait=1500)
+    with qtbot.waitSignal(job.finished, timeout=PAINT_TIMEOUT):
+        qtbot.mouseClick(dialog.cancel, Qt.MouseButton.LeftButton)
+    assert dialog.result_path is not None and dialog.stopped_early and dialog.discard.isVisible()
+    qtbot.mouseClick(dialog.discard, Qt.MouseButton.LeftButton)
+    assert not dialog.result_path and not any(i.text() == "Strokes" for i in window.style_picker.items())
+    assert dialog.resume.isVisible()  # the run can still be resumed from its checkpoint
+    dialog.close()

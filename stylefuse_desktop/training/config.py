@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import BadInputError
@@ -32,6 +32,7 @@ class TrainingConfig:
     device: str = "auto"
     checkpoint_every: int = 25
     output: Path | None = None  # default: the user styles folder
+    preview_photo: object = field(default=None, compare=False)  # float32 [H, W, 3]: previews paint this
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _check_name(self.name))
@@ -45,8 +46,10 @@ class TrainingConfig:
             raise BadInputError("checkpoints need a positive interval")
 
     def settings(self) -> dict:
-        """JSON-friendly, for the style file's manifest."""
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+        """JSON-friendly, for the style file's manifest (and to check a resumed run is the same run)."""
+        skip = {"preview_photo", "extra_content"}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()}
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,6 @@ class StyleTrainingConfig(TrainingConfig):
         """The thorough preset also tunes each normalisation layer's parameters, not just the embedding."""
         return self.preset == "thorough"
 
-    def settings(self) -> dict:
-        out = super().settings()
-        out.pop("extra_content", None)
-        return out
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,8 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     total = config.total_steps
     session_start, session_first = time.perf_counter(), step
     cancelled = False
-    preview_photo = _small(pairs[held_idx[0] if held_idx else 0][0])
+    preview_photo = _small(config.preview_photo if config.preview_photo is not None
+                           else pairs[held_idx[0] if held_idx else 0][0])
     with torch.inference_mode(False), torch.enable_grad():
         while step < total:
             wait_while_paused(progress)

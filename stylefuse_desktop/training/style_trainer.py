@@ -189,7 +189,7 @@ def train_style(
     style_crops = augmenter(config.size, scale=(0.5, 1.0))  # near the brushwork's own scale
     style_pool = prepare(style_images, config.size)
     content_pool = prepare(content_images, config.size)
-    preview_photo = content_images[0]
+    preview_photo = config.preview_photo if config.preview_photo is not None else content_images[0]
 
     checkpoints = Checkpoints(checkpoint_dir_for(config))
     step = 0

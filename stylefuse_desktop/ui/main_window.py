@@ -238,6 +238,8 @@ class MainWindow(QMainWindow):
         styles = menus.addMenu("&Styles")
         self._action(styles, "Add Style from &Image…", self.add_style_from_image_dialog)
         self._action(styles, "&Import Style File…", self.import_style_dialog)
+        styles.addSeparator()
+        self._action(styles, "&Train on My Images…", self.train_dialog, "Ctrl+T")
 
         help_menu = menus.addMenu("&Help")
         self._action(help_menu, "&About StyleFuse", lambda: show_about(self))
@@ -648,6 +650,32 @@ class MainWindow(QMainWindow):
         self.style_picker.reload()
         self.show_message(f"Imported the style '{style.name}' into My styles")
         return True
+
+    def train_dialog(self):
+        from .train_dialog import QtTrainDialog
+
+        preview, extra = None, ()
+        if self.doc is not None:
+            photos = [lay for lay in self.doc.layers if isinstance(lay, ImageLayer)]
+            scale = min(1.0, 384 / max(self.doc.width, self.doc.height))
+            rgba = composite(self.doc, None, scale, layers=photos)
+            preview = np.ascontiguousarray(rgba[..., :3] * rgba[..., 3:4] + (1 - rgba[..., 3:4]))
+            extra = (preview,)  # the photos open in the editor join the content the style learns to paint
+        dialog = QtTrainDialog(self, preview, extra)
+        dialog.style_ready.connect(lambda path: (self.style_picker.reload(),
+                                                 self.show_message(f"'{path.stem}' is in My styles")))
+        dialog.apply_requested.connect(self._apply_style_file)
+        dialog.show()
+        self.train = dialog
+        return dialog
+
+    def _apply_style_file(self, path: Path) -> None:
+        try:
+            style = read_style_file(path)
+        except StyleFuseError as exc:
+            self.show_message(str(exc), error=True)
+            return
+        self.apply_style(StyleRef("user", style.name, path.read_bytes()))
 
     # -- the brush ---------------------------------------------------------------------------------
     def toggle_mask_brush(self, on: bool) -> None:

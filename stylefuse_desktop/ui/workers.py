@@ -46,33 +46,36 @@ class Job(QObject):
     cancelled = Signal()
     finished = Signal()
 
-    def __init__(self, title: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, title: str, function: Callable[..., Any], *args: Any,
+                 progress: JobProgress | None = None, **kwargs: Any) -> None:
         super().__init__()
         self.title = title
-        self.progress = JobProgress()
+        self.progress = progress or JobProgress()
         self.progress.reported.connect(self.progressed)
         # errors are ours to report (failed/cancelled), not re-raised by superqt in the main thread
         self._worker = create_worker(function, *args, progress=self.progress, _start_thread=False,
                                      _ignore_errors=True, **kwargs)
         self._worker.returned.connect(self._on_returned)
         self._worker.errored.connect(self._on_errored)
-        self._worker.finished.connect(self.finished)
+        self._worker.finished.connect(self._on_finished)
         self.running = False
 
     def start(self) -> Job:
         self.running = True
-        self.finished.connect(lambda: setattr(self, "running", False))
         self._worker.start()
         return self
+
+    def _on_finished(self) -> None:
+        self.running = False  # before anyone hears `finished`, so they see the job as done
+        self.finished.emit()
 
     def cancel(self) -> None:
         self.progress.cancel()
 
     def _on_returned(self, value: Any) -> None:
-        if self.progress.cancelled:
-            self.cancelled.emit()
-        else:
-            self.succeeded.emit(value)
+        # the function finished (a trainer returns what it learnt even when stopped early): its result is
+        # valid; a job stopped by the engine's Cancelled arrives through _on_errored instead
+        self.succeeded.emit(value)
 
     def _on_errored(self, exc: BaseException) -> None:
         from ..errors import Cancelled

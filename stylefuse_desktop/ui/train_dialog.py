@@ -1,0 +1,427 @@
+""""Train on my images…": teach StyleFuse a style from a folder of pictures, or a look from before/after
+pairs. Shows what the folders hold (and what is skipped), live loss curves, an ETA and a preview of the
+style on the user's open photo; Pause, Resume and Cancel. Training runs in a worker; the editor stays
+usable. The result lands in My styles."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..document.image_io import is_image_path
+from .canvas import rgba_to_qimage
+from .workers import Job, JobProgress
+
+STRIP = 8  # thumbnails shown per folder
+PRESET_STEPS = {"style": {"fast": 160, "balanced": 400, "thorough": 900},
+                "pairs": {"fast": 500, "balanced": 1200, "thorough": 3000}}
+CURVE_COLOURS = ["#e0603a", "#3a7be0", "#3aae5c", "#a05ad0"]
+
+
+class TrainingProgress(JobProgress):
+    """The trainer's progress object: also pausable, and its events reach the dialog by signal."""
+
+    observed = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pause = threading.Event()
+
+    @property
+    def paused(self) -> bool:
+        return self._pause.is_set()
+
+    def set_paused(self, on: bool) -> None:
+        (self._pause.set if on else self._pause.clear)()
+
+    def observe(self, event) -> None:
+        self.observed.emit(event)
+
+
+class QtLossChart(QWidget):
+    """Loss curves: one line per loss, each scaled to its own range (their sizes differ a lot)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMinimumSize(320, 140)
+        self.series: dict[str, list[float]] = {}
+
+    def clear(self) -> None:
+        self.series.clear()
+        self.update()
+
+    def add(self, losses: dict[str, float]) -> None:
+        for name, value in losses.items():
+            self.series.setdefault(name, []).append(float(value))
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), self.palette().base())
+        w, h = self.width() - 10, self.height() - 24
+        for i, (name, values) in enumerate(self.series.items()):
+            colour = QColor(CURVE_COLOURS[i % len(CURVE_COLOURS)])
+            p.setPen(QPen(colour, 1.6))
+            if len(values) > 1:
+                smooth = np.convolve(values, np.ones(5) / 5, mode="valid") if len(values) > 10 else np.array(values)
+                lo, hi = float(np.min(smooth)), float(np.max(smooth))
+                span = hi - lo or 1.0
+                points = [QPointF(5 + w * k / (len(smooth) - 1), 5 + h * (1 - (v - lo) / span))
+                          for k, v in enumerate(smooth)]
+                for a, b in zip(points, points[1:]):
+                    p.drawLine(a, b)
+            p.drawText(8 + i * 90, self.height() - 6, f"{name} {values[-1]:.3f}" if values else name)
+
+
+def _thumbnail(path: Path, side: int = 48) -> QPixmap | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.thumbnail((side, side))
+            rgba = np.asarray(im.convert("RGBA"), np.float32) / 255
+        return QPixmap.fromImage(rgba_to_qimage(rgba))
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+class QtFolderField(QWidget):
+    """A folder chooser that shows how many pictures it holds, a strip of them, and what is skipped."""
+
+    changed = Signal()
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title = title
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.edit = QLineEdit(placeholderText=f"Choose the {title} folder")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.edit, 1)
+        row.addWidget(browse)
+        layout.addLayout(row)
+        self.summary = QLabel(" ")
+        self.strip = QHBoxLayout()
+        self.strip.setSpacing(2)
+        layout.addWidget(self.summary)
+        layout.addLayout(self.strip)
+        self.edit.editingFinished.connect(self.scan)
+        self.count = 0
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, f"Choose the {self.title} folder", self.edit.text())
+        if folder:
+            self.edit.setText(folder)
+            self.scan()
+
+    def path(self) -> Path | None:
+        return Path(self.edit.text()).expanduser() if self.edit.text().strip() else None
+
+    def scan(self) -> None:
+        while self.strip.count():
+            item = self.strip.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        folder = self.path()
+        self.count = 0
+        if folder is None or not folder.is_dir():
+            self.summary.setText("<i>no such folder</i>" if folder else " ")
+            self.changed.emit()
+            return
+        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        pictures = [p for p in files if is_image_path(p)]
+        unreadable = []
+        for path in pictures[:STRIP]:
+            pixmap = _thumbnail(path)
+            if pixmap is None:
+                unreadable.append(path.name)
+                continue
+            label = QLabel()
+            label.setPixmap(pixmap)
+            label.setToolTip(path.name)
+            self.strip.addWidget(label)
+        self.strip.addStretch(1)
+        self.count = len(pictures) - len(unreadable)
+        skipped = [p.name for p in files if not is_image_path(p)] + unreadable
+        text = f"{self.count} picture{'s' if self.count != 1 else ''} found"
+        if skipped:
+            text += f"; skipped: {', '.join(skipped[:4])}{' …' if len(skipped) > 4 else ''}"
+        self.summary.setText(text)
+        self.changed.emit()
+
+
+class QtTrainDialog(QDialog):
+    style_ready = Signal(Path)  # the new .sfstyle
+    apply_requested = Signal(Path)
+    training_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None, preview_photo: np.ndarray | None = None,
+                 extra_content: tuple = ()) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Train on my images")
+        self.setModal(False)
+        self.resize(760, 640)
+        self.preview_photo = preview_photo
+        self.extra_content = extra_content
+        self.job: Job | None = None
+        self.result_path: Path | None = None
+
+        layout = QVBoxLayout(self)
+        modes = QHBoxLayout()
+        self.style_mode = QRadioButton("A style from a folder of my pictures")
+        self.pairs_mode = QRadioButton("A look from before/after pairs")
+        self.style_mode.setChecked(True)
+        group = QButtonGroup(self)
+        for button in (self.style_mode, self.pairs_mode):
+            group.addButton(button)
+            modes.addWidget(button)
+            button.toggled.connect(self._mode_changed)
+        layout.addLayout(modes)
+
+        self.folders = QGroupBox("Pictures")
+        form = QFormLayout(self.folders)
+        self.styles = QtFolderField("style pictures")
+        self.content = QtFolderField("photos to paint (optional)")
+        self.before = QtFolderField("'before'")
+        self.after = QtFolderField("'after' (same file names)")
+        self.style_label, self.content_label = QLabel("Style pictures"), QLabel("Photos (optional)")
+        self.before_label, self.after_label = QLabel("Before"), QLabel("After")
+        form.addRow(self.style_label, self.styles)
+        form.addRow(self.content_label, self.content)
+        form.addRow(self.before_label, self.before)
+        form.addRow(self.after_label, self.after)
+        layout.addWidget(self.folders)
+
+        settings = QHBoxLayout()
+        self.name = QLineEdit(placeholderText="Name of the new style")
+        self.preset = QComboBox()
+        for preset in ("fast", "balanced", "thorough"):
+            self.preset.addItem(preset.capitalize(), preset)
+        self.steps = QSpinBox(minimum=1, maximum=100_000, suffix=" steps")
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+        settings.addWidget(QLabel("Name"))
+        settings.addWidget(self.name, 1)
+        settings.addWidget(QLabel("Preset"))
+        settings.addWidget(self.preset)
+        settings.addWidget(self.steps)
+        layout.addLayout(settings)
+
+        progress_box = QGroupBox("Training")
+        grid = QGridLayout(progress_box)
+        self.chart = QtLossChart()
+        self.preview = QLabel("The style on your photo appears here")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(240, 180)
+        self.bar = QProgressBar(maximum=1000, textVisible=False)
+        self.status = QLabel("Choose the pictures, a name and a preset, then Start.")
+        self.status.setWordWrap(True)
+        grid.addWidget(self.chart, 0, 0)
+        grid.addWidget(self.preview, 0, 1)
+        grid.addWidget(self.bar, 1, 0, 1, 2)
+        grid.addWidget(self.status, 2, 0, 1, 2)
+        layout.addWidget(progress_box, 1)
+
+        buttons = QHBoxLayout()
+        self.start = QPushButton("Start")
+        self.resume = QPushButton("Resume interrupted run")
+        self.pause = QPushButton("Pause")
+        self.cancel = QPushButton("Cancel")
+        self.apply = QPushButton("Apply to my photo")
+        self.discard = QPushButton("Discard it")
+        self.close_button = QPushButton("Close")
+        for button in (self.start, self.resume, self.pause, self.cancel, self.apply, self.discard, self.close_button):
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+        self.start.clicked.connect(lambda: self.begin(resume=False))
+        self.resume.clicked.connect(lambda: self.begin(resume=True))
+        self.pause.clicked.connect(self._toggle_pause)
+        self.cancel.clicked.connect(self.stop)
+        self.apply.clicked.connect(lambda: self.result_path and self.apply_requested.emit(self.result_path))
+        self.discard.clicked.connect(self._discard)
+        self.close_button.clicked.connect(self.close)
+        self.stopped_early = False
+        self.name.textChanged.connect(self._update_buttons)
+        for field in (self.styles, self.before, self.after):
+            field.changed.connect(self._update_buttons)
+        self._mode_changed()
+        self._preset_changed()
+
+    # -- state -------------------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return "style" if self.style_mode.isChecked() else "pairs"
+
+    def _mode_changed(self) -> None:
+        style = self.mode == "style"
+        for widget in (self.styles, self.content, self.style_label, self.content_label):
+            widget.setVisible(style)
+        for widget in (self.before, self.after, self.before_label, self.after_label):
+            widget.setVisible(not style)
+        self._preset_changed()
+
+    def _preset_changed(self) -> None:
+        self.steps.setValue(PRESET_STEPS[self.mode][self.preset.currentData()])
+        self._update_buttons()
+
+    def _config(self):
+        from ..training.config import PairsTrainingConfig, StyleTrainingConfig
+
+        preset = self.preset.currentData()
+        steps = self.steps.value() if self.steps.value() != PRESET_STEPS[self.mode][preset] else None
+        common = dict(name=self.name.text(), preset=preset, steps=steps, preview_photo=self.preview_photo)
+        if self.mode == "style":
+            return StyleTrainingConfig(**common, styles=self.styles.path() or Path(), content=self.content.path(),
+                                       extra_content=self.extra_content)
+        return PairsTrainingConfig(**common, before=self.before.path() or Path(), after=self.after.path() or Path())
+
+    def _checkpoint_exists(self) -> bool:
+        from ..training.checkpoint import Checkpoints
+        from ..training.style_trainer import checkpoint_dir_for
+
+        try:
+            return Checkpoints(checkpoint_dir_for(self._config())).exists
+        except Exception:  # noqa: BLE001 - an unfinished form has no checkpoint
+            return False
+
+    def _update_buttons(self) -> None:
+        running = self.job is not None and self.job.running
+        ready = bool(self.name.text().strip()) and (
+            self.styles.count > 0 if self.mode == "style" else self.before.count > 0 and self.after.count > 0)
+        self.start.setEnabled(ready and not running)
+        self.resume.setVisible(not running and ready and self._checkpoint_exists())
+        self.pause.setEnabled(running)
+        self.cancel.setEnabled(running)
+        self.apply.setVisible(self.result_path is not None and not running)
+        self.discard.setVisible(self.result_path is not None and not running and self.stopped_early)
+        for widget in (self.folders, self.name, self.preset, self.steps, self.style_mode, self.pairs_mode):
+            widget.setEnabled(not running)
+
+    # -- running -----------------------------------------------------------------------------------
+    def begin(self, resume: bool = False) -> Job | None:
+        from ..errors import StyleFuseError
+
+        try:
+            config = self._config()
+        except StyleFuseError as exc:
+            self.status.setText(f"<span style='color:#c0392b'>{exc}</span>")
+            return None
+        progress = TrainingProgress()
+        progress.observed.connect(self._event)
+        self.chart.clear()
+        self.result_path = None
+        self.job = Job(f"Training {config.name}", _train, config, resume, progress=progress)
+        self.job.progressed.connect(lambda f, m: self.bar.setValue(int(f * 1000)))
+        self.job.succeeded.connect(self._finished)
+        self.job.failed.connect(self._failed)
+        self.job.cancelled.connect(lambda: self._stopped("Cancelled. Resume picks up from the last checkpoint."))
+        self.job.finished.connect(self._update_buttons)
+        self.job.finished.connect(lambda: self.training_changed.emit(False))
+        self.job.start()
+        self.status.setText("Reading the pictures…")
+        self.training_changed.emit(True)
+        self._update_buttons()
+        return self.job
+
+    def _event(self, event) -> None:
+        self.chart.add(event.losses)
+        minutes, seconds = divmod(int(event.eta_seconds), 60)
+        self.status.setText(f"Step {event.step} of {event.total} · about {minutes}:{seconds:02d} left")
+        if event.preview is not None:
+            rgba = np.dstack([event.preview, np.ones(event.preview.shape[:2], np.float32)])
+            pixmap = QPixmap.fromImage(rgba_to_qimage(rgba))
+            self.preview.setPixmap(pixmap.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation))
+
+    def _toggle_pause(self) -> None:
+        if self.job is None:
+            return
+        progress: TrainingProgress = self.job.progress
+        progress.set_paused(not progress.paused)
+        self.pause.setText("Continue" if progress.paused else "Pause")
+        if progress.paused:
+            self.status.setText("Paused. Continue when you like; the editor is free meanwhile.")
+
+    def stop(self) -> None:
+        if self.job is not None and self.job.running:
+            self.job.progress.set_paused(False)
+            self.job.cancel()
+            self.pause.setText("Pause")
+
+    def _finished(self, result) -> None:
+        if result is None:
+            self._stopped("Stopped before the first step; nothing to keep.")
+            return
+        path, metrics, cancelled = result
+        self.result_path = path
+        self.stopped_early = cancelled
+        note = " (stopped early: keep it, discard it, or resume to train further)" if cancelled else ""
+        detail = _describe(metrics)
+        self.status.setText(f"Saved '{path.stem}' to My styles{note}. {detail}")
+        self.style_ready.emit(path)
+
+    def _discard(self) -> None:
+        if self.result_path is not None:
+            self.result_path.unlink(missing_ok=True)
+            self.style_ready.emit(self.result_path)  # the picker forgets it
+            self.status.setText(f"Discarded '{self.result_path.stem}'.")
+            self.result_path = None
+        self._update_buttons()
+
+    def _stopped(self, text: str) -> None:
+        self.status.setText(text)
+        self._update_buttons()
+
+    def _failed(self, exc) -> None:
+        self.status.setText(f"<span style='color:#c0392b'>{exc}</span>")
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.stop()
+        super().closeEvent(event)
+
+
+def _describe(metrics: dict) -> str:
+    if "patch_swd_trained" in metrics:
+        gain = 1 - metrics["patch_swd_trained"] / max(metrics["patch_swd_zero_shot"], 1e-9)
+        return f"Closer to your pictures than the instant style by {gain * 100:.0f}% (patch distance)."
+    held = metrics.get("held_out") or metrics.get("train") or {}
+    if "gain_db" in held:
+        return f"The look reproduces the edits {held['gain_db']:+.1f} dB better than the untouched photos."
+    return ""
+
+
+def _train(config, resume: bool, progress):
+    """Worker: train, then keep the result (a cancelled run keeps what it learnt, and stays resumable)."""
+    from ..training.pairs_trainer import train_pairs
+    from ..training.style_trainer import save_result, train_style
+
+    trainer = train_style if hasattr(config, "styles") else train_pairs
+    result = trainer(config, progress, resume=resume)
+    if result.cancelled and result.steps_done == 0:
+        return None
+    save_result(result, config)
+    return result.path, result.metrics, result.cancelled
