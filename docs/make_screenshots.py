@@ -76,6 +76,33 @@ def main() -> None:
     window.fusion_panel.rows[1].paint.setChecked(False)  # show the result without the brush overlay
     settle(app, window)
     window.grab().save(str(DOCS / "screenshot-fusion.png"))
+    # training a style, mid-run
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    from stylefuse_desktop.training.synthetic import texture_style_set
+
+    folder = Path(tempfile.mkdtemp()) / "my-paintings"
+    folder.mkdir()
+    for i, img in enumerate(texture_style_set(6, side=384)):
+        Image.fromarray((img * 255).astype(np.uint8)).save(folder / f"painting-{i + 1}.png")
+    dialog = window.train_dialog()
+    dialog.resize(820, 660)
+    dialog.styles.edit.setText(str(folder))
+    dialog.styles.scan()
+    dialog.name.setText("My Brushwork")
+    job = dialog.begin()
+    seen = []
+    job.progress.observed.connect(lambda event: seen.append(event))
+    wait(app, lambda: sum(e.preview is not None for e in seen) >= 3, timeout=600)
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.02)
+    dialog.grab().save(str(DOCS / "screenshot-training.png"))
+    dialog.stop()
+    wait(app, lambda: not job.running)
     window.doc.history.mark_clean()
     window.close()
     print("wrote", *sorted(p.name for p in DOCS.glob("screenshot-*.png")))

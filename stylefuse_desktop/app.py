@@ -18,8 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", help="photos or .sfproj projects to open (the first opens, the rest "
                                                   "become layers)")
     parser.add_argument("--version", action="version", version=f"StyleFuse {__version__}")
-    parser.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)  # docs and tests
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window offscreen, paint the sample photo as the editor does, check it, exit")
+    parser.add_argument("--quit-after-show", action="store_true", help=argparse.SUPPRESS)  # start-up timing
     args = parser.parse_args(argv)
+    if args.self_test:
+        return self_test()
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -37,14 +41,68 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     shown = time.perf_counter() - _STARTED
     window.startup_seconds = shown
+    if args.quit_after_show:
+        print(f"shown {shown:.3f} torch_imported={'torch' in sys.modules}", flush=True)
+        return 0
     QTimer.singleShot(0, lambda: window.start(args.paths))
-    if args.screenshot:
-        def grab() -> None:
-            window.grab().save(args.screenshot)
-            app.quit()
-
-        window.painted.connect(lambda: QTimer.singleShot(300, grab))
     return app.exec()
+
+
+def self_test(timeout: float = 600.0) -> int:
+    """Open the main window offscreen, paint the sample photo with a built-in style through the same
+    worker path the editor uses, check the pixels, print one line; 0 on success."""
+    import os
+
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import numpy as np
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName("StyleFuse")
+    app.setApplicationName("StyleFuse")
+    from .document.layers import StyleRef
+    from .ui.main_window import MainWindow
+
+    def fail(reason: str) -> int:
+        print(f"StyleFuse {__version__} self-test: FAILED: {reason}", flush=True)
+        return 1
+
+    started = time.perf_counter()
+    window = MainWindow()
+    window.show()
+    window.start([])
+
+    def spin(condition) -> bool:
+        end = time.perf_counter() + timeout
+        while not condition():
+            if time.perf_counter() > end:
+                return False
+            app.processEvents()
+            time.sleep(0.01)
+        return True
+
+    if window.doc is None:
+        return fail("the sample photo did not open")
+    if not spin(lambda: window.engine_ready or window.message_bar.isVisible()) or not window.engine_ready:
+        return fail(f"the style engine did not start: {window.message_bar.label.text() or 'timed out'}")
+    before = window.canvas.current_pixels()
+    painted = []
+    window.painted.connect(lambda: painted.append(True))
+    window.apply_style(StyleRef("builtin", "Terracotta"))
+    if not spin(lambda: painted and not window.jobs.busy()):
+        return fail(f"the painting did not arrive: {window.message_bar.label.text() or 'timed out'}")
+    window.canvas._recomposite()
+    after = window.canvas.current_pixels()
+    change = float(np.abs(after.astype(np.float32) - before.astype(np.float32)).mean()) / 255
+    width, height = window.doc.size
+    window.doc.history.mark_clean()
+    window.close()
+    if not np.isfinite(change) or change < 0.02:
+        return fail(f"the painted canvas barely differs from the photo (mean change {change:.4f})")
+    print(f"StyleFuse {__version__} self-test: OK: painted the {width}x{height} sample photo with Terracotta "
+          f"on {window.device_text} in {time.perf_counter() - started:.1f} s (mean change {change:.3f})", flush=True)
+    return 0
 
 
 if __name__ == "__main__":

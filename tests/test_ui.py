@@ -449,3 +449,25 @@ def test_training_dialog_pauses_cancels_and_offers_to_discard(qtbot, window, tmp
     assert not dialog.result_path and not any(i.text() == "Strokes" for i in window.style_picker.items())
     assert dialog.resume.isVisible()  # the run can still be resumed from its checkpoint
     dialog.close()
+
+
+def test_styles_export_and_import_round_trip(qtbot, window, tmp_path):
+    from stylefuse_desktop.document.style_file import read_style_file
+
+    job = window.add_style_from_image(_cat(tmp_path))
+    with qtbot.waitSignal(job.finished, timeout=PAINT_TIMEOUT):
+        pass
+    ref = next(r for r in window.style_picker.refs.values() if r.kind == "image")
+    assert window.export_style(ref, tmp_path / "shared")
+    exported = read_style_file(tmp_path / "shared.sfstyle")
+    assert exported.name == ref.name and exported.embedding.shape == (100,)
+    assert window.import_style(tmp_path / "shared.sfstyle")
+    assert any(r.kind == "user" and r.name == ref.name for r in window.style_picker.refs.values())
+
+
+def _cat(tmp_path):
+    from skimage import data
+
+    path = tmp_path / "kitten.png"
+    Image.fromarray(data.cat()).save(path)
+    return path

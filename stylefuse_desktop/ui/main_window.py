@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
         lp.flatten_requested.connect(self.flatten)
         self.style_picker.apply_requested.connect(self.apply_style)
         self.style_picker.add_from_image_requested.connect(self.add_style_from_image_dialog)
+        self.style_picker.export_requested.connect(self.export_style_dialog)
         self.style_picker.thumbnails_wanted.connect(self._paint_thumbnails)
         self.fusion_panel.interaction.connect(self._set_interacting)
         self.fusion_panel.brush_target_changed.connect(self._brush_target)
@@ -629,6 +630,26 @@ class MainWindow(QMainWindow):
 
         return self.run_job(Job(f"Learning the style of {path.name}", engine_jobs.style_from_image, path),
                             "style-image", done)
+
+    def export_style_dialog(self, ref: StyleRef) -> None:
+        suggested = str(Path(self._last_folder()) / f"{ref.name}{STYLE_EXTENSION}")
+        path, _ = QFileDialog.getSaveFileName(self, "Export style", suggested, f"StyleFuse styles (*{STYLE_EXTENSION})")
+        if path:
+            self.export_style(ref, Path(path))
+
+    def export_style(self, ref: StyleRef, path: Path) -> bool:
+        """Write a style to share: the same .sfstyle bytes StyleFuse keeps (never a pickle)."""
+        from ..document.atomic import atomic_write_bytes
+
+        if path.suffix.lower() != STYLE_EXTENSION:
+            path = path.with_suffix(STYLE_EXTENSION)
+        try:
+            atomic_write_bytes(path, ref.data)
+        except OSError as exc:
+            self.show_message(f"{path}: cannot be written ({exc.strerror or exc})", error=True)
+            return False
+        self.show_message(f"Exported the style '{ref.name}' to {path.name}")
+        return True
 
     def import_style_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import style", self._last_folder(),

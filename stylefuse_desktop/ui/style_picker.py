@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from .. import locations
 from ..document.layers import StyleRef
-from ..document.style_file import STYLE_EXTENSION, read_style_file, style_to_bytes
+from ..document.style_file import STYLE_EXTENSION, read_style_file
 from ..engine.styles import builtin_styles
 from ..errors import BadInputError
 from .canvas import STYLE_MIME, rgba_to_qimage
@@ -75,6 +75,7 @@ class QtStyleList(QListWidget):
 
 class QtStylePicker(QWidget):
     apply_requested = Signal(object)  # StyleRef
+    export_requested = Signal(object)  # StyleRef with .sfstyle data
     add_from_image_requested = Signal()
     thumbnails_wanted = Signal(list)  # [StyleRef] without a thumbnail for the current photo
 
@@ -217,6 +218,8 @@ class QtStylePicker(QWidget):
         menu.addAction("Apply", lambda: self._activated(item))
         menu.addAction("Remove from favourites" if key in self.favourites else "Add to favourites",
                        lambda: self.toggle_favourite(key))
+        if self.refs[key].data is not None:
+            menu.addAction("Export style file…", lambda: self.export_requested.emit(self.refs[key]))
         menu.exec(self.list.mapToGlobal(pos))
 
 
@@ -226,12 +229,3 @@ def _describe(ref: StyleRef) -> str:
         return f"{ref.name}: {found.description}" if found else ref.name
     return f"{ref.name} ({'your style' if ref.kind == 'user' else 'from a picture'})"
 
-
-def export_style(ref: StyleRef, path: Path) -> Path:
-    from ..document.style_file import StyleFile, write_style_file
-
-    style = ref.style_file() or StyleFile(ref.name, "embedding", {})
-    return write_style_file(path, style) if ref.data else path
-
-
-__all__ = ["QtStylePicker", "save_image_style", "style_to_bytes", "export_style"]
