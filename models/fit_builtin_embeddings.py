@@ -31,10 +31,9 @@ from safetensors.numpy import save_file
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from stylefuse_desktop.samples import make_sample_photo  # noqa: E402
-
 from stylefuse_desktop.engine.embeddings import style_image_tensor  # noqa: E402
 from stylefuse_desktop.engine.weights import load_network  # noqa: E402
+from stylefuse_desktop.samples import make_sample_photo  # noqa: E402
 
 OUTPUT = HERE / "builtin_embeddings.safetensors"
 REPORT = HERE / "builtin_embeddings_fit.json"

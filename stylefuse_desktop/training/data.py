@@ -8,11 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision import tv_tensors
-from torchvision.transforms import v2 as T
 
 from ..document.image_io import fit_longest_side, is_image_path, read_image
-from ..errors import BadInputError
+from ..errors import BadInputError, StyleFuseError
+
+try:
+    from torchvision import tv_tensors
+    from torchvision.transforms import v2 as T
+except (ImportError, RuntimeError) as exc:  # a build of torchvision that does not match torch
+    raise StyleFuseError(f"Training needs torchvision, which this installation lacks or cannot load ({exc}); "
+                         "painting and everything else still work") from None
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +118,11 @@ def augmenter(size: int, scale: tuple[float, float] = (0.2, 1.0)) -> T.Compose:
     """Random crops at several scales and flips; with several inputs, the same crop for each (pairs)."""
     return T.Compose([T.RandomResizedCrop(size, scale=scale, ratio=(0.75, 1.333), antialias=True),
                       T.RandomHorizontalFlip()])
+
+
+def centre_crop(size: int) -> T.Compose:
+    """The same crop every time (for measurements that must not depend on the random stream)."""
+    return T.Compose([T.Resize(size, antialias=True), T.CenterCrop(size)])
 
 
 STYLE_VIEW = 256  # style pictures are seen with their short side at this size, as the style predictor sees them

@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms import v2 as T
 
 from .. import locations
 from ..document.image_io import to_uint8
@@ -30,7 +29,7 @@ from ..errors import BadInputError
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints, load_optimizer, optimizer_tensors, restore_rng, rng_state
 from .config import StyleTrainingConfig
-from .data import augmenter, batch, default_content, load_folder, prepare, style_view
+from .data import augmenter, batch, centre_crop, default_content, load_folder, prepare, style_view
 from .discriminator import MultiScalePatchDiscriminator
 from .events import TrainingEvent, emit, wait_while_paused
 from .losses import content_loss, discriminator_hinge, feature_statistics_loss, generator_hinge, total_variation
@@ -211,7 +210,7 @@ def train_style(
     losses: dict[str, float] = {}
     # the zero-shot style's own losses set the scale of the content and statistics terms; measured on
     # centre crops, so the figures (and the random streams) are the same whether a run starts or resumes
-    centre = T.Compose([T.Resize(config.size, antialias=True), T.CenterCrop(config.size)])
+    centre = centre_crop(config.size)
     with torch.no_grad():
         probe = batch(content_pool, np.arange(min(4, len(content_pool))), centre).to(device)
         reference = content_loss(predictor, transformer.decode(transformer.encode(probe),
