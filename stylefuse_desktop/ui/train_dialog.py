@@ -82,6 +82,8 @@ class QtLossChart(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), self.palette().base())
         w, h = self.width() - 10, self.height() - 24
+        legend_x = 8
+        metrics = p.fontMetrics()
         for i, (name, values) in enumerate(self.series.items()):
             colour = QColor(CURVE_COLOURS[i % len(CURVE_COLOURS)])
             p.setPen(QPen(colour, 1.6))
@@ -93,7 +95,9 @@ class QtLossChart(QWidget):
                           for k, v in enumerate(smooth)]
                 for a, b in zip(points, points[1:]):
                     p.drawLine(a, b)
-            p.drawText(8 + i * 90, self.height() - 6, f"{name} {values[-1]:.3f}" if values else name)
+            label = f"{name} {values[-1]:.3f}" if values else name
+            p.drawText(legend_x, self.height() - 6, label)
+            legend_x += metrics.horizontalAdvance(label) + 14  # labels of any length never overlap
 
 
 def _thumbnail(path: Path, side: int = 48) -> QPixmap | None:
