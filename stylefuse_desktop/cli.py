@@ -74,7 +74,8 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile", type=_positive_int, default=None,
                         help="tile side in pixels (default: chosen from free memory)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="auto: bfloat16 convolutions where the hardware runs them natively")
+                        help="auto: bfloat16 convolutions in the style transformer where the hardware runs them "
+                             "natively, float32 elsewhere (mean |diff| ~0.002)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -149,3 +149,14 @@ def test_mix_weights_are_normalised_and_validated():
     with pytest.raises(BadInputError, match="unknown style"):
         resolve_style("No Such Style")
     assert StyleMix.single(resolve_style("golden-haze")).label == "Golden Haze"
+
+
+def test_bf16_convolutions_stay_close_to_fp32_and_auto_keeps_the_26_style_net_in_fp32(photo_rgb, style_image_path):
+    image_style = parse_mix([], [str(style_image_path)])
+    fp32 = render_image(photo_rgb, image_style, RenderSettings(precision="fp32"))
+    bf16 = render_image(photo_rgb, image_style, RenderSettings(precision="bf16"))
+    diff = np.abs(fp32 - bf16)
+    assert 0 < diff.mean() <= 0.01  # bf16 did run, and costs little
+    builtin = parse_mix(["Cobalt Strokes"])
+    np.testing.assert_array_equal(render_image(photo_rgb, builtin, RenderSettings(precision="auto")),
+                                  render_image(photo_rgb, builtin, RenderSettings(precision="fp32")))
