@@ -471,3 +471,27 @@ def _cat(tmp_path):
     path = tmp_path / "kitten.png"
     Image.fromarray(data.cat()).save(path)
     return path
+
+
+def test_style_and_project_files_given_at_start_open_as_a_double_click_expects(qtbot, window, tmp_path):
+    from stylefuse_desktop import locations
+    from stylefuse_desktop.document.style_file import StyleFile, write_style_file
+    from stylefuse_desktop.ui.main_window import MainWindow
+
+    style = write_style_file(tmp_path / "clicked.sfstyle",
+                             StyleFile("Clicked Style", "embedding", {"embedding": np.zeros(100, np.float32)}))
+    project = tmp_path / "work.sfproj"
+    with qtbot.waitSignal(window.save_to(project).finished, timeout=PAINT_TIMEOUT):
+        pass
+    window.doc.history.mark_clean()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    second.start([str(style), str(project)])
+    assert (locations.user_styles_dir() / "clicked.sfstyle").is_file()
+    assert any(i.text().endswith("Clicked Style") for i in second.style_picker.items())
+    assert second.doc is not None and "work.sfproj" in second.windowTitle()
+    assert second.doc.size == window.doc.size
+    qtbot.waitUntil(lambda: second.engine_ready, timeout=PAINT_TIMEOUT)
+    second.doc.history.mark_clean()
+    second.close()

@@ -363,6 +363,11 @@ class MainWindow(QMainWindow):
         start the engine in the background."""
         self.autosaver.start()
         self.warm_up()
+        # a double-clicked style file arrives here: it joins My styles, and the editor opens as usual
+        styles = [p for p in paths if Path(p).suffix.lower() == STYLE_EXTENSION]
+        for style in styles:
+            self.import_style(Path(style))
+        paths = [p for p in paths if p not in styles]
         recoverable = self.autosaver.recoverable()
         if recoverable and self._ask_recover(recoverable[0]):
             try:
