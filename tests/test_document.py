@@ -123,6 +123,39 @@ def test_positioned_and_scaled_image_layer():
     assert out[5, 2, 0] == 0.0 and out[3, 4, 0] == 0.0
 
 
+def test_placing_a_photo_layer_moves_its_pixels_and_a_drag_is_one_undo_step():
+    doc = photo_doc(10, 10, (0, 0, 0))
+    dot = doc.add_layer(ImageLayer(name="Dot", raster=Raster.from_float(np.ones((2, 2, 4), np.float32))))
+    steps = len(doc.history.entries)
+    for x in (1, 3, 5):  # the moves of one drag
+        doc.place(dot.id, x, 4, merge_key="drag")
+    assert len(doc.history.entries) == steps + 1 and doc.history.undo_text == "Move Dot"
+    out = composite(doc)
+    assert out[4, 5, 0] == 1.0 and out[5, 6, 0] == 1.0 and out[0, 0, 0] == 0.0
+    doc.place(dot.id, -1, 9)  # partly off the canvas: what is on it still shows
+    out = composite(doc)
+    assert out[9, 0, 0] == 1.0 and out[:9, :, :3].max() == 0.0 and out[9, 1:, :3].max() == 0.0
+    doc.history.undo()
+    doc.history.undo()
+    assert (dot.x, dot.y) == (0, 0) and composite(doc)[0, 0, 0] == 1.0
+    doc.place(dot.id, 0, 0, scale=2.0)
+    assert doc.history.undo_text == "Scale Dot" and composite(doc)[3, 3, 0] == 1.0
+
+
+def test_placing_refuses_locked_layers_non_photos_and_absurd_scales():
+    doc = photo_doc()
+    photo = doc.layers[0]
+    style = doc.add_layer(StyleLayer(name="Style"))
+    with pytest.raises(BadInputError, match="not a photo layer"):
+        doc.place(style.id, 1, 1)
+    with pytest.raises(BadInputError, match="scale"):
+        doc.place(photo.id, 0, 0, scale=0.0)
+    doc.set(photo.id, "locked", True)
+    with pytest.raises(LayerLocked):
+        doc.place(photo.id, 1, 1)
+    assert (photo.x, photo.y, photo.scale) == (0, 0, 1.0)
+
+
 def test_style_layers_show_their_painting_once_it_exists():
     doc = photo_doc()
     style = doc.add_layer(StyleLayer(name="Style", styles=(StyleEntry(StyleRef("builtin", "Fiesta")),)))

@@ -495,3 +495,47 @@ def test_style_and_project_files_given_at_start_open_as_a_double_click_expects(q
     qtbot.waitUntil(lambda: second.engine_ready, timeout=PAINT_TIMEOUT)
     second.doc.history.mark_clean()
     second.close()
+
+
+def test_move_tool_drags_the_photo_nudges_it_and_undo_puts_it_back(qtbot, window):
+    photo = window.doc.layers[0]
+    window.doc.select(photo.id)
+    before = shown(window)
+    window.move_action.trigger()
+    canvas = window.canvas
+    rect = canvas.image_rect()
+    start = QPoint(int(rect.center().x()), int(rect.center().y()))
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 5):
+        qtbot.mouseMove(canvas, QPoint(start.x() + step * 10, start.y()))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(start.x() + 40, start.y()))
+    assert photo.x == round(40 / canvas.zoom) and photo.y == 0
+    assert window.doc.history.undo_text == f"Move {photo.name}"
+    moved = shown(window)
+    shift = round(photo.x * canvas.proxy_scale)
+    # the picture slid right: what was at column c is now at column c + shift
+    assert np.abs(moved[:, shift + 5 :] - before[:, 5 : before.shape[1] - shift]).mean() < 0.02
+    assert np.abs(moved - before).mean() > 0.05
+    qtbot.keyClick(canvas, Qt.Key.Key_Right)
+    qtbot.keyClick(canvas, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert (photo.x, photo.y) == (round(40 / canvas.zoom) + 1, 10)
+    for _ in range(3):
+        window.undo_action.trigger()
+    assert (photo.x, photo.y) == (0, 0)
+    assert np.abs(shown(window) - before).mean() < 0.005
+    window.scale_layer(photo.id, 0.5)  # about its centre
+    w, h = photo.raster.size
+    assert photo.scale == 0.5 and (photo.x, photo.y) == (round(w / 4), round(h / 4))
+
+
+def test_move_tool_explains_why_a_style_layer_does_not_move(qtbot, window):
+    apply_builtin(qtbot, window, "Red Lacquer")  # selects the new style layer
+    window.move_action.trigger()
+    canvas = window.canvas
+    steps = len(window.doc.history.entries)
+    centre = canvas.image_rect().center().toPoint()
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseMove(canvas, centre + QPoint(30, 0))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=centre + QPoint(30, 0))
+    assert "photo layer" in window.message_bar.label.text()
+    assert len(window.doc.history.entries) == steps and window.doc.layers[0].x == 0

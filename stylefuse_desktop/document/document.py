@@ -23,6 +23,9 @@ from .layers import BELOW, FusionLayer, ImageLayer, Layer, StyleEntry, StyleLaye
 _ALLOWED_WHEN_LOCKED = frozenset({"visible", "locked", "name"})
 
 
+MIN_LAYER_SCALE, MAX_LAYER_SCALE = 0.01, 16.0
+
+
 class LayerLocked(BadInputError):
     pass
 
@@ -193,6 +196,27 @@ class Document:
         key = None if merge_key is None else (layer_id, field, merge_key)
         self.history.push(Command(label, lambda: setattr(layer, field, value), lambda: setattr(layer, field, old),
                                   merge_key=key))
+
+    def place(self, layer_id: str, x: int, y: int, scale: float | None = None,
+              merge_key: Hashable | None = None) -> None:
+        """Move (and optionally rescale) a photo layer as one step; a drag passes one ``merge_key``."""
+        layer = self.layer(layer_id)
+        if not isinstance(layer, ImageLayer):
+            raise BadInputError(f"'{layer.name}' is not a photo layer; only photos can be moved or scaled")
+        self._check_unlocked(layer, "position")
+        if scale is not None and not (MIN_LAYER_SCALE <= scale <= MAX_LAYER_SCALE):
+            raise BadInputError(f"scale must lie between {MIN_LAYER_SCALE:g} and {MAX_LAYER_SCALE:g}, got {scale:g}")
+        old = (layer.x, layer.y, layer.scale)
+        new = (int(round(x)), int(round(y)), layer.scale if scale is None else float(scale))
+        if old == new:
+            return
+
+        def put(value: tuple[int, int, float]) -> None:
+            layer.x, layer.y, layer.scale = value  # listeners coalesce the three events (one composite)
+
+        what = "Move" if new[2] == old[2] else "Scale"
+        key = None if merge_key is None else (layer_id, "place", merge_key)
+        self.history.push(Command(f"{what} {layer.name}", lambda: put(new), lambda: put(old), merge_key=key))
 
     def set_style_entry(self, layer_id: str, index: int, merge_key: Hashable | None = None, **changes) -> None:
         """Change one style of a style or fusion layer (its weight, or its weight map)."""

@@ -3,11 +3,13 @@
 Large photos are shown through a proxy (the composite at a reduced scale), so zooming, panning and
 painting stay fluid; exports always composite at full size. The brush paints at the canvas's full
 resolution into a working copy of the target map and hands the stroke to the document when the
-button is released, as one undoable step.
+button is released, as one undoable step. The move tool drags the selected photo layer (one step
+per drag) and the arrow keys nudge it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -19,9 +21,12 @@ from PySide6.QtWidgets import QWidget
 from ..document.compositor import RenderStore, composite, resize_map
 from ..document.document import Document
 from ..document.layers import ImageLayer
+from ..errors import BadInputError
 
 STYLE_MIME = "application/x-stylefuse-style"
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
+_NUDGES = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+_gestures = itertools.count()  # one id per drag: its steps merge into one undo step
 
 
 def rgba_to_qimage(rgba: np.ndarray) -> QImage:
@@ -62,6 +67,7 @@ class QtCanvas(QWidget):
     stroke_finished = Signal()
     style_dropped = Signal(str)  # style key dropped on the canvas
     brush_changed = Signal()
+    refused = Signal(str)  # an edit the document refused (a locked layer...), for the status bar
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +91,8 @@ class QtCanvas(QWidget):
         self._space = False
         self._dragging_split = False
         self._stroke: dict | None = None
+        self.move_tool = False
+        self._move: tuple[str, QPointF, int, int, int] | None = None  # layer, start point, x, y, gesture
         self._cursor = QPointF(-1, -1)
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self._recomposite)
@@ -245,6 +253,10 @@ class QtCanvas(QWidget):
         elif event.key() == Qt.Key.Key_X:
             self.brush.value = 1.0 - self.brush.value
             self.brush_changed.emit()
+        elif self.move_tool and event.key() in _NUDGES:
+            dx, dy = _NUDGES[event.key()]
+            step = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
+            self.nudge(dx * step, dy * step)
         else:
             super().keyPressEvent(event)
 
@@ -276,6 +288,8 @@ class QtCanvas(QWidget):
             self._dragging_split = True
         elif event.button() == Qt.MouseButton.LeftButton and self.brush_target is not None and self.doc is not None:
             self._begin_stroke(self.to_canvas(pos))
+        elif left and self.move_tool and self.doc is not None:
+            self._begin_move(self.to_canvas(pos))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
@@ -288,9 +302,11 @@ class QtCanvas(QWidget):
             self.split = min(1.0, max(0.0, (pos.x() - rect.x()) / max(1.0, rect.width())))
         elif self._stroke is not None:
             self._continue_stroke(self.to_canvas(pos))
+        elif self._move is not None:
+            self._continue_move(self.to_canvas(pos))
         elif self._near_split(pos):
             self.setCursor(Qt.CursorShape.SplitHCursor)
-        elif not self._space:
+        elif not self._space and not self.move_tool:
             self.unsetCursor()
         self.update()
 
@@ -301,10 +317,51 @@ class QtCanvas(QWidget):
         self._dragging_split = False
         if self._stroke is not None:
             self._end_stroke()
+        self._move = None
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self._cursor = QPointF(-1, -1)
         self.update()
+
+    # -- the move tool -----------------------------------------------------------------------------
+    def set_move_tool(self, on: bool) -> None:
+        self.move_tool = on
+        self._move = None
+        if on:
+            self.set_brush_target(None)
+            self.setCursor(Qt.CursorShape.SizeAllCursor)
+        else:
+            self.unsetCursor()
+
+    def _movable(self):
+        """The selected photo layer, or None after saying why it cannot move."""
+        layer = self.doc.selected if self.doc is not None else None
+        if not isinstance(layer, ImageLayer):
+            self.refused.emit("Select a photo layer to move it (style and fusion layers follow their sources)")
+            return None
+        if layer.locked:
+            self.refused.emit(f"'{layer.name}' is locked; unlock it to move it")
+            return None
+        return layer
+
+    def _begin_move(self, point: QPointF) -> None:
+        layer = self._movable()
+        if layer is not None:
+            self._move = (layer.id, point, layer.x, layer.y, next(_gestures))
+
+    def _continue_move(self, point: QPointF) -> None:
+        layer_id, start, x0, y0, gesture = self._move
+        try:
+            self.doc.place(layer_id, x0 + point.x() - start.x(), y0 + point.y() - start.y(), merge_key=gesture)
+        except (KeyError, BadInputError) as exc:  # deleted or locked meanwhile
+            self._move = None
+            self.refused.emit(str(exc))
+
+    def nudge(self, dx: int, dy: int) -> None:
+        """Arrow keys: move the selected photo by whole pixels, each press one step."""
+        layer = self._movable()
+        if layer is not None:
+            self.doc.place(layer.id, layer.x + dx, layer.y + dy)
 
     # -- the brush ---------------------------------------------------------------------------------
     def set_brush_target(self, target: BrushTarget | None) -> None:

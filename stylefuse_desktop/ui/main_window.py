@@ -234,6 +234,11 @@ class MainWindow(QMainWindow):
         layer.addSeparator()
         self.brush_action = self._action(layer, "Paint Layer &Mask (Brush)", self.toggle_mask_brush, "B",
                                          checkable=True)
+        self.move_action = self._action(layer, "Mo&ve Photo Layer", self.toggle_move_tool, "V", checkable=True,
+                                        tip="Drag the selected photo on the canvas; arrow keys nudge it")
+        self.move_action.setIconText("Move")
+        self.move_action.setToolTip("Move the selected photo layer (V)")
+        self._action(layer, "S&cale Photo Layer…", self.scale_layer_dialog)
 
         styles = menus.addMenu("&Styles")
         self._action(styles, "Add Style from &Image…", self.add_style_from_image_dialog)
@@ -258,6 +263,7 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         self.brush_action.setIcon(icons.brush())
         tools.addAction(self.brush_action)
+        tools.addAction(self.move_action)
         tools.addAction(self.split_action)
         tools.addSeparator()
         tools.addAction("Fit", self.canvas.fit).setToolTip("Fit to window (Ctrl+0)")
@@ -281,6 +287,7 @@ class MainWindow(QMainWindow):
         self.canvas.style_dropped.connect(self._style_dropped)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.canvas.brush_changed.connect(self._brush_status)
+        self.canvas.refused.connect(lambda text: self.show_message(text, error=True))
         self.history_list.itemClicked.connect(
             lambda item: self.doc and self.doc.history.go_to(self.history_list.row(item) + 1))
 
@@ -704,10 +711,42 @@ class MainWindow(QMainWindow):
         self.apply_style(StyleRef("user", style.name, path.read_bytes()))
 
     # -- the brush ---------------------------------------------------------------------------------
+    def toggle_move_tool(self, on: bool) -> None:
+        if on:
+            self.fusion_panel.stop_painting()
+            self.brush_action.setChecked(False)
+        self.move_action.setChecked(on)
+        self.canvas.set_move_tool(on)
+        self._brush_status()
+
+    def scale_layer_dialog(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        layer = self.doc.selected if self.doc else None
+        if not isinstance(layer, ImageLayer):
+            self.show_message("Select a photo layer to scale it", error=True)
+            return
+        percent, ok = QInputDialog.getDouble(self, "Scale photo layer", "Scale (% of the photo's own size):",
+                                             layer.scale * 100, 1.0, 1600.0, 1)
+        if ok:
+            self.scale_layer(layer.id, percent / 100)
+
+    def scale_layer(self, layer_id: str, scale: float) -> None:
+        """Rescale a photo layer about its centre, as one step."""
+        layer = self.doc.layer(layer_id)
+        width, height = layer.raster.size
+        cx, cy = layer.x + width * layer.scale / 2, layer.y + height * layer.scale / 2
+        try:
+            self.doc.place(layer_id, cx - width * scale / 2, cy - height * scale / 2, scale)
+        except StyleFuseError as exc:
+            self.show_message(str(exc), error=True)
+
     def toggle_mask_brush(self, on: bool) -> None:
         from .canvas import BrushTarget
 
         self.fusion_panel.stop_painting()
+        if on:
+            self.toggle_move_tool(False)
         if on and self.doc is not None and self.doc.selected is not None:
             self.canvas.set_brush_target(BrushTarget(self.doc.selected_id, "mask", None, "the layer mask"))
         else:
@@ -717,11 +756,17 @@ class MainWindow(QMainWindow):
 
     def _brush_target(self, target) -> None:
         self.brush_action.setChecked(False)
+        if target is not None:
+            self.toggle_move_tool(False)
         self.canvas.set_brush_target(target)
         self._brush_status()
 
     def _brush_status(self) -> None:
         target = self.canvas.brush_target
+        if self.canvas.move_tool:
+            self.status_text.setText("Move: drag the selected photo layer; arrow keys nudge it (Shift: 10 px). "
+                                     "V again to stop.")
+            return
         if target is None:
             self.status_text.setText(HINT if self.doc else "")
             return
@@ -771,8 +816,8 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(busy)
         if busy:
             self.status_text.setText(visible[-1].title)
-        elif self.canvas.brush_target is None and self.doc is not None:
-            self.status_text.setText(HINT)
+        else:
+            self._brush_status()  # back to what the current tool says (or the hint)
         self.busy_changed.emit(busy)
 
     def _progressed(self, fraction: float, message: str) -> None:
