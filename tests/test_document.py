@@ -123,6 +123,20 @@ def test_positioned_and_scaled_image_layer():
     assert out[5, 2, 0] == 0.0 and out[3, 4, 0] == 0.0
 
 
+def test_an_enlarged_photo_resamples_only_what_lands_on_the_canvas():
+    from stylefuse_desktop.document.compositor import resize_rgba
+
+    rng = np.random.default_rng(0)
+    rgba = np.dstack([rng.random((40, 60, 3), dtype=np.float32), np.ones((40, 60), np.float32)])
+    layer = ImageLayer(name="Big", raster=Raster.from_float(rgba), x=-37, y=-21, scale=3.0)
+    doc = photo_doc(50, 30, (0, 0, 0))
+    doc.add_layer(layer)
+    expected = resize_rgba(layer.raster.to_float(), (180, 120))[21:51, 37:87]  # enlarge all, then crop
+    assert np.abs(composite(doc) - expected).mean() < 0.01
+    layer.scale = 400.0  # 24000x16000 if enlarged whole: the canvas still composites at once
+    assert composite(doc).shape == (30, 50, 4)
+
+
 def test_placing_a_photo_layer_moves_its_pixels_and_a_drag_is_one_undo_step():
     doc = photo_doc(10, 10, (0, 0, 0))
     dot = doc.add_layer(ImageLayer(name="Dot", raster=Raster.from_float(np.ones((2, 2, 4), np.float32))))

@@ -91,15 +91,35 @@ def image_layer_on_canvas(layer: ImageLayer, doc: Document, scale: float) -> np.
         return out
     lw, lh = layer.raster.size
     size = (max(1, round(lw * layer.scale * scale)), max(1, round(lh * layer.scale * scale)))
-    pixels = layer.raster.reduced(size) if size[0] <= lw else resize_rgba(layer.raster.to_float(), size)
     x0, y0 = round(layer.x * scale), round(layer.y * scale)
     sx0, sy0 = max(0, -x0), max(0, -y0)
     dx0, dy0 = max(0, x0), max(0, y0)
     w = min(size[0] - sx0, width - dx0)
     h = min(size[1] - sy0, height - dy0)
-    if w > 0 and h > 0:
-        out[dy0 : dy0 + h, dx0 : dx0 + w] = pixels[sy0 : sy0 + h, sx0 : sx0 + w]
+    if w <= 0 or h <= 0:
+        return out
+    if size[0] <= lw:
+        pixels = layer.raster.reduced(size)[sy0 : sy0 + h, sx0 : sx0 + w]
+    else:
+        # enlarged: resample only the part that lands on the canvas (the whole enlarged photo could be
+        # many times the canvas)
+        fx, fy = size[0] / lw, size[1] / lh
+        pixels = _resample_box(layer.raster, (sx0 / fx, sy0 / fy, (sx0 + w) / fx, (sy0 + h) / fy), (w, h))
+    out[dy0 : dy0 + h, dx0 : dx0 + w] = pixels
     return out
+
+
+def _resample_box(raster, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
+    """The source region ``box`` (pixel coordinates, fractional) resampled bilinearly to ``size``."""
+    lw, lh = raster.size
+    left, top = max(0, int(box[0]) - 1), max(0, int(box[1]) - 1)
+    right, bottom = min(lw, int(np.ceil(box[2])) + 1), min(lh, int(np.ceil(box[3])) + 1)
+    crop = raster.to_float(slice(top, bottom))[:, left:right]
+    shifted = (box[0] - left, box[1] - top, box[2] - left, box[3] - top)
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(crop[..., c]), "F").resize(size, Image.BILINEAR,
+                                                                                            box=shifted), np.float32)
+                for c in range(crop.shape[2])]
+    return np.clip(np.stack(channels, axis=2), 0, 1)
 
 
 def layer_pixels(layer: Layer, doc: Document, renders: RenderStore | None, scale: float) -> np.ndarray | None:
