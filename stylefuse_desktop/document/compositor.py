@@ -72,8 +72,14 @@ def resize_rgba(rgba: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return rgba
     if size[0] < rgba.shape[1]:
         return _reduce(rgba, size)
-    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(rgba[..., c]), "F").resize(size, Image.BILINEAR),
-                           np.float32) for c in range(rgba.shape[2])]
+    return _bilinear(rgba, size)
+
+
+def _bilinear(rgba: np.ndarray, size: tuple[int, int], box: tuple[float, ...] | None = None) -> np.ndarray:
+    """Bilinear resampling of float channels (of the source region ``box``, if given) to ``size``."""
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(rgba[..., c]), "F").resize(size, Image.BILINEAR,
+                                                                                            box=box), np.float32)
+                for c in range(rgba.shape[2])]
     return np.clip(np.stack(channels, axis=2), 0, 1)
 
 
@@ -115,11 +121,7 @@ def _resample_box(raster, box: tuple[float, float, float, float], size: tuple[in
     left, top = max(0, int(box[0]) - 1), max(0, int(box[1]) - 1)
     right, bottom = min(lw, int(np.ceil(box[2])) + 1), min(lh, int(np.ceil(box[3])) + 1)
     crop = raster.to_float(slice(top, bottom))[:, left:right]
-    shifted = (box[0] - left, box[1] - top, box[2] - left, box[3] - top)
-    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(crop[..., c]), "F").resize(size, Image.BILINEAR,
-                                                                                            box=shifted), np.float32)
-                for c in range(crop.shape[2])]
-    return np.clip(np.stack(channels, axis=2), 0, 1)
+    return _bilinear(crop, size, (box[0] - left, box[1] - top, box[2] - left, box[3] - top))
 
 
 def layer_pixels(layer: Layer, doc: Document, renders: RenderStore | None, scale: float) -> np.ndarray | None:
