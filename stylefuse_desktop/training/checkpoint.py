@@ -103,3 +103,23 @@ class Checkpoints:
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def resume_run(checkpoints: Checkpoints, name: str, settings: dict, optimizers: dict[str, torch.optim.Optimizer],
+               numpy_rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], int]:
+    """Load the last checkpoint of the run ``name``: optimizers and random streams restored in place.
+    Returns its tensors (for the caller's models, by prefix) and the step it had reached."""
+    if not checkpoints.exists:
+        raise BadInputError(f"there is no interrupted run of '{name}' to resume")
+    tensors, state = checkpoints.load()
+    if state.get("config") != settings:
+        raise BadInputError("the interrupted run used other settings; resume it with the same ones")
+    for prefix, optimizer in optimizers.items():
+        load_optimizer(prefix, optimizer, tensors, state[prefix])
+    restore_rng(numpy_rng, tensors, state)
+    return tensors, state["step"]
+
+
+def with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors saved under ``prefix`` (e.g. "d."), with the prefix taken off."""
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}

@@ -15,9 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from ..document.style_file import StyleFile
-from ..errors import BadInputError
 from ..progress import NullProgress, Progress
-from .checkpoint import Checkpoints, load_optimizer, optimizer_tensors, restore_rng, rng_state
+from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
 from .config import PairsTrainingConfig
 from .data import augmenter, load_pairs, paired_batch, prepare, to_tensor
 from .discriminator import ConditionalPatchDiscriminator
@@ -83,17 +82,9 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     checkpoints = Checkpoints(checkpoint_dir_for(config))
     step = 0
     if resume:
-        if not checkpoints.exists:
-            raise BadInputError(f"there is no interrupted run of '{config.name}' to resume")
-        tensors, state = checkpoints.load()
-        if state.get("config") != config.settings():
-            raise BadInputError("the interrupted run used other settings; resume it with the same ones")
-        generator.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("g.")})
-        discriminator.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("d.")})
-        load_optimizer("opt_g", opt_g, tensors, state["opt_g"])
-        load_optimizer("opt_d", opt_d, tensors, state["opt_d"])
-        restore_rng(rng, tensors, state)
-        step = state["step"]
+        tensors, step = resume_run(checkpoints, config.name, config.settings(), {"opt_g": opt_g, "opt_d": opt_d}, rng)
+        generator.load_state_dict(with_prefix(tensors, "g."))
+        discriminator.load_state_dict(with_prefix(tensors, "d."))
 
     total = config.total_steps
     session_start, session_first = time.perf_counter(), step

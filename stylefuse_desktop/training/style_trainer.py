@@ -25,9 +25,8 @@ from PIL import Image
 from .. import locations
 from ..document.image_io import to_uint8
 from ..document.style_file import StyleFile, write_style_file
-from ..errors import BadInputError
 from ..progress import NullProgress, Progress
-from .checkpoint import Checkpoints, load_optimizer, optimizer_tensors, restore_rng, rng_state
+from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
 from .config import StyleTrainingConfig
 from .data import augmenter, batch, centre_crop, default_content, load_folder, prepare, style_view
 from .discriminator import MultiScalePatchDiscriminator
@@ -193,17 +192,9 @@ def train_style(
     checkpoints = Checkpoints(checkpoint_dir_for(config))
     step = 0
     if resume:
-        if not checkpoints.exists:
-            raise BadInputError(f"there is no interrupted run of '{config.name}' to resume")
-        tensors, state = checkpoints.load()
-        if state.get("config") != config.settings():
-            raise BadInputError("the interrupted run used other settings; resume it with the same ones")
-        style.load({k[len("style."):]: v for k, v in tensors.items() if k.startswith("style.")})
-        discriminator.load_state_dict({k[len("d."):]: v for k, v in tensors.items() if k.startswith("d.")})
-        load_optimizer("opt_g", opt_g, tensors, state["opt_g"])
-        load_optimizer("opt_d", opt_d, tensors, state["opt_d"])
-        restore_rng(rng, tensors, state)
-        step = state["step"]
+        tensors, step = resume_run(checkpoints, config.name, config.settings(), {"opt_g": opt_g, "opt_d": opt_d}, rng)
+        style.load(with_prefix(tensors, "style."))
+        discriminator.load_state_dict(with_prefix(tensors, "d."))
         progress.report(step / config.total_steps, f"Resuming at step {step}")
 
     total = config.total_steps
