@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 
 from ..document.document import Document
 from ..document.layers import BELOW, MAX_STROKE, MIN_STROKE, FusionLayer, FusionSource, ImageLayer, StyleLayer
-from ..errors import StyleFuseError
 from . import icons
 from .canvas import BrushTarget
+from .feedback import attempt
 
 _gestures = itertools.count()
 
@@ -294,12 +294,7 @@ class QtFusionPanel(QWidget):
             row.paint.blockSignals(False)
 
     def _guard(self, action) -> None:
-        try:
-            action()
-        except StyleFuseError as exc:
-            window = self.window()
-            if hasattr(window, "show_message"):
-                window.show_message(str(exc), error=True)
+        attempt(self, action)
 
 
 def _stroke_from_slider(value: int) -> float:

@@ -29,6 +29,7 @@ from ..document.document import Document
 from ..document.layers import ImageLayer, Layer
 from . import icons
 from .canvas import rgba_to_qimage
+from .feedback import attempt
 
 THUMB = 44
 KIND_LABEL = {"image": "Photo", "style": "Style", "fusion": "Fusion"}
@@ -275,13 +276,6 @@ class QtLayersPanel(QWidget):
             self.doc.set(layer.id, "name", name.strip(), text=f"Rename {layer.name}")
 
     def _guard(self, action) -> None:
-        from ..errors import StyleFuseError
-
-        try:
-            action()
-        except StyleFuseError as exc:
-            window = self.window()
-            if hasattr(window, "show_message"):
-                window.show_message(str(exc), error=True)
-            self._sync_controls()
+        if not attempt(self, action):
+            self._sync_controls()  # the controls go back to what the layer still has
 

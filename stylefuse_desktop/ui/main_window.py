@@ -736,10 +736,7 @@ class MainWindow(QMainWindow):
         layer = self.doc.layer(layer_id)
         width, height = layer.raster.size
         cx, cy = layer.x + width * layer.scale / 2, layer.y + height * layer.scale / 2
-        try:
-            self.doc.place(layer_id, cx - width * scale / 2, cy - height * scale / 2, scale)
-        except StyleFuseError as exc:
-            self.show_message(str(exc), error=True)
+        self._guard(lambda: self.doc.place(layer_id, cx - width * scale / 2, cy - height * scale / 2, scale))
 
     def toggle_mask_brush(self, on: bool) -> None:
         from .canvas import BrushTarget
