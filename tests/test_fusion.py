@@ -144,7 +144,7 @@ def test_upsampled_paintings_keep_the_photos_fine_detail(photo):
 
     full_rgb = transform.resize(data.astronaut(), (512, 512), anti_aliasing=True).astype(np.float32)
     sharp = render_image(full_rgb, parse_mix(["Sepia Sketch"]), RenderSettings(scale=2))
-    prepared = prepare(full_rgb, RenderSettings(scale=2))
+    prepared = prepare(full_rgb, RenderSettings(scale=2), "multistyle")
     small = torch.from_numpy(render_image(prepared.small[0].permute(1, 2, 0).numpy(), parse_mix(["Sepia Sketch"])))
     plain = resize(small.permute(2, 0, 1)[None], (512, 512))[0].permute(1, 2, 0).numpy()
 

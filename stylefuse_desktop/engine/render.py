@@ -1,8 +1,9 @@
 """Rendering: a function of (pixels, style mix, settings) that returns stylized pixels of the same size.
 
-The network paints at ``size / scale`` (the stroke scale), tile by tile with whole-image statistics
-(``tiling``), and the painting is brought to full size keeping the photo's fine detail (``upsample``).
-Colour preservation, strength and mask coverage are applied at full size, in bands of rows.
+The network paints at the size the stroke size gives (``stroke_size``: relative to the picture, so
+every size of a photo looks alike), tile by tile with whole-image statistics (``tiling``), and the
+painting is brought to full size keeping the photo's fine detail (``upsample``). Colour preservation,
+strength and mask coverage are applied at full size, in bands of rows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
 from .precision import resolve as resolve_precision
-from .style_plan import MULTISTYLE, PaintPlan, plan_paint
+from .style_plan import MULTISTYLE, PaintPlan, mix_family, plan_paint, split_families
+from .stroke_size import (EMBEDDING_FAMILY, MAX_SCALE, MAX_STROKE_SIZE, MIN_SCALE, MIN_STROKE_SIZE,
+                          MULTISTYLE_FAMILY, stroke_scale)
 from .styles import StyleMix
 from .tiling import auto_tile_size, run_stages
 from .upsample import sample_rows, upsample_bands
@@ -32,7 +35,6 @@ from .weights import load_network
 # The networks need a few pixels at their 1/4-size bottleneck for reflection padding; smaller
 # inputs are upsampled to this and the result brought back to the requested size.
 MIN_NETWORK_SIDE = 32
-MIN_SCALE, MAX_SCALE = 1 / 16, 16.0
 MAX_NETWORK_PIXELS = 200_000_000
 # Above this many pixels, large intermediate boundaries are kept in float16 (statistics stay float32).
 COMPACT_ABOVE_PIXELS = 8_000_000
@@ -42,7 +44,10 @@ COMPACT_ABOVE_PIXELS = 8_000_000
 class RenderSettings:
     strength: float = 1.0  # 0 gives the photo back, 1 the full style
     preserve_color: bool = False  # keep the photo's colours, take the style's light and texture
-    scale: float = 1.0  # stroke scale: the network paints at 1/scale of the output size
+    stroke_size: float = 1.0  # relative to the picture (``stroke_size``): 2 paints strokes twice as large
+    scale: float | None = None  # absolute stroke scale instead: the network paints at 1/scale of the output size
+    picture_scale: float = 1.0  # the photo given is the picture at this scale (a preview): strokes fit the picture
+    max_network_side: int | None = None  # paint no larger than this (slider drafts)
     device: str = "auto"
     tile: int | None = None  # tile side in pixels; None: chosen from free memory
     tile_memory_mb: int | None = None  # memory a tile may use (CPU default 384 MB)
@@ -51,14 +56,29 @@ class RenderSettings:
     def __post_init__(self) -> None:
         if not (isinstance(self.strength, (int, float)) and 0.0 <= self.strength <= 1.0):
             raise BadInputError(f"strength must be between 0 and 1, got {self.strength}")
-        if not (isinstance(self.scale, (int, float)) and MIN_SCALE <= self.scale <= MAX_SCALE):
+        if not (isinstance(self.stroke_size, (int, float)) and MIN_STROKE_SIZE <= self.stroke_size <= MAX_STROKE_SIZE):
+            raise BadInputError(f"stroke size must be between 1/16 and {MAX_STROKE_SIZE:g}, got {self.stroke_size}")
+        if self.scale is not None and not (isinstance(self.scale, (int, float)) and MIN_SCALE <= self.scale <= MAX_SCALE):
             raise BadInputError(f"stroke scale must be between 1/16 and {MAX_SCALE:g}, got {self.scale}")
         if self.device not in DEVICE_CHOICES:
             raise BadInputError(f"unknown device '{self.device}'; choose one of {', '.join(DEVICE_CHOICES)}")
         if self.precision not in PRECISIONS:
             raise BadInputError(f"unknown precision '{self.precision}'; choose one of {', '.join(PRECISIONS)}")
+        if not (isinstance(self.picture_scale, (int, float)) and 0.0 < self.picture_scale <= 16.0):
+            raise BadInputError(f"picture scale must be in (0, 16], got {self.picture_scale}")
         if self.tile is not None and self.tile < 64:
             raise BadInputError(f"tile size must be at least 64 pixels, got {self.tile}")
+
+    def stroke_scale(self, height: int, width: int, family: str) -> float:
+        """Output size / network size for a photo of ``height`` x ``width`` painted by ``family``."""
+        if self.scale is not None:
+            scale = self.scale * self.picture_scale
+        else:
+            k = self.picture_scale
+            scale = stroke_scale(self.stroke_size, round(width / k), round(height / k), family) * k
+        if self.max_network_side:
+            scale = max(scale, max(height, width) / self.max_network_side)
+        return min(MAX_SCALE, max(MIN_SCALE, scale))
 
 
 def pixel_blend_weight(strength: float, family: str) -> float:
@@ -68,7 +88,7 @@ def pixel_blend_weight(strength: float, family: str) -> float:
     photo's own embedding towards the style's as strength grows (Magenta's interpolation), so the
     pixel blend rises faster (1 - (1 - s)^2); together smooth, monotone, exactly the photo at 0.
     """
-    if family == "multistyle":
+    if family == MULTISTYLE_FAMILY:
         return strength
     return 1.0 - (1.0 - strength) ** 2
 
@@ -145,9 +165,10 @@ class Prepared:
     padded: torch.Tensor  # small, reflect-padded to a multiple of 4
 
 
-def prepare(rgb: np.ndarray, settings: RenderSettings) -> Prepared:
+def prepare(rgb: np.ndarray, settings: RenderSettings, family: str) -> Prepared:
     photo = to_tensor(rgb)
-    small = resize(photo, network_size(rgb.shape[0], rgb.shape[1], settings.scale))
+    scale = settings.stroke_scale(rgb.shape[0], rgb.shape[1], family)
+    small = resize(photo, network_size(rgb.shape[0], rgb.shape[1], scale))
     return Prepared(photo, small, pad_to_multiple(small))
 
 
@@ -189,20 +210,46 @@ def _paint(prepared, plan, settings, device, progress, features):
         progress.report(1.0, "Painted")
         return out.cpu()[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
     compact = h * w > COMPACT_ABOVE_PIXELS
-    if plan.network == MULTISTYLE:
+    if plan.network == MULTISTYLE and features is None:
+        if plan.alone_statistics:
+            progress = _freeze_alone_statistics(plan, lambda norms, p: run_stages(
+                prepared.padded, net.stages(norms), norms, tile, device, p, compact=compact), progress)
         result = run_stages(prepared.padded, net.stages(plan.norms), plan.norms, tile, device, progress,
                             compact=compact)
+    elif plan.network == MULTISTYLE:
+        holder = [features]
+        del features
+        result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
+                            factor=0.25, compact=compact)
     else:
         if features is None:
             features = run_stages(prepared.padded, net.encoder_stages(), plan.norms, tile, device,
                                   SubProgress(progress, 0.0, 0.25)).output
             progress = SubProgress(progress, 0.25, 1.0)
+        if plan.alone_statistics:
+            progress = _freeze_alone_statistics(plan, lambda norms, p: run_stages(
+                features.clone(), net.decoder_stages(norms), norms, tile, device, p, factor=0.25,
+                compact=compact), progress)
         holder = [features]
         del features  # the decoder's first stage consumes them; nothing else needs to keep them alive
         result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
                             factor=0.25, compact=compact)
     h, w = prepared.small.shape[-2:]
     return result.output[..., :h, :w]
+
+
+def _freeze_alone_statistics(plan: PaintPlan, run, progress: Progress) -> Progress:
+    """Style masks: paint each style alone once to measure its statistics, then freeze them in the
+    plan, so that where a style's mask is 1 it looks exactly as it does alone. Returns the progress
+    left for the final pass."""
+    count = len(plan.norms.style_params)
+    alone = []
+    for k in range(count):
+        norms = plan.norms.alone(k)
+        run(norms, SubProgress(progress, k / (count + 1), (k + 1) / (count + 1)))
+        alone.append(norms)
+    plan.norms.freeze(alone)
+    return SubProgress(progress, count / (count + 1), 1.0)
 
 
 def finish(
@@ -266,17 +313,75 @@ def render_image(
         mix = StyleMix(tuple(c for _, c in painting))
         if style_masks is not None:
             style_masks = [style_masks[i] for i, _ in painting]
-    prepared = prepare(rgb, settings)
+    families = split_families(mix)
+    if len(families) > 1:
+        out = _render_across_families(rgb, mix, families, settings, device, progress, style_masks)
+    else:
+        out = _render_one_family(rgb, mix, settings, device, progress, style_masks)
+    progress.report(1.0, "Done")
+    return out
+
+
+def _render_one_family(rgb, mix, settings, device, progress, style_masks):
+    """Every style of ``mix`` is painted by one network."""
+    family = mix_family(mix)
+    prepared = prepare(rgb, settings, family)
     partition = coverage = None
     if style_masks is not None and any(m is not None for m in style_masks):
         partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components],
                                               tuple(prepared.padded.shape[-2:]))
-    own = predict_embedding(rgb, device) if settings.strength < 1.0 else None
+    own = predict_embedding(rgb, device) if settings.strength < 1.0 and family != MULTISTYLE_FAMILY else None
     plan = plan_paint(mix, device, settings.strength, own, partition)
     raise_if_cancelled(progress)
     painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
     if coverage is not None:
         coverage = coverage[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
-    out = finish(painting, prepared, settings, plan.family, coverage)
-    progress.report(1.0, "Done")
-    return out
+    return finish(painting, prepared, settings, plan.family, coverage)
+
+
+# Below this share of picture or trained styles, a mix with built-ins cross-fades from the built-ins'
+# own painting (26-style net) to the whole mix in the transformer (built-ins by their distilled
+# embeddings), so a 1% slider step makes a 1%-sized change, not a jump between networks.
+CROSSFADE_SHARE = 0.25
+MASK_PLAN_SIDE = 2048  # the masks' partition is computed at most this long a side, then resized
+
+
+def _render_across_families(rgb, mix, families, settings, device, progress, style_masks):
+    """Built-ins together with picture or trained styles."""
+    if style_masks is not None and any(m is not None for m in style_masks):
+        # each family paints its own region in its own network; the renders add up (each is the photo
+        # outside its region), so away from boundaries every style looks as it does alone
+        height, width = rgb.shape[:2]
+        k = min(1.0, MASK_PLAN_SIDE / max(height, width))
+        size = (max(1, round(height * k)), max(1, round(width * k)))
+        partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components], size)
+        maps = (partition * coverage[0]).numpy()
+        out = np.zeros_like(rgb, dtype=np.float32)
+        shown = [f for f in families.values() if maps[f].sum(0).max() > 1e-6]
+        for n, indices in enumerate(shown):
+            part = StyleMix(tuple(mix.components[i] for i in indices))
+            out += _render_one_family(rgb, part, settings, device,
+                                      SubProgress(progress, n / len(shown), (n + 1) / len(shown)),
+                                      [maps[i] for i in indices])
+        out -= (len(shown) - 1) * rgb
+        return np.clip(out, 0.0, 1.0, out=out)
+    others = 1.0 - sum(mix.components[i][1] for i in families[MULTISTYLE_FAMILY])
+    fade = min(1.0, others / CROSSFADE_SHARE)
+    if fade >= 1.0:
+        return _render_transformer(rgb, mix, settings, device, progress)
+    builtins = StyleMix(tuple(mix.components[i] for i in families[MULTISTYLE_FAMILY]))
+    own = _render_one_family(rgb, builtins, settings, device, SubProgress(progress, 0.0, 0.5), None)
+    if fade <= 0.0:
+        return own
+    whole = _render_transformer(rgb, mix, settings, device, SubProgress(progress, 0.5, 1.0))
+    return (own + (whole - own) * np.float32(fade)).astype(np.float32)
+
+
+def _render_transformer(rgb, mix, settings, device, progress):
+    """The whole mix in the transformer (built-ins by their distilled embeddings)."""
+    prepared = prepare(rgb, settings, EMBEDDING_FAMILY)
+    own = predict_embedding(rgb, device) if settings.strength < 1.0 else None
+    plan = plan_paint(mix, device, settings.strength, own, allow_multistyle=False)
+    raise_if_cancelled(progress)
+    painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
+    return finish(painting, prepared, settings, plan.family)
