@@ -58,7 +58,8 @@ class RenderSettings:
             raise BadInputError(f"strength must be between 0 and 1, got {self.strength}")
         if not (isinstance(self.stroke_size, (int, float)) and MIN_STROKE_SIZE <= self.stroke_size <= MAX_STROKE_SIZE):
             raise BadInputError(f"stroke size must be between 1/16 and {MAX_STROKE_SIZE:g}, got {self.stroke_size}")
-        if self.scale is not None and not (isinstance(self.scale, (int, float)) and MIN_SCALE <= self.scale <= MAX_SCALE):
+        absolute = self.scale
+        if absolute is not None and not (isinstance(absolute, (int, float)) and MIN_SCALE <= absolute <= MAX_SCALE):
             raise BadInputError(f"stroke scale must be between 1/16 and {MAX_SCALE:g}, got {self.scale}")
         if self.device not in DEVICE_CHOICES:
             raise BadInputError(f"unknown device '{self.device}'; choose one of {', '.join(DEVICE_CHOICES)}")

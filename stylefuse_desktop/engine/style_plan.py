@@ -140,4 +140,5 @@ def plan_paint(
         count = regions.shape[0]
         return PaintPlan(TRANSFORMER, NormPlan(params * count, torch.full((count,), 1 / count), regions),
                          EMBEDDING_FAMILY)
-    return PaintPlan(TRANSFORMER, NormPlan(params, weights, masks), EMBEDDING_FAMILY, alone_statistics=masks is not None)
+    return PaintPlan(TRANSFORMER, NormPlan(params, weights, masks), EMBEDDING_FAMILY,
+                     alone_statistics=masks is not None)
