@@ -134,12 +134,16 @@ def _describe_pixels(width: int, height: int) -> str:
     return f"{width}x{height} is {width * height / 1e6:.0f} megapixels"
 
 
+class PixelLimitError(BadInputError):
+    """An image over the pixel limit (the CLI says which option raises it)."""
+
+
 def check_pixels(width: int, height: int, limits: ImageLimits, origin: str, bytes_per_pixel: int = 4) -> None:
     if width <= 0 or height <= 0:
         raise BadInputError(f"{origin}: the image has no pixels")
     if width * height > limits.max_pixels:
-        raise BadInputError(f"{origin}: {_describe_pixels(width, height)}, over the limit of "
-                            f"{limits.max_pixels / 1e6:.0f} MP (--max-pixels raises it if this is intended)")
+        raise PixelLimitError(f"{origin}: {_describe_pixels(width, height)}, over the limit of "
+                              f"{limits.max_pixels / 1e6:.0f} MP")
     if width * height * bytes_per_pixel > limits.max_decoded_bytes:
         raise BadInputError(f"{origin}: {_describe_pixels(width, height)}, too large to decode "
                             f"({width * height * bytes_per_pixel / 2**30:.1f} GiB)")
