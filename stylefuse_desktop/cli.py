@@ -196,12 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _collect_inputs(inputs: list[str]) -> tuple[list[Path], bool, list[str]]:
     """Input files, whether the output is a folder, and problems found while collecting."""
     from .document.image_io import is_image_path
+    from .document.user_files import user_path
 
     files: list[Path] = []
     problems: list[str] = []
     folder_mode = len(inputs) > 1
     for text in inputs:
-        path = Path(text).expanduser()
+        path = user_path(text)
         if path.is_dir():
             folder_mode = True
             found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -516,7 +517,7 @@ COMMANDS = {"render": _render, "fuse": _fuse, "train": _train, "styles": _styles
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format=f"{PROG}: %(levelname)s: %(message)s")
+                        format=f"{PROG}: %(levelname)s: %(message)s", force=True)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_one_line_records)
     # library warnings go through logging, shown (on one line) only with --verbose

@@ -21,7 +21,7 @@ def _key(path: Path) -> str:
     the file system folds it."""
     try:
         resolved = path.expanduser().resolve(strict=False)
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):
         resolved = Path(os.path.abspath(path))
     return os.path.normcase(str(resolved))
 
@@ -53,7 +53,7 @@ def plan_outputs(
     ``folder_to_create`` is the output folder the run will create, so its absence is not an error.
     """
     planned = [user_path(t) for t in targets]
-    inputs = [Path(p).expanduser() for p in inputs]
+    inputs = [user_path(p) for p in inputs]
     folders = [Path(f).expanduser() for f in read_folders]
     creating = Path(folder_to_create).expanduser() if folder_to_create is not None else None
     allowed = sorted({e.lower() for e in extensions})
@@ -79,12 +79,12 @@ def plan_outputs(
                     if sources is not None else f"{shown} would be written twice")
             raise BadInputError(f"{what}; rename one or give them separate output folders")
         seen[key] = i
-        for source in inputs:
-            if _same(target, source):
-                raise BadInputError(f"{shown}: the output would overwrite the input {printable(source)}; "
-                                    "choose another output name")
         for folder in folders:
             if _inside(target, folder):
                 raise BadInputError(f"{shown}: the output would be written into {printable(folder)}, a folder "
                                     "being read; choose another output folder")
+        for source in inputs:
+            if _same(target, source):
+                raise BadInputError(f"{shown}: the output would overwrite the input {printable(source)}; "
+                                    "choose another output name")
     return planned

@@ -179,7 +179,7 @@ def open_image(source: str | os.PathLike | bytes, limits: ImageLimits = ImageLim
         text = str(exc).lower()
         if "truncated" in text or isinstance(exc, EOFError):
             raise BadInputError(f"{origin}: the file is truncated or damaged") from None
-        if "text chunk" in text or "too much memory" in text:
+        if "max_text" in text or "text chunk" in text or "too much memory" in text:
             raise BadInputError(f"{origin}: a metadata block is implausibly large; the file is damaged") from None
         raise BadInputError(f"{origin}: cannot be read ({one_line(exc, 120)})") from None
 

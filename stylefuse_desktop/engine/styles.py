@@ -190,6 +190,26 @@ def find_user_style(text: str) -> StyleSource | None:
     return None
 
 
+def user_styles_taken(stem: str, name: str) -> tuple[Path, str]:
+    """A file in the user styles folder and a style name for an imported style that replace neither
+    an existing file nor a style of the same name: "Name (2)", "Name (3)", ..."""
+    folder = locations.user_styles_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = set()
+    for path in user_style_files():
+        try:
+            taken.add(_slug(_user_style_name(path)))
+        except BadInputError:
+            pass
+    base_stem = _slug(stem) or "style"
+    for n in range(1, 10_000):
+        candidate_name = name if n == 1 else f"{name} ({n})"
+        candidate = folder / (f"{base_stem}{STYLE_EXTENSION}" if n == 1 else f"{base_stem}-{n}{STYLE_EXTENSION}")
+        if not candidate.exists() and _slug(candidate_name) not in taken:
+            return candidate, candidate_name
+    raise BadInputError(f"'{printable(name)}': too many styles of this name in {folder}")
+
+
 def image_style(paths: list[Path] | tuple[Path, ...], label: str | None = None) -> StyleSource:
     """A style from pictures: a folder contributes every image in it."""
     files: list[Path] = []
