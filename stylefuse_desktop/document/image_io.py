@@ -256,7 +256,14 @@ def encode_image(photo: Photo, fmt: str, quality: int = 95, keep_exif: bool = Tr
     elif keep_exif and photo.exif:
         log.info("EXIF block of %d bytes dropped: too large to carry", len(photo.exif))
     buffer = io.BytesIO()
-    im.save(buffer, format=fmt, **options)
+    try:
+        im.save(buffer, format=fmt, **options)
+    except OSError:
+        if not options.get("optimize"):
+            raise
+        # Pillow sizes the optimising JPEG encoder's buffer below what noise at quality 100 needs
+        buffer = io.BytesIO()
+        im.save(buffer, format=fmt, **{**options, "optimize": False})
     return buffer.getvalue()
 
 
