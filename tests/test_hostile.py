@@ -486,6 +486,22 @@ def test_stale_temporaries_of_ours_are_cleaned_and_fresh_ones_kept(tmp_path):
     assert not stale.exists() and fresh.exists() and foreign.exists()
 
 
+def test_start_up_cleans_stale_temporaries_in_checkpoint_slots(tmp_path):
+    from stylefuse_desktop.document import atomic
+
+    slot = tmp_path / "training" / "my-style" / "a"
+    slot.mkdir(parents=True)
+    stale = slot / ".sftmp-x.safetensors"
+    stale.write_bytes(b"x")
+    keep = slot / "tensors.safetensors"
+    keep.write_bytes(b"x")
+    old = time.time() - 2 * atomic.STALE_AFTER_S
+    os.utime(stale, (old, old))
+    os.utime(keep, (old, old))
+    assert atomic.clean_own_folders([tmp_path]) == 1
+    assert not stale.exists() and keep.exists()
+
+
 def test_huge_exif_is_dropped_when_writing_jpeg(tmp_path):
     photo = read_image(hf.big_exif_png(tmp_path / "exif.png"))
     assert photo.exif and len(photo.exif) > 65_535

@@ -43,6 +43,19 @@ def clean_stale_temporaries(folder: str | os.PathLike, older_than_s: float = STA
     return removed
 
 
+def clean_own_folders(root_folders: list[Path], depth: int = 3) -> int:
+    """At start-up: stale temporaries in our own folders (styles, autosaves, checkpoint slots, caches),
+    ``depth`` levels of subfolders deep; how many were removed."""
+    removed = 0
+    for root in root_folders:
+        base = len(Path(root).parts)
+        for folder, subfolders, _ in os.walk(root):
+            removed += clean_stale_temporaries(folder)
+            if len(Path(folder).parts) - base >= depth:
+                subfolders.clear()
+    return removed
+
+
 def _sweep_once(folder: Path) -> None:
     key = os.path.abspath(folder)
     with _sweep_lock:
