@@ -367,6 +367,24 @@ def test_editor_open_and_import_report_problems_and_leave_the_document(qtbot, tm
         assert window.message_bar.label.text()
 
 
+def test_editor_starts_beside_bad_user_styles_and_refuses_a_bad_export_up_front(qtbot, tmp_path):
+    from stylefuse_desktop.ui.main_window import MainWindow
+    from stylefuse_desktop.ui.style_picker import user_style_refs
+
+    folder = tmp_path / "user-data" / "styles"
+    folder.mkdir(parents=True)
+    for maker in BAD_USER_STYLES:
+        maker(folder / f"{maker.__name__}.sfstyle")
+    hf.good_style(folder / "good.sfstyle")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert [ref.name for ref in user_style_refs()] == ["Good Style"]
+    assert window.open_path(str(hf.photo(tmp_path / "p.png")))
+    assert window.export(tmp_path / "missing" / "out.png") is None
+    assert "missing does not exist" in window.message_bar.label.text()
+    assert not (tmp_path / "missing").exists()
+
+
 def test_importing_a_style_with_a_taken_name_keeps_both(qtbot, tmp_path):
     from stylefuse_desktop.document.style_file import read_style_file
     from stylefuse_desktop.ui.main_window import MainWindow
@@ -387,6 +405,17 @@ def test_importing_a_style_with_a_taken_name_keeps_both(qtbot, tmp_path):
 
 
 # -- memory bounded by file size ------------------------------------------------------------------------
+
+def test_editor_messages_never_show_internals():
+    from stylefuse_desktop.ui.feedback import user_message
+
+    allocation = RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "
+                              "you tried to allocate 439804651110400 bytes.")
+    for exc in (allocation, KeyError("norm.3.gamma"), RuntimeError("Error(s) in loading state_dict: look.head.3")):
+        text = user_message(exc, "Painting")
+        assert "alloc_cpu" not in text and "norm.3" not in text and "state_dict" not in text and "\n" not in text
+        assert text.startswith("Painting")
+
 
 def _peak_mb(fn) -> float:
     tracemalloc.start()
@@ -410,15 +439,17 @@ def test_memory_stays_bounded_by_file_size_for_bombs(tmp_path):
     assert _peak_mb(lambda: read_image(header_bomb)) < 8
 
 
-def test_layers_sharing_one_member_read_it_once(tmp_path):
-    from stylefuse_desktop.document.user_files import UserZip
+def test_layers_sharing_one_member_cost_it_once(tmp_path):
+    """A small project whose many layers all name one large picture."""
+    def share(m):
+        first = m["layers"][0]
+        m["layers"][1:1] = [{**first, "id": f"copy{i}", "name": f"copy {i}"} for i in range(30)]
 
-    path = tmp_path / "z.zip"
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("big", b"x" * (4 << 20))
-    with UserZip(path, "z.zip") as z:
-        first = z.read("big", 8 << 20)
-        assert z.read("big", 8 << 20) is first
+    path = hf.project_with(tmp_path / "shared.sfproj", share)
+    doc, _ = load_project(path)
+    photos = [layer for layer in doc.layers if layer.kind == "image"]
+    assert len(photos) == 31
+    assert len({id(layer.raster) for layer in photos}) == 1
 
 
 def test_training_skips_strips_without_blowing_up_memory(tmp_path):

@@ -207,6 +207,9 @@ class _Reader:
     def __init__(self, zf: UserZip, origin: str, max_pixels: int) -> None:
         self.zf, self.origin = zf, origin
         self.limits = ImageLimits(max_pixels=max_pixels)
+        # layers that name one member share its decoded pixels (rasters are never changed in place), so a
+        # project of many layers over one large picture costs that picture once
+        self._rasters: dict[tuple[str, int], Raster] = {}
 
     def read(self, name: object) -> bytes:
         if not isinstance(name, str):
@@ -214,6 +217,12 @@ class _Reader:
         return self.zf.read(name, 8 * self.limits.max_pixels + (64 << 20))
 
     def raster(self, name: str, bit_depth: int) -> Raster:
+        key = (name, bit_depth)
+        if key not in self._rasters:
+            self._rasters[key] = self._decode(name)
+        return self._rasters[key]
+
+    def _decode(self, name: str) -> Raster:
         data = self.read(name)
         with open_image(data, self.limits, f"{self.origin}: {printable(name)}") as im:
             if im.format != "PNG":

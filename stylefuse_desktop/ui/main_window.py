@@ -500,7 +500,14 @@ class MainWindow(QMainWindow):
                 return
         self.export(Path(path), quality, layer_id)
 
-    def export(self, path: Path, quality: int = 95, layer_id: str | None = None) -> Job:
+    def export(self, path: Path, quality: int = 95, layer_id: str | None = None) -> Job | None:
+        from ..document.output_plan import plan_outputs
+
+        try:  # before any painting: a folder that vanished, a name that is a folder
+            plan_outputs([path], WRITE_FORMATS)
+        except StyleFuseError as exc:
+            self.show_message(user_message(exc, f"Exporting {path.name}"), error=True)
+            return None
         snapshot = self.doc.snapshot()
         return self.run_job(Job(f"Exporting {path.name}", engine_jobs.export_document, snapshot, self.renders, path,
                                 quality, layer_id, self.engine_options()),
