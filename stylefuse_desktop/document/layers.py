@@ -124,4 +124,7 @@ class FusionLayer(Layer):
     kind: ClassVar[str] = "fusion"
 
 
+MIN_STROKE, MAX_STROKE = 0.25, 4.0  # the stroke sizes a layer may hold (the engine's model: engine/stroke_size.py)
+
+
 LAYER_TYPES: dict[str, type[Layer]] = {cls.kind: cls for cls in (ImageLayer, StyleLayer, FusionLayer)}
