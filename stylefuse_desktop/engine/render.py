@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
-from .color import transfer_luminance
+from .color import luminance_match, transfer_luminance
 from .device import DEVICE_CHOICES, select_device
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
@@ -268,9 +268,10 @@ def finish(
     else:
         out = np.empty((height, width, 3), np.float32)
     blend = pixel_blend_weight(settings.strength, family)
+    match = luminance_match(painting, prepared.small) if settings.preserve_color else None
     for rows, band, photo_band in upsample_bands(painting, prepared.photo, prepared.small):
-        if settings.preserve_color:
-            band = transfer_luminance(band, photo_band)
+        if match is not None:
+            band = transfer_luminance(band, photo_band, match)
         if coverage is not None:
             band = torch.lerp(photo_band, band, sample_rows(coverage, rows, height, width, "bilinear") * blend)
         elif blend < 1.0:
