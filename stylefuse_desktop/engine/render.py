@@ -29,7 +29,7 @@ from .stroke_size import (EMBEDDING_FAMILY, MAX_SCALE, MAX_STROKE_SIZE, MIN_SCAL
                           MULTISTYLE_FAMILY, stroke_scale)
 from .styles import StyleMix
 from .tiling import auto_tile_size, run_stages
-from .upsample import sample_rows, upsample_bands
+from .upsample import BAND_ROWS, Upsampler, sample_box
 from .weights import load_network
 
 # The networks need a few pixels at their 1/4-size bottleneck for reflection padding; smaller
@@ -253,6 +253,31 @@ def _freeze_alone_statistics(plan: PaintPlan, run, progress: Progress) -> Progre
     return SubProgress(progress, count / (count + 1), 1.0)
 
 
+class Finisher:
+    """Full size from one painting made at network size: detail, colour, strength and coverage, any
+    box at a time. Every whole-image quantity (detail gain, light match) is measured once on the whole
+    painting, so a box is exactly that box of the whole (what the canvas shows at 100% is the export)."""
+
+    def __init__(self, painting: torch.Tensor, small_photo: torch.Tensor, height: int, width: int,
+                 settings: RenderSettings, family: str, coverage: torch.Tensor | None = None) -> None:
+        self.painting, self.height, self.width = painting, height, width
+        self.upsampler = Upsampler(painting, small_photo, height, width)
+        self.blend = pixel_blend_weight(settings.strength, family)
+        self.match = luminance_match(painting, small_photo) if settings.preserve_color else None
+        self.coverage = coverage
+
+    def box(self, rows: range, cols: range, photo_box: torch.Tensor) -> torch.Tensor:
+        band = self.upsampler.box(rows, cols, photo_box)
+        if self.match is not None:
+            band = transfer_luminance(band, photo_box, self.match)
+        if self.coverage is not None:
+            weight = sample_box(self.coverage, rows, cols, self.height, self.width, "bilinear") * self.blend
+            band = torch.lerp(photo_box, band, weight)
+        elif self.blend < 1.0:
+            band = torch.lerp(photo_box, band, self.blend)
+        return band
+
+
 def finish(
     painting: torch.Tensor,
     prepared: Prepared,
@@ -261,23 +286,52 @@ def finish(
     coverage: torch.Tensor | None = None,
 ) -> np.ndarray:
     """Full size, colour, strength and coverage, band by band -> [H, W, 3] float32."""
-    height, width = prepared.photo.shape[-2:]
-    if tuple(painting.shape[-2:]) == (height, width) and painting.dtype == torch.float32 and \
-            painting.is_contiguous(memory_format=torch.channels_last):
-        out = painting[0].permute(1, 2, 0).numpy()  # finish in place: no second full-size image
-    else:
-        out = np.empty((height, width, 3), np.float32)
-    blend = pixel_blend_weight(settings.strength, family)
-    match = luminance_match(painting, prepared.small) if settings.preserve_color else None
-    for rows, band, photo_band in upsample_bands(painting, prepared.photo, prepared.small):
-        if match is not None:
-            band = transfer_luminance(band, photo_band, match)
-        if coverage is not None:
-            band = torch.lerp(photo_band, band, sample_rows(coverage, rows, height, width, "bilinear") * blend)
-        elif blend < 1.0:
-            band = torch.lerp(photo_band, band, blend)
-        out[rows.start : rows.stop] = band[0].permute(1, 2, 0).numpy()
-    return out
+    return PaintedImage(prepared.photo, [(Finisher(painting, prepared.small, *prepared.photo.shape[-2:], settings,
+                                                   family, coverage), 1.0)]).whole()
+
+
+@dataclass
+class PaintedImage:
+    """A render before full size: the photo and one or more paintings at network size (one per
+    network) with the weights that combine their finished versions (plus ``photo_weight`` times the
+    photo). ``whole`` gives the full-size render; ``region`` any box of it, exactly."""
+
+    photo: torch.Tensor  # [1, 3, H, W], CPU, the photo the paintings are finished against
+    parts: list[tuple[Finisher, float]]
+    photo_weight: float = 0.0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return tuple(self.photo.shape[-2:])
+
+    def region(self, rows: range, cols: range) -> np.ndarray:
+        """Rows ``rows`` x columns ``cols`` of the full-size render, [h, w, 3] float32."""
+        photo_box = self.photo[..., rows.start : rows.stop, cols.start : cols.stop]
+        return self._box(rows, cols, photo_box)[0].permute(1, 2, 0).numpy()
+
+    def _box(self, rows: range, cols: range, photo_box: torch.Tensor) -> torch.Tensor:
+        if len(self.parts) == 1 and self.photo_weight == 0.0 and self.parts[0][1] == 1.0:
+            return self.parts[0][0].box(rows, cols, photo_box)
+        out = photo_box * self.photo_weight
+        for finisher, weight in self.parts:
+            out.add_(finisher.box(rows, cols, photo_box), alpha=weight)
+        return out.clamp_(0.0, 1.0)
+
+    def whole(self) -> np.ndarray:
+        height, width = self.size
+        out = None
+        if len(self.parts) == 1:
+            painting = self.parts[0][0].painting
+            if tuple(painting.shape[-2:]) == (height, width) and painting.dtype == torch.float32 and \
+                    painting.is_contiguous(memory_format=torch.channels_last):
+                out = painting[0].permute(1, 2, 0).numpy()  # finish in place: no second full-size image
+        if out is None:
+            out = np.empty((height, width, 3), np.float32)
+        for start in range(0, height, BAND_ROWS):
+            rows = range(start, min(height, start + BAND_ROWS))
+            band = self._box(rows, range(width), self.photo[..., rows.start : rows.stop, :])
+            out[rows.start : rows.stop] = band[0].permute(1, 2, 0).numpy()
+        return out
 
 
 @torch.inference_mode()
@@ -295,36 +349,48 @@ def render_image(
     style is painted where its map is high, blended inside the network; where all maps are zero the
     photo shows through.
     """
+    painted = paint_image(rgb, mix, settings, progress, style_masks)
+    out = painted.whole()
+    progress.report(1.0, "Done")
+    return out
+
+
+@torch.inference_mode()
+def paint_image(
+    rgb: np.ndarray,
+    mix: StyleMix,
+    settings: RenderSettings = RenderSettings(),
+    progress: Progress = NullProgress(),
+    style_masks: Sequence[np.ndarray | None] | None = None,
+) -> PaintedImage:
+    """Everything of ``render_image`` but the full-size finish: the networks paint at their size with
+    whole-image statistics; the result gives the whole render or any region of it."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
         raise BadInputError(f"expected an RGB image, got an array of shape {rgb.shape}")
     if style_masks is not None and len(style_masks) != len(mix.components):
         raise BadInputError("give one mask (or None) per style")
     progress.report(0.0, "Preparing")
     if settings.strength == 0.0:
-        progress.report(1.0, "Done")
-        return np.array(rgb, dtype=np.float32, copy=True)
+        return PaintedImage(to_tensor(rgb), [], 1.0)
     device = select_device(settings.device)
     looks = [source for source, _ in mix.components if is_look(source)]
     if looks:
         edited = apply_looks(rgb, looks, device)
         painting = [(i, c) for i, c in enumerate(mix.components) if not is_look(c[0])]
         if not painting:  # only looks: the edit, as strong as asked
-            progress.report(1.0, "Done")
-            return (rgb + (edited - rgb) * settings.strength).astype(np.float32)
+            return PaintedImage(to_tensor(rgb + (edited - rgb) * settings.strength), [], 1.0)
         rgb = edited  # the painting styles paint the edited photo
         mix = StyleMix(tuple(c for _, c in painting))
         if style_masks is not None:
             style_masks = [style_masks[i] for i, _ in painting]
+    photo = to_tensor(rgb)
     families = split_families(mix)
-    if len(families) > 1:
-        out = _render_across_families(rgb, mix, families, settings, device, progress, style_masks)
-    else:
-        out = _render_one_family(rgb, mix, settings, device, progress, style_masks)
-    progress.report(1.0, "Done")
-    return out
+    if len(families) == 1:
+        return PaintedImage(photo, [(_paint_one_family(rgb, mix, settings, device, progress, style_masks), 1.0)])
+    return _paint_across_families(rgb, photo, mix, families, settings, device, progress, style_masks)
 
 
-def _render_one_family(rgb, mix, settings, device, progress, style_masks):
+def _paint_one_family(rgb, mix, settings, device, progress, style_masks) -> Finisher:
     """Every style of ``mix`` is painted by one network."""
     family = mix_family(mix)
     prepared = prepare(rgb, settings, family)
@@ -338,7 +404,7 @@ def _render_one_family(rgb, mix, settings, device, progress, style_masks):
     painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
     if coverage is not None:
         coverage = coverage[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
-    return finish(painting, prepared, settings, plan.family, coverage)
+    return Finisher(painting, prepared.small, rgb.shape[0], rgb.shape[1], settings, plan.family, coverage)
 
 
 # Below this share of picture or trained styles, a mix with built-ins cross-fades from the built-ins'
@@ -348,7 +414,7 @@ CROSSFADE_SHARE = 0.25
 MASK_PLAN_SIDE = 2048  # the masks' partition is computed at most this long a side, then resized
 
 
-def _render_across_families(rgb, mix, families, settings, device, progress, style_masks):
+def _paint_across_families(rgb, photo, mix, families, settings, device, progress, style_masks) -> PaintedImage:
     """Built-ins together with picture or trained styles."""
     if style_masks is not None and any(m is not None for m in style_masks):
         # each family paints its own region in its own network; the renders add up (each is the photo
@@ -358,32 +424,31 @@ def _render_across_families(rgb, mix, families, settings, device, progress, styl
         size = (max(1, round(height * k)), max(1, round(width * k)))
         partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components], size)
         maps = (partition * coverage[0]).numpy()
-        out = np.zeros_like(rgb, dtype=np.float32)
         shown = [f for f in families.values() if maps[f].sum(0).max() > 1e-6]
+        parts = []
         for n, indices in enumerate(shown):
             part = StyleMix(tuple(mix.components[i] for i in indices))
-            out += _render_one_family(rgb, part, settings, device,
-                                      SubProgress(progress, n / len(shown), (n + 1) / len(shown)),
-                                      [maps[i] for i in indices])
-        out -= (len(shown) - 1) * rgb
-        return np.clip(out, 0.0, 1.0, out=out)
+            parts.append((_paint_one_family(rgb, part, settings, device,
+                                            SubProgress(progress, n / len(shown), (n + 1) / len(shown)),
+                                            [maps[i] for i in indices]), 1.0))
+        return PaintedImage(photo, parts, 1.0 - len(shown))
     others = 1.0 - sum(mix.components[i][1] for i in families[MULTISTYLE_FAMILY])
     fade = min(1.0, others / CROSSFADE_SHARE)
     if fade >= 1.0:
-        return _render_transformer(rgb, mix, settings, device, progress)
+        return PaintedImage(photo, [(_paint_transformer(rgb, mix, settings, device, progress), 1.0)])
     builtins = StyleMix(tuple(mix.components[i] for i in families[MULTISTYLE_FAMILY]))
-    own = _render_one_family(rgb, builtins, settings, device, SubProgress(progress, 0.0, 0.5), None)
+    own = _paint_one_family(rgb, builtins, settings, device, SubProgress(progress, 0.0, 0.5), None)
     if fade <= 0.0:
-        return own
-    whole = _render_transformer(rgb, mix, settings, device, SubProgress(progress, 0.5, 1.0))
-    return (own + (whole - own) * np.float32(fade)).astype(np.float32)
+        return PaintedImage(photo, [(own, 1.0)])
+    whole = _paint_transformer(rgb, mix, settings, device, SubProgress(progress, 0.5, 1.0))
+    return PaintedImage(photo, [(own, 1.0 - fade), (whole, fade)])
 
 
-def _render_transformer(rgb, mix, settings, device, progress):
+def _paint_transformer(rgb, mix, settings, device, progress) -> Finisher:
     """The whole mix in the transformer (built-ins by their distilled embeddings)."""
     prepared = prepare(rgb, settings, EMBEDDING_FAMILY)
     own = predict_embedding(rgb, device) if settings.strength < 1.0 else None
     plan = plan_paint(mix, device, settings.strength, own, allow_multistyle=False)
     raise_if_cancelled(progress)
     painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
-    return finish(painting, prepared, settings, plan.family)
+    return Finisher(painting, prepared.small, rgb.shape[0], rgb.shape[1], settings, plan.family)
