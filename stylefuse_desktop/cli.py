@@ -11,7 +11,6 @@ import json
 import logging
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import __version__, locations
@@ -239,33 +238,13 @@ def _output_path(source: Path, output: Path, folder_mode: bool) -> Path:
     return output / (source.stem + suffix)
 
 
-def _report_written(pending, as_json: bool, style: str) -> bool:
-    """Wait for a background write; print its result line, or its error. True when written."""
-    job, source, target, size, started = pending
-    try:
-        job.result()
-    except BadInputError as exc:
-        _error(str(exc))
-        return False
-    seconds = time.perf_counter() - started
-    if as_json:
-        print(json.dumps({"input": str(source), "output": str(target), "size": list(size), "style": style,
-                          "seconds": round(seconds, 3)}), flush=True)
-    else:
-        print(f"{target}  ({size[0]}x{size[1]}, {style}, {seconds:.1f} s)", flush=True)
-    return True
-
-
 def _render(args: argparse.Namespace) -> int:
     from .document.image_io import WRITE_FORMATS, fit_longest_side, read_image, write_image
     from .document.output_plan import plan_outputs
     from .document.user_files import PixelLimitError
-    from .engine.render import RenderSettings, render_image
+    from .engine.pipeline import FolderPipeline
     from .engine.styles import builtin_styles, parse_mix
 
-    settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color,
-                              stroke_size=args.stroke_size, scale=args.scale, device=args.device, tile=args.tile,
-                              precision=args.precision)
     styles = args.style or ([] if args.style_image else [builtin_styles()[0].name])
     mix = parse_mix(styles, args.style_image)
     style_masks = _style_masks(args.style_mask, styles + args.style_image, mix)
@@ -290,30 +269,55 @@ def _render(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise BadInputError(f"{output}: cannot create the output folder ({exc.strerror})") from None
 
-    failures = len(problems)
+    target_of = dict(zip(files, targets))
+
+    def read(source: Path):
+        try:
+            photo = read_image(source, max_pixels=args.max_pixels)
+        except PixelLimitError as exc:
+            raise BadInputError(f"{exc}; --max-pixels raises the limit") from None
+        return fit_longest_side(photo, args.max_size) if args.max_size else photo
+
+    # the first photos decode while torch loads
+    pipeline = FolderPipeline(files, read, lambda exc: isinstance(exc, BadInputError))
+    try:
+        from .engine.device import folder_batch, select_device
+        from .engine.render import RenderSettings, render_batch, render_image
+
+        settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color,
+                                  stroke_size=args.stroke_size, scale=args.scale, device=args.device, tile=args.tile,
+                                  precision=args.precision)
+        # a GPU hands back finished 8-bit pixels; a CPU render leaves the conversion to the encoders
+        device = select_device(settings.device)
+        as_uint8 = device.type != "cpu"
+        batch = 1 if style_masks else folder_batch(device)
+    except BaseException:
+        pipeline.close()
+        raise
     show_bar = sys.stderr.isatty() and not args.json
-    # Encoding a file (zlib, libjpeg: no GIL held) overlaps with painting the next photo.
-    with ThreadPoolExecutor(max_workers=1) as writer:
-        pending = None
-        for source, target in zip(files, targets):
-            started = time.perf_counter()
-            try:
-                photo = read_image(source, max_pixels=args.max_pixels)
-                if args.max_size:
-                    photo = fit_longest_side(photo, args.max_size)
-                rgb = render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks)
-            except BadInputError as exc:
-                failures += 1
-                _error(f"{exc}; --max-pixels raises the limit" if isinstance(exc, PixelLimitError) else exc)
-                if not folder_mode:
-                    return EXIT_BAD_INPUT
-                continue
-            if pending is not None:
-                failures += not _report_written(pending, args.json, mix.label)
-            job = writer.submit(write_image, target, photo.with_rgb(rgb), quality=args.quality, protect=(source,))
-            pending = (job, source, target, photo.size, started)
-        if pending is not None:
-            failures += not _report_written(pending, args.json, mix.label)
+
+    def paint(group):
+        if len(group) > 1:  # same-sized photos, one pass of the network (GPU)
+            return render_batch([photo.rgb for _, photo in group], mix, settings, as_uint8=as_uint8)
+        source, photo = group[0]
+        return [render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks,
+                             as_uint8=as_uint8)]
+
+    def write(source: Path, photo, rgb) -> None:
+        write_image(target_of[source], photo.with_rgb(rgb), quality=args.quality, protect=(source,))
+
+    failures = len(problems)
+    for result in pipeline.run(paint, write, batch=batch):
+        target = target_of[result.job]
+        if result.error is not None:
+            failures += 1
+            _error(result.error)
+        elif args.json:
+            print(json.dumps({"input": str(result.job), "output": str(target), "size": list(result.size),
+                              "style": mix.label, "seconds": round(result.seconds, 3)}), flush=True)
+        else:
+            size = result.size
+            print(f"{target}  ({size[0]}x{size[1]}, {mix.label}, {result.seconds:.1f} s)", flush=True)
     return EXIT_BAD_INPUT if failures else EXIT_OK
 
 

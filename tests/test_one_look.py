@@ -128,3 +128,23 @@ def test_fusing_with_weights_one_and_zero_is_the_render(photo, picture, style):
     other = transform.resize(data.rocket(), (240, 320), anti_aliasing=True).astype(np.float32)
     mix = parse_mix(["Blue Swirl"]) if style == "builtin" else parse_mix([], [picture])
     assert mean_abs(fuse_photos([photo, other], [1.0, 0.0], mix), render_image(photo, mix)) <= 0.03
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--stroke-size", "0"], "stroke size must be between"),
+    (["--stroke-size", "2", "--scale", "2"], "not allowed with argument"),
+    (["--scale", "100"], "stroke scale must be between"),
+])
+def test_bad_stroke_options_are_one_clear_line(tmp_path, capsys, options, message):
+    from stylefuse_desktop.cli import main
+
+    source = tmp_path / "photo.png"
+    Image.fromarray(np.full((40, 60, 3), 128, np.uint8)).save(source)
+    try:
+        code = main(["render", str(source), "-o", str(tmp_path / "out.png"), *options])
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()

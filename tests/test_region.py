@@ -43,3 +43,33 @@ def test_a_region_painted_for_the_view_equals_that_region_of_the_export(photo, t
         region = painted.region(rows, cols)
         assert region.shape == (len(rows), len(cols), 3)
         assert np.abs(region - export[rows.start : rows.stop, cols.start : cols.stop]).max() <= 0.01
+
+
+def test_view_tiles_cover_the_view_once_from_the_centre_out():
+    from stylefuse_desktop.engine.region import View, view_tiles
+
+    view = View(100, 50, 700, 1000)
+    tiles = view_tiles(view, 256)
+    covered = np.zeros((800, 1100), np.int32)
+    for rows, cols in tiles:
+        covered[rows.start : rows.stop, cols.start : cols.stop] += 1
+    assert (covered[100:700, 50:1000] == 1).all() and covered.sum() == 600 * 950
+    first_rows, first_cols = tiles[0]
+    assert 400 in first_rows and 525 in first_cols  # the view's centre is painted first
+
+
+def test_a_newer_view_stops_the_old_one_and_its_tiles_are_the_export(photo):
+    from stylefuse_desktop.engine.region import RegionPainter, View
+
+    mix = parse_mix(["Fiesta"])
+    export = render_image(photo, mix)
+    painter = RegionPainter(paint_image(photo, mix), tile=128)
+    first = painter.request(View(0, 0, 400, 600))
+    old = painter.tiles(View(0, 0, 400, 600), first)
+    next(old)
+    second = painter.request(View(300, 500, 700, 1100))  # the view moved on
+    assert list(old) == []  # the old view stops at its next tile
+    painted = list(painter.tiles(View(300, 500, 900, 1300), second))  # clipped to the picture
+    assert sum(len(r) * len(c) for r, c, _ in painted) == 500 * 700
+    for rows, cols, pixels in painted:
+        assert np.abs(pixels - export[rows.start : rows.stop, cols.start : cols.stop]).max() <= 0.01

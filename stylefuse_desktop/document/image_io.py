@@ -185,12 +185,17 @@ def _to_photo(im: Image.Image) -> Photo:
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Float pixels in [0, 1] -> uint8; pixels already 8-bit (a GPU render converts on the device) pass."""
+    if x.dtype == np.uint8:
+        return x
     return (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def to_pil(photo: Photo, flatten_onto: tuple[float, float, float] | None = None) -> Image.Image:
     rgb = photo.rgb
     if photo.alpha is not None and flatten_onto is not None:
+        if rgb.dtype == np.uint8:
+            rgb = rgb.astype(np.float32) / 255.0
         a = photo.alpha[..., None]
         rgb = rgb * a + np.asarray(flatten_onto, np.float32) * (1.0 - a)
         return Image.fromarray(to_uint8(rgb), "RGB")

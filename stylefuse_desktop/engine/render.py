@@ -8,6 +8,7 @@ strength and mask coverage are applied at full size, in bands of rows.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .color import luminance_match, transfer_luminance
-from .device import DEVICE_CHOICES, select_device
+from .device import DEVICE_CHOICES, compile_mode, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
@@ -31,6 +32,8 @@ from .styles import StyleMix
 from .tiling import auto_tile_size, run_stages
 from .upsample import BAND_ROWS, Upsampler, sample_box
 from .weights import load_network
+
+log = logging.getLogger(__name__)
 
 # The networks need a few pixels at their 1/4-size bottleneck for reflection padding; smaller
 # inputs are upsampled to this and the result brought back to the requested size.
@@ -161,13 +164,17 @@ def normalise_masks(
 class Prepared:
     """A photo ready to paint: the network input (padded) and what finishing needs."""
 
-    photo: torch.Tensor  # [1, 3, H, W] CPU, full size
-    small: torch.Tensor  # [1, 3, h, w] CPU, what the network sees (before padding)
+    photo: torch.Tensor  # [1, 3, H, W] full size, on the CPU or (GPU renders) on the device
+    small: torch.Tensor  # [1, 3, h, w] what the network sees (before padding), beside ``photo``
     padded: torch.Tensor  # small, reflect-padded to a multiple of 4
 
 
-def prepare(rgb: np.ndarray, settings: RenderSettings, family: str) -> Prepared:
-    photo = to_tensor(rgb)
+def prepare(rgb: np.ndarray, settings: RenderSettings, family: str,
+            device: torch.device = torch.device("cpu"), photo: torch.Tensor | None = None) -> Prepared:
+    """On a GPU the photo is uploaded once and everything after stays there until the final pixels
+    (``photo``: ``rgb`` already as a tensor where it will be finished)."""
+    if photo is None:
+        photo = to_tensor(rgb) if device.type == "cpu" else upload(rgb, device)
     scale = settings.stroke_scale(rgb.shape[0], rgb.shape[1], family)
     small = resize(photo, network_size(rgb.shape[0], rgb.shape[1], scale))
     return Prepared(photo, small, pad_to_multiple(small))
@@ -185,15 +192,28 @@ def paint(
     progress: Progress,
     features: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Run the network tile by tile -> the painting at network size, [1, 3, h, w] on the CPU.
-    ``features`` replaces the encoder's output (photo fusion)."""
+    """Run the network tile by tile -> the painting at network size, [1, 3, h, w] (on the device when it
+    was painted in one piece, else on the CPU). ``features`` replaces the encoder's output (photo fusion)."""
+    with convolutions_in(paint_dtype(plan, settings, device)):
+        return _paint(prepared, plan, settings, device, progress, features)
+
+
+def paint_dtype(plan: PaintPlan, settings: RenderSettings, device: torch.device) -> torch.dtype:
     precision = settings.precision
     if precision == "auto" and plan.network == MULTISTYLE:
         # bf16 buys the 26-style net a few percent of speed for ~1% of pixels moved by more than 0.1
         # (benchmarks/bench_precision.py); the transformer gains 20-35% at a mean |diff| of ~0.002
         precision = "fp32"
-    with convolutions_in(resolve_precision(precision, device)):
-        return _paint(prepared, plan, settings, device, progress, features)
+    return resolve_precision(precision, device)
+
+
+def keeps_boundaries(device: torch.device, pixels: int) -> bool:
+    """A GPU keeps the whole-image tensors between stages when they fit in a quarter of its free memory
+    (at most ~48 bytes a pixel: 8 channels at full size and 16 at half), so nothing crosses to the host."""
+    if device.type != "cuda":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return pixels * 48 < free / 4
 
 
 def _paint(prepared, plan, settings, device, progress, features):
@@ -204,39 +224,69 @@ def _paint(prepared, plan, settings, device, progress, features):
         # fits in one tile: the plain forward pass, no boundaries kept and nothing computed twice
         raise_if_cancelled(progress)
         x = prepared.padded.to(device).contiguous(memory_format=torch.channels_last)
-        if plan.network == MULTISTYLE:
-            out = net.run(x, plan.norms.mixed)
-        else:
-            out = net.decode(net.encode(x), plan.norms.mixed)
+        out = forward_whole(net, plan.network, x, plan.norms.mixed)
         progress.report(1.0, "Painted")
-        return out.cpu()[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
+        return out[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
     compact = h * w > COMPACT_ABOVE_PIXELS
+    keep = keeps_boundaries(device, h * w)
     if plan.network == MULTISTYLE and features is None:
         if plan.alone_statistics:
             progress = _freeze_alone_statistics(plan, lambda norms, p: run_stages(
-                prepared.padded, net.stages(norms), norms, tile, device, p, compact=compact), progress)
+                prepared.padded, net.stages(norms), norms, tile, device, p, compact=compact,
+                keep_on_device=keep), progress)
         result = run_stages(prepared.padded, net.stages(plan.norms), plan.norms, tile, device, progress,
-                            compact=compact)
+                            compact=compact, keep_on_device=keep)
     elif plan.network == MULTISTYLE:
         holder = [features]
         del features
         result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
-                            factor=0.25, compact=compact)
+                            factor=0.25, compact=compact, keep_on_device=keep)
     else:
         if features is None:
             features = run_stages(prepared.padded, net.encoder_stages(), plan.norms, tile, device,
-                                  SubProgress(progress, 0.0, 0.25)).output
+                                  SubProgress(progress, 0.0, 0.25), keep_on_device=keep).output
             progress = SubProgress(progress, 0.25, 1.0)
         if plan.alone_statistics:
             progress = _freeze_alone_statistics(plan, lambda norms, p: run_stages(
                 features.clone(), net.decoder_stages(norms), norms, tile, device, p, factor=0.25,
-                compact=compact), progress)
+                compact=compact, keep_on_device=keep), progress)
         holder = [features]
         del features  # the decoder's first stage consumes them; nothing else needs to keep them alive
         result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
-                            factor=0.25, compact=compact)
+                            factor=0.25, compact=compact, keep_on_device=keep)
     h, w = prepared.small.shape[-2:]
     return result.output[..., :h, :w]
+
+
+def _compiled(network: str, mode: str):
+    key = (network, mode)
+    if key not in _COMPILED:
+        _COMPILED[key] = torch.compile(_forward_eager, mode=None if mode == "default" else mode, dynamic=False)
+    return _COMPILED[key]
+
+
+_COMPILED: dict = {}
+
+
+def _forward_eager(net, network: str, x: torch.Tensor, params) -> torch.Tensor:
+    if network == MULTISTYLE:
+        return net.run(x, params)
+    return net.decode(net.encode(x), params)
+
+
+def forward_whole(net, network: str, x: torch.Tensor, params) -> torch.Tensor:
+    """The network over a whole (padded) image; compiled on CUDA when ``STYLEFUSE_COMPILE`` asks, with
+    the eager pass as the fallback if compiling fails."""
+    mode = compile_mode() if x.device.type == "cuda" else "off"
+    if mode != "off" and _COMPILED.get((network, mode)) is not False:
+        try:
+            out = _compiled(network, mode)(net, network, x, params)
+            # CUDA graphs reuse their output memory on the next call: keep our own copy
+            return out.clone() if mode == "reduce-overhead" else out
+        except Exception as exc:  # noqa: BLE001 - any compiler failure falls back to the same eager pass
+            log.warning("torch.compile (%s) failed, running eagerly: %s", mode, exc)
+            _COMPILED[(network, mode)] = False
+    return _forward_eager(net, network, x, params)
 
 
 def _freeze_alone_statistics(plan: PaintPlan, run, progress: Progress) -> Progress:
@@ -260,11 +310,12 @@ class Finisher:
 
     def __init__(self, painting: torch.Tensor, small_photo: torch.Tensor, height: int, width: int,
                  settings: RenderSettings, family: str, coverage: torch.Tensor | None = None) -> None:
+        painting = painting.to(small_photo.device)
         self.painting, self.height, self.width = painting, height, width
         self.upsampler = Upsampler(painting, small_photo, height, width)
         self.blend = pixel_blend_weight(settings.strength, family)
         self.match = luminance_match(painting, small_photo) if settings.preserve_color else None
-        self.coverage = coverage
+        self.coverage = None if coverage is None else coverage.to(small_photo.device)
 
     def box(self, rows: range, cols: range, photo_box: torch.Tensor) -> torch.Tensor:
         band = self.upsampler.box(rows, cols, photo_box)
@@ -284,8 +335,9 @@ def finish(
     settings: RenderSettings,
     family: str,
     coverage: torch.Tensor | None = None,
-) -> np.ndarray:
-    """Full size, colour, strength and coverage, band by band -> [H, W, 3] float32."""
+) -> np.ndarray | torch.Tensor:
+    """Full size, colour, strength and coverage, band by band -> [H, W, 3] float32 on the CPU; where
+    the photo is on a GPU, [1, 3, H, W] on that device (the caller takes the final pixels from it)."""
     return PaintedImage(prepared.photo, [(Finisher(painting, prepared.small, *prepared.photo.shape[-2:], settings,
                                                    family, coverage), 1.0)]).whole()
 
@@ -296,7 +348,7 @@ class PaintedImage:
     network) with the weights that combine their finished versions (plus ``photo_weight`` times the
     photo). ``whole`` gives the full-size render; ``region`` any box of it, exactly."""
 
-    photo: torch.Tensor  # [1, 3, H, W], CPU, the photo the paintings are finished against
+    photo: torch.Tensor  # [1, 3, H, W] (CPU or GPU): the photo the paintings are finished against
     parts: list[tuple[Finisher, float]]
     photo_weight: float = 0.0
 
@@ -307,7 +359,7 @@ class PaintedImage:
     def region(self, rows: range, cols: range) -> np.ndarray:
         """Rows ``rows`` x columns ``cols`` of the full-size render, [h, w, 3] float32."""
         photo_box = self.photo[..., rows.start : rows.stop, cols.start : cols.stop]
-        return self._box(rows, cols, photo_box)[0].permute(1, 2, 0).numpy()
+        return self._box(rows, cols, photo_box)[0].permute(1, 2, 0).cpu().numpy()
 
     def _box(self, rows: range, cols: range, photo_box: torch.Tensor) -> torch.Tensor:
         if len(self.parts) == 1 and self.photo_weight == 0.0 and self.parts[0][1] == 1.0:
@@ -317,8 +369,16 @@ class PaintedImage:
             out.add_(finisher.box(rows, cols, photo_box), alpha=weight)
         return out.clamp_(0.0, 1.0)
 
-    def whole(self) -> np.ndarray:
+    def whole(self) -> np.ndarray | torch.Tensor:
+        """[H, W, 3] float32 on the CPU; where the photo is on a GPU, [1, 3, H, W] on that device."""
         height, width = self.size
+        if self.photo.device.type != "cpu":
+            out_t = torch.empty((1, 3, height, width), device=self.photo.device)
+            for start in range(0, height, BAND_ROWS):
+                rows = range(start, min(height, start + BAND_ROWS))
+                out_t[..., rows.start : rows.stop, :] = self._box(rows, range(width),
+                                                                  self.photo[..., rows.start : rows.stop, :])
+            return out_t
         out = None
         if len(self.parts) == 1:
             painting = self.parts[0][0].painting
@@ -341,9 +401,12 @@ def render_image(
     settings: RenderSettings = RenderSettings(),
     progress: Progress = NullProgress(),
     style_masks: Sequence[np.ndarray | None] | None = None,
+    as_uint8: bool = False,
 ) -> np.ndarray:
     """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1]); the result has the same size. Looks learnt from
     pairs in the mix are applied to the photo first (``looks``); the other styles then paint it.
+    ``as_uint8`` returns 8-bit pixels (rounded as ``image_io.to_uint8``): on a GPU the conversion runs
+    there and only the bytes come back.
 
     ``style_masks`` gives each style of the mix a weight map (any size, resized to the image): each
     style is painted where its map is high, blended inside the network; where all maps are zero the
@@ -351,8 +414,15 @@ def render_image(
     """
     painted = paint_image(rgb, mix, settings, progress, style_masks)
     out = painted.whole()
+    del painted
     progress.report(1.0, "Done")
-    return out
+    return _output(out, as_uint8)
+
+
+def _output(out: np.ndarray | torch.Tensor, as_uint8: bool) -> np.ndarray:
+    if isinstance(out, torch.Tensor):
+        return to_uint8_image(out) if as_uint8 else out[0].permute(1, 2, 0).cpu().numpy()
+    return to_uint8_image(torch.from_numpy(out).permute(2, 0, 1)[None]) if as_uint8 else out
 
 
 @torch.inference_mode()
@@ -383,17 +453,18 @@ def paint_image(
         mix = StyleMix(tuple(c for _, c in painting))
         if style_masks is not None:
             style_masks = [style_masks[i] for i, _ in painting]
-    photo = to_tensor(rgb)
+    photo = to_tensor(rgb) if device.type == "cpu" else upload(rgb, device)
     families = split_families(mix)
     if len(families) == 1:
-        return PaintedImage(photo, [(_paint_one_family(rgb, mix, settings, device, progress, style_masks), 1.0)])
+        return PaintedImage(photo, [(_paint_one_family(rgb, photo, mix, settings, device, progress, style_masks),
+                                     1.0)])
     return _paint_across_families(rgb, photo, mix, families, settings, device, progress, style_masks)
 
 
-def _paint_one_family(rgb, mix, settings, device, progress, style_masks) -> Finisher:
+def _paint_one_family(rgb, photo, mix, settings, device, progress, style_masks) -> Finisher:
     """Every style of ``mix`` is painted by one network."""
     family = mix_family(mix)
-    prepared = prepare(rgb, settings, family)
+    prepared = prepare(rgb, settings, family, device, photo)
     partition = coverage = None
     if style_masks is not None and any(m is not None for m in style_masks):
         partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components],
@@ -428,27 +499,61 @@ def _paint_across_families(rgb, photo, mix, families, settings, device, progress
         parts = []
         for n, indices in enumerate(shown):
             part = StyleMix(tuple(mix.components[i] for i in indices))
-            parts.append((_paint_one_family(rgb, part, settings, device,
+            parts.append((_paint_one_family(rgb, photo, part, settings, device,
                                             SubProgress(progress, n / len(shown), (n + 1) / len(shown)),
                                             [maps[i] for i in indices]), 1.0))
         return PaintedImage(photo, parts, 1.0 - len(shown))
     others = 1.0 - sum(mix.components[i][1] for i in families[MULTISTYLE_FAMILY])
     fade = min(1.0, others / CROSSFADE_SHARE)
     if fade >= 1.0:
-        return PaintedImage(photo, [(_paint_transformer(rgb, mix, settings, device, progress), 1.0)])
+        return PaintedImage(photo, [(_paint_transformer(rgb, photo, mix, settings, device, progress), 1.0)])
     builtins = StyleMix(tuple(mix.components[i] for i in families[MULTISTYLE_FAMILY]))
-    own = _paint_one_family(rgb, builtins, settings, device, SubProgress(progress, 0.0, 0.5), None)
+    own = _paint_one_family(rgb, photo, builtins, settings, device, SubProgress(progress, 0.0, 0.5), None)
     if fade <= 0.0:
         return PaintedImage(photo, [(own, 1.0)])
-    whole = _paint_transformer(rgb, mix, settings, device, SubProgress(progress, 0.5, 1.0))
+    whole = _paint_transformer(rgb, photo, mix, settings, device, SubProgress(progress, 0.5, 1.0))
     return PaintedImage(photo, [(own, 1.0 - fade), (whole, fade)])
 
 
-def _paint_transformer(rgb, mix, settings, device, progress) -> Finisher:
+def _paint_transformer(rgb, photo, mix, settings, device, progress) -> Finisher:
     """The whole mix in the transformer (built-ins by their distilled embeddings)."""
-    prepared = prepare(rgb, settings, EMBEDDING_FAMILY)
+    prepared = prepare(rgb, settings, EMBEDDING_FAMILY, device, photo)
     own = predict_embedding(rgb, device) if settings.strength < 1.0 else None
     plan = plan_paint(mix, device, settings.strength, own, allow_multistyle=False)
     raise_if_cancelled(progress)
     painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
     return Finisher(painting, prepared.small, rgb.shape[0], rgb.shape[1], settings, plan.family)
+
+
+@torch.inference_mode()
+def render_batch(
+    rgbs: Sequence[np.ndarray],
+    mix: StyleMix,
+    settings: RenderSettings = RenderSettings(),
+    as_uint8: bool = False,
+) -> list[np.ndarray]:
+    """Several photos of one size painted by one pass of the network (on a GPU the launches and cuDNN
+    plans are shared), each finished as ``render_image`` would. Where a batch could not give the same
+    pictures (looks, strength below 1: each photo's own embedding; more pixels than one tile) the photos
+    are rendered one by one."""
+    device = select_device(settings.device)
+    shapes = {rgb.shape for rgb in rgbs}
+    simple = (len(rgbs) > 1 and len(shapes) == 1 and rgbs[0].ndim == 3 and rgbs[0].shape[2] == 3
+              and settings.strength == 1.0 and not any(is_look(source) for source, _ in mix.components))
+    family = mix_family(mix)
+    simple = simple and len(split_families(mix)) == 1
+    if simple:
+        scale = settings.stroke_scale(rgbs[0].shape[0], rgbs[0].shape[1], family)
+        h, w = network_size(rgbs[0].shape[0], rgbs[0].shape[1], scale)
+        simple = len(rgbs) * (h + 3) * (w + 3) <= tile_for(settings, device) ** 2
+    if not simple:
+        return [render_image(rgb, mix, settings, as_uint8=as_uint8) for rgb in rgbs]
+    prepared = [prepare(rgb, settings, family, device) for rgb in rgbs]
+    plan = plan_paint(mix, device, 1.0, None)
+    x = torch.cat([p.padded.to(device) for p in prepared]).contiguous(memory_format=torch.channels_last)
+    with convolutions_in(paint_dtype(plan, settings, device)):
+        out = forward_whole(load_network(plan.network, device), plan.network, x, plan.norms.mixed)
+    del x
+    h, w = prepared[0].small.shape[-2:]
+    return [_output(finish(out[i : i + 1, :, :h, :w], p, settings, plan.family), as_uint8)
+            for i, p in enumerate(prepared)]

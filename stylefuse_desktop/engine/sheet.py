@@ -29,7 +29,7 @@ def contact_sheet(rgb: np.ndarray, tile_width: int = 320, settings: RenderSettin
     sheet = Image.new("RGB", (COLUMNS * tile_width, rows * (tile_height + LABEL_HEIGHT)), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=16)
-    settings = replace(settings, picture_scale=tile_width / w)
+    settings = replace(settings, picture_scale=min(16.0, tile_width / w))  # strokes sized for the photo
     for i, style in enumerate(styles):
         raise_if_cancelled(progress)
         mix = StyleMix.single(StyleSource(kind=BUILTIN, label=style.name, builtin_index=style.index))

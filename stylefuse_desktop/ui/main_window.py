@@ -47,6 +47,7 @@ from ..document.operations import (
 )
 from ..document.project import PROJECT_EXTENSION, load_project, save_project
 from ..document.style_file import STYLE_EXTENSION, read_style_file
+from ..document.thumbnail_cache import ThumbnailCache, thumbnail_key
 from ..document.user_files import one_line
 from ..errors import StyleFuseError
 from ..memory import release_memory
@@ -900,12 +901,23 @@ class MainWindow(QMainWindow):
         self.jobs.submit("paint", lambda: job)
 
     def _paint_thumbnails(self, refs: list) -> None:
-        if self.doc is None or not self.engine_ready or not refs:
+        if self.doc is None or not refs:
             return
         scale = THUMB_SIDE / max(self.doc.width, self.doc.height)
         photos = [lay for lay in self.doc.layers if isinstance(lay, ImageLayer)]
         rgba = composite(self.doc, None, scale, layers=photos)
         rgb = np.ascontiguousarray(rgba[..., :3] * rgba[..., 3:4] + (1 - rgba[..., 3:4]))
+        cache = ThumbnailCache()
+        missing = []
+        for ref in refs:  # painted before (this photo, this style): shown at once
+            cached = cache.get(thumbnail_key(ref.key, rgb))
+            if cached is None:
+                missing.append(ref)
+            else:
+                self.style_picker.set_thumbnail(ref.key, cached)
+        if not missing or not self.engine_ready:  # the rest is asked for again once the engine is ready
+            return
+        refs = missing
         job = Job("Style previews", engine_jobs.style_thumbnails, rgb, refs, self.engine_options())
         job.quiet = True
 

@@ -9,8 +9,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QMimeData, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QDrag, QFont, QIcon, QPixmap
+from PySide6.QtCore import QByteArray, QMimeData, QRectF, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QDrag, QFont, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
@@ -89,6 +89,9 @@ class QtStylePicker(QWidget):
         self.settings = QSettings()
         self.refs: dict[str, StyleRef] = {}
         self.thumbnails: dict[str, QIcon] = {}
+        self._spin_step = 0
+        self._spinning = QTimer(self, interval=90)  # a style still being painted shows a turning spinner
+        self._spinning.timeout.connect(self._spin)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.search = QLineEdit(placeholderText="Search styles", clearButtonEnabled=True)
@@ -147,7 +150,8 @@ class QtStylePicker(QWidget):
                 self.list.addItem(hint)
             for ref in refs:
                 star = "★ " if ref.key in favourites else ""
-                item = QListWidgetItem(self.thumbnails.get(ref.key, self._placeholder()), f"{star}{ref.name}")
+                item = QListWidgetItem(self.thumbnails.get(ref.key) or self._spinner(self._spin_step),
+                                       f"{star}{ref.name}")
                 item.setData(KEY_ROLE, ref.key)
                 item.setData(SECTION_ROLE, title)
                 item.setToolTip(_describe(ref))
@@ -157,13 +161,32 @@ class QtStylePicker(QWidget):
         self._filter(self.search.text())
         missing = [r for r in self.refs.values() if r.key not in self.thumbnails]
         if missing:
+            self._spinning.start()
             self.thumbnails_wanted.emit(missing)
 
     @staticmethod
-    def _placeholder() -> QIcon:
+    def _spinner(step: int) -> QIcon:
         pixmap = QPixmap(ICON, ICON)
-        pixmap.fill(QColor(90, 90, 96))
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor(150, 150, 160), 4)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.drawArc(QRectF(ICON * 0.32, ICON * 0.32, ICON * 0.36, ICON * 0.36), -step * 30 * 16, 270 * 16)
+        painter.end()
         return QIcon(pixmap)
+
+    def _spin(self) -> None:
+        self._spin_step += 1
+        waiting = [self.list.item(row) for row in range(self.list.count())
+                   if self.list.item(row).data(KEY_ROLE) and self.list.item(row).data(KEY_ROLE) not in self.thumbnails]
+        if not waiting:
+            self._spinning.stop()
+            return
+        icon = self._spinner(self._spin_step)
+        for item in waiting:
+            item.setIcon(icon)
 
     def set_thumbnail(self, key: str, rgb: np.ndarray) -> None:
         icon = QIcon(QPixmap.fromImage(rgba_to_qimage(np.dstack([rgb, np.ones(rgb.shape[:2], np.float32)]))))
