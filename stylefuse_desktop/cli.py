@@ -350,12 +350,12 @@ def _fuse(args: argparse.Namespace) -> int:
 # -- styles, sheet, info ---------------------------------------------------------------------------
 
 def _styles(args: argparse.Namespace) -> int:
-    from .engine.styles import builtin_styles, user_styles
+    from .document.style_catalogue import builtin_styles, stored_styles
 
     rows = [{"name": s.name, "kind": "builtin", "index": s.index, "description": s.description}
             for s in builtin_styles()]
-    rows += [{"name": s.label, "kind": "user", "style_kind": s.style_file.kind if s.style_file else None,
-              "path": str(s.path)} for s in user_styles()]
+    rows += [{"name": s.name, "kind": "user", "source": s.kind.value, "style_kind": s.style.kind,
+              "path": str(s.path)} for s in stored_styles()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK

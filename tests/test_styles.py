@@ -113,3 +113,20 @@ def test_user_styles_are_found_by_name_in_the_user_folder():
     assert [s.label for s in user_styles()] == ["My Watercolour"]
     source = resolve_style("my watercolour")
     assert source.kind == USER and source.style_file.embedding[0] == 0.5
+
+
+def test_every_stored_style_kind_maps_to_a_source_that_can_paint(tmp_path):
+    """A picture's style kept as .sfstyle data reached the engine as an image style without pictures."""
+    from stylefuse_desktop.document.layers import StyleRef
+    from stylefuse_desktop.document.style_catalogue import StyleKind
+    from stylefuse_desktop.document.style_file import StyleFile, style_to_bytes
+    from stylefuse_desktop.engine.styles import StyleSource, source_of
+
+    embedding = np.linspace(-1, 1, 100, dtype=np.float32)
+    data = style_to_bytes(StyleFile("Pic", "embedding", {"embedding": embedding}))
+    for kind in (StyleKind.USER, StyleKind.IMAGE):
+        source = source_of(StyleRef(kind, "Pic", data))
+        assert source.kind == kind and source.style_file is not None
+        assert np.array_equal(source.style_file.embedding, embedding)
+    with pytest.raises(BadInputError):
+        StyleSource(kind=StyleKind.IMAGE, label="nothing")
