@@ -354,7 +354,7 @@ def _styles(args: argparse.Namespace) -> int:
 
     rows = [{"name": s.name, "kind": "builtin", "index": s.index, "description": s.description}
             for s in builtin_styles()]
-    rows += [{"name": s.name, "kind": "user", "source": s.kind.value, "style_kind": s.style.kind,
+    rows += [{"name": s.name, "kind": s.kind.value, "style_kind": s.style.kind,
               "path": str(s.path)} for s in stored_styles()]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -363,7 +363,7 @@ def _styles(args: argparse.Namespace) -> int:
     for row in rows:
         if row["kind"] == "builtin":
             print(f"  {row['name']:18} {row['description']}")
-    user = [r for r in rows if r["kind"] == "user"]
+    user = [r for r in rows if r["kind"] != "builtin"]
     print(f"\nYour styles ({locations.user_styles_dir()}):")
     for row in user:
         print(f"  {row['name']:18} {row['path']}")

@@ -130,3 +130,22 @@ def test_every_stored_style_kind_maps_to_a_source_that_can_paint(tmp_path):
         assert np.array_equal(source.style_file.embedding, embedding)
     with pytest.raises(BadInputError):
         StyleSource(kind=StyleKind.IMAGE, label="nothing")
+
+
+def test_the_cli_and_the_picker_list_the_same_stored_styles(capsys):
+    """The picker read the image-styles folder, the CLI did not: a picture's style made in the editor
+    was unknown to ``stylefuse styles`` and ``--style NAME``."""
+    pytest.importorskip("pytestqt")
+    from stylefuse_desktop.cli import main
+    from stylefuse_desktop.document.style_catalogue import image_styles_dir
+    from stylefuse_desktop.ui.style_picker import user_style_refs
+
+    write_style_file(image_styles_dir() / "abc.sfstyle",
+                     StyleFile("Harbour", "embedding", {"embedding": np.zeros(100, np.float32)}))
+    write_style_file(locations.user_styles_dir() / "z.sfstyle",
+                     StyleFile("Zebra Ink", "embedding", {"embedding": np.zeros(100, np.float32)}))
+    assert main(["styles", "--json"]) == 0
+    listed = [(r["kind"], r["name"]) for r in json.loads(capsys.readouterr().out) if r["kind"] != "builtin"]
+    assert listed == [("user", "Zebra Ink"), ("image", "Harbour")]
+    assert [(str(r.kind), r.name) for r in user_style_refs()] == listed
+    assert resolve_style("harbour").style_file.name == "Harbour"
