@@ -6,8 +6,6 @@ from the document's events and never holds a second copy of the truth.
 
 from __future__ import annotations
 
-import itertools
-
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
@@ -30,10 +28,10 @@ from ..document.layers import ImageLayer, Layer
 from . import icons
 from .canvas import rgba_to_qimage
 from .feedback import attempt
+from .gestures import track_drags
 
 THUMB = 44
 KIND_LABEL = {"image": "Photo", "style": "Style", "fusion": "Fusion"}
-_gestures = itertools.count()
 
 
 def layer_thumbnail(doc: Document, renders: RenderStore | None, layer: Layer) -> QPixmap:
@@ -62,16 +60,16 @@ class QtLayerRow(QWidget):
         row.setContentsMargins(4, 2, 4, 2)
         self.eye = QToolButton(checkable=True, autoRaise=True, toolTip="Show or hide this layer")
         self.eye.setChecked(layer.visible)
-        self.eye.toggled.connect(lambda on: panel.doc.set(layer.id, "visible", on, text=f"{'Show' if on else 'Hide'} "
-                                                                                        f"{layer.name}"))
+        self.eye.toggled.connect(lambda on: attempt(self, lambda: panel.doc.set(
+            layer.id, "visible", on, text=f"{'Show' if on else 'Hide'} {layer.name}")))
         self.thumb = QLabel()
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title = QLabel()
         self.lock = QToolButton(checkable=True, autoRaise=True, toolTip="Lock this layer against changes")
         self.lock.setChecked(layer.locked)
-        self.lock.toggled.connect(lambda on: panel.doc.set(layer.id, "locked", on,
-                                                           text=f"{'Lock' if on else 'Unlock'} {layer.name}"))
+        self.lock.toggled.connect(lambda on: attempt(self, lambda: panel.doc.set(
+            layer.id, "locked", on, text=f"{'Lock' if on else 'Unlock'} {layer.name}")))
         row.addWidget(self.eye)
         row.addWidget(self.thumb)
         row.addWidget(self.title, 1)
@@ -79,6 +77,7 @@ class QtLayerRow(QWidget):
         self.update_from(panel, layer)
 
     def update_from(self, panel: QtLayersPanel, layer: Layer) -> None:
+        error = panel.errors.get(layer.id, "")
         self.eye.blockSignals(True)
         self.eye.setChecked(layer.visible)
         self.eye.setIcon(icons.eye(layer.visible))
@@ -92,7 +91,9 @@ class QtLayerRow(QWidget):
             detail += f" · {layer.blend_mode.label}"
         if layer.opacity < 1:
             detail += f" · {round(layer.opacity * 100)}%"
-        self.title.setText(f"<b>{layer.name}</b><br><small>{detail}</small>")
+        marker = "<span style='color:#d04030'>⚠</span> " if error else ""
+        self.title.setText(f"{marker}<b>{layer.name}</b><br><small>{detail}</small>")
+        self.title.setToolTip(f"Could not be painted: {error}" if error else "")
         self.thumb.setPixmap(layer_thumbnail(panel.doc, panel.renders, layer))
 
 
@@ -134,7 +135,7 @@ class QtLayersPanel(QWidget):
         self.doc: Document | None = None
         self.renders: RenderStore | None = None
         self._rows: dict[str, QtLayerRow] = {}
-        self._opacity_gesture = None
+        self.errors: dict[str, str] = {}  # layer id -> why its painting failed (a marker on its row)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
 
@@ -146,7 +147,7 @@ class QtLayersPanel(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Opacity")
         self.opacity_label = QLabel("100%")
         self.opacity_label.setMinimumWidth(36)
-        self.opacity.sliderPressed.connect(self._begin_opacity)
+        track_drags(self.opacity, lambda: self.doc, "Opacity")  # a drag is one step and paints drafts
         self.opacity.valueChanged.connect(self._opacity_changed)
         top.addWidget(self.blend, 1)
         top.addWidget(self.opacity, 1)
@@ -182,6 +183,7 @@ class QtLayersPanel(QWidget):
                                  (self.doc.selection_changed, self._selection_changed)):
                 signal.disconnect(slot)
         self.doc, self.renders = doc, renders
+        self.errors.clear()
         if doc is not None:
             doc.layers_changed.connect(self.rebuild)
             doc.layer_changed.connect(self._layer_changed)
@@ -203,6 +205,14 @@ class QtLayersPanel(QWidget):
                 self._rows[layer.id] = row
         self.list.blockSignals(False)
         self._selection_changed(self.doc.selected_id if self.doc else "")
+
+    def set_error(self, layer_id: str, message: str) -> None:
+        """Mark a layer whose painting failed (``message`` empty: painted again, the marker goes)."""
+        if message:
+            self.errors[layer_id] = message
+        else:
+            self.errors.pop(layer_id, None)
+        self.refresh_thumbnails([layer_id])
 
     def refresh_thumbnails(self, layer_ids: list[str] | None = None) -> None:
         if self.doc is None:
@@ -254,15 +264,11 @@ class QtLayersPanel(QWidget):
         if layer is not None:
             self._guard(lambda: self.doc.set(layer.id, "blend_mode", BlendMode(self.blend.itemData(index))))
 
-    def _begin_opacity(self) -> None:
-        self._opacity_gesture = next(_gestures)
-
     def _opacity_changed(self, value: int) -> None:
         layer = self.doc.selected if self.doc else None
         self.opacity_label.setText(f"{value}%")
         if layer is not None:
-            gesture = self._opacity_gesture if self.opacity.isSliderDown() else next(_gestures)
-            self._guard(lambda: self.doc.set(layer.id, "opacity", value / 100.0, merge_key=gesture))
+            self._guard(lambda: self.doc.set(layer.id, "opacity", value / 100.0))
 
     def _moved(self, layer_id: str, row_from_top: int) -> None:
         self.doc.move_layer(layer_id, len(self.doc.layers) - 1 - row_from_top)
