@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .. import locations
 from ..errors import BadInputError
-from .style_file import STYLE_EXTENSION, StyleFile, read_style_file
+from .style_file import STYLE_EXTENSION, StyleFile, read_style_file, read_style_name
+from .user_files import printable
 
 log = logging.getLogger(__name__)
 
@@ -91,22 +92,91 @@ class StoredStyle:
         return self.path.read_bytes()
 
 
+def style_files(kinds: tuple[StyleKind, ...] = (StyleKind.USER, StyleKind.IMAGE)) -> list[tuple[StyleKind, Path]]:
+    """The one folder scan: every ``.sfstyle`` file of the given kinds, by kind then file name."""
+    found = []
+    for kind, folder in style_folders():
+        if kind in kinds and folder.is_dir():
+            found += [(kind, path) for path in sorted(folder.glob(f"*{STYLE_EXTENSION}"))]
+    return found
+
+
+def _skip(exc: BaseException) -> None:
+    log.warning("skipping user style: %s", printable(exc, 300))
+
+
 def stored_styles(kinds: tuple[StyleKind, ...] = (StyleKind.USER, StyleKind.IMAGE)) -> list[StoredStyle]:
     """Every readable stored style of the given kinds, sorted by kind then name; a damaged file is
     logged and skipped (it must not hide the others)."""
     found = []
-    for kind, folder in style_folders():
-        if kind not in kinds or not folder.is_dir():
-            continue
-        for path in sorted(folder.glob(f"*{STYLE_EXTENSION}")):
-            try:
-                found.append(StoredStyle(kind, path, read_style_file(path)))
-            except BadInputError as exc:
-                log.warning("skipping a style file: %s", exc)
+    for kind, path in style_files(kinds):
+        try:
+            found.append(StoredStyle(kind, path, read_style_file(path)))
+        except (BadInputError, ValueError, OSError, MemoryError) as exc:
+            _skip(exc)
     return sorted(found, key=lambda s: (list(StyleKind).index(s.kind), s.name.lower()))
 
 
+# path -> ((mtime, size), style name or the reason it is unusable): a style's manifest is read once
+_names: dict[Path, tuple[tuple[int, int], str | BadInputError]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+        return st.st_mtime_ns, st.st_size
+    except OSError:
+        return 0, -1
+
+
+def stored_name(path: Path) -> str:
+    """A stored style's name from its manifest alone, cached by modification time; BadInputError if unusable."""
+    stamp = _stamp(path)
+    cached = _names.get(path)
+    if cached is None or cached[0] != stamp:
+        try:
+            cached = (stamp, read_style_name(path))
+        except BadInputError as exc:
+            cached = (stamp, exc)
+        _names[path] = cached
+    if isinstance(cached[1], BadInputError):
+        raise cached[1]
+    return cached[1]
+
+
 def find_stored(name: str) -> StoredStyle | None:
-    """A stored style by its name or its file's name (slugs compared)."""
+    """A stored style by its file's name or its own name (slugs compared): files whose name matches are
+    tried first, then the manifests' names (read once per file and cached), so naming one style does
+    not load every style's tensors."""
     wanted = slug(name)
-    return next((s for s in stored_styles() if slug(s.name) == wanted or slug(s.path.stem) == wanted), None)
+    files = style_files()
+    for kind, path in files:
+        if slug(path.stem) == wanted:
+            return StoredStyle(kind, path, read_style_file(path))
+    for kind, path in files:
+        try:
+            if slug(stored_name(path)) == wanted:
+                return StoredStyle(kind, path, read_style_file(path))
+        except BadInputError as exc:
+            _skip(exc)
+    return None
+
+
+def free_user_style_slot(stem: str, name: str) -> tuple[Path, str]:
+    """A file in the user styles folder and a style name for an imported style that replace neither
+    an existing file nor a style of the same name: "Name (2)", "Name (3)", ..."""
+    folder = locations.user_styles_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = set()
+    for _, path in style_files((StyleKind.USER,)):
+        try:
+            taken.add(slug(stored_name(path)))
+        except BadInputError:
+            pass
+    base_stem = slug(stem) or "style"
+    for n in range(1, 10_000):
+        candidate_name = name if n == 1 else f"{name} ({n})"
+        candidate = folder / (f"{base_stem}{STYLE_EXTENSION}" if n == 1 else f"{base_stem}-{n}{STYLE_EXTENSION}")
+        if not candidate.exists() and slug(candidate_name) not in taken:
+            return candidate, candidate_name
+    raise BadInputError(f"'{printable(name)}': too many styles of this name in {folder}")

@@ -1,4 +1,11 @@
-"""One place decides where torch runs: CUDA, Apple's MPS or the CPU."""
+"""One place decides where torch runs (CUDA, Apple's MPS or the CPU) and how pixels cross to it and back.
+
+Two switches for CUDA, read from the environment so a benchmark can measure with and without them:
+``STYLEFUSE_CUDNN_BENCHMARK`` (default on: cuDNN picks the fastest convolution for each size it sees,
+which pays in folder runs of same-sized photos) and ``STYLEFUSE_COMPILE`` (``off`` by default;
+``default`` or ``reduce-overhead`` (CUDA graphs) compile the one-tile forward pass with torch.compile).
+``STYLEFUSE_BATCH`` sets how many same-sized photos of a folder a GPU paints in one pass (default 4).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,14 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..errors import BadInputError
 
 log = logging.getLogger(__name__)
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 
 
 def physical_cores() -> int:
@@ -80,7 +89,71 @@ def select_device(preference: str = "auto") -> torch.device:
         raise BadInputError("device 'cuda' was asked for, but no CUDA GPU is usable here; use --device cpu or auto")
     if preference == "mps" and not _mps_available():
         raise BadInputError("device 'mps' was asked for, but Apple's Metal backend is not available here")
-    return torch.device(preference)
+    device = torch.device(preference)
+    if device.type == "cuda":
+        configure_cuda()
+    return device
+
+
+def _switch(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip().lower()
+
+
+@lru_cache(maxsize=1)
+def configure_cuda() -> None:
+    """cuDNN autotuning for repeated sizes; TF32 stays off (the float32 paths are the exact reference)."""
+    torch.backends.cudnn.benchmark = _switch("STYLEFUSE_CUDNN_BENCHMARK", "1") not in ("0", "off", "no")
+
+
+def compile_mode() -> str:
+    """How the one-tile forward pass is compiled on CUDA (``STYLEFUSE_COMPILE``); ``off`` elsewhere."""
+    mode = _switch("STYLEFUSE_COMPILE", "off")
+    if mode in ("", "0", "no", "false"):
+        return "off"
+    if mode in ("1", "on", "yes", "true"):
+        return "default"
+    if mode not in COMPILE_MODES:
+        log.warning("STYLEFUSE_COMPILE=%s is not one of %s; not compiling", mode, ", ".join(COMPILE_MODES))
+        return "off"
+    return mode
+
+
+def folder_batch(device: torch.device) -> int:
+    """Photos of one size painted together in a folder run: on a GPU several (``STYLEFUSE_BATCH``), on a
+    CPU one (a batch only adds memory there: the cores are busy with one photo already)."""
+    if device.type != "cuda":
+        return 1
+    try:
+        return max(1, int(_switch("STYLEFUSE_BATCH", "4")))
+    except ValueError:
+        return 4
+
+
+def upload(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
+    """[H, W, 3] float32 or uint8 pixels -> [1, 3, H, W] float32 in [0, 1] on ``device``.
+
+    uint8 crosses as bytes (a quarter of the traffic) and becomes float on the device; on CUDA the copy
+    goes through page-locked memory, so it is one DMA transfer.
+    """
+    host = torch.from_numpy(np.ascontiguousarray(rgb))
+    if device.type == "cuda":
+        host = host.pin_memory()
+    x = host.to(device, non_blocking=device.type == "cuda")
+    x = x.float().mul_(1 / 255.0) if x.dtype == torch.uint8 else x.float()
+    return x.permute(2, 0, 1)[None]
+
+
+def to_uint8_image(x: torch.Tensor) -> np.ndarray:
+    """[1, 3, H, W] float in [0, 1] (any device) -> [H, W, 3] uint8 on the host, rounded as
+    ``document.image_io.to_uint8`` rounds. The conversion runs where the tensor is; from CUDA only the
+    bytes cross, into page-locked memory."""
+    q = x[0].permute(1, 2, 0).clamp(0.0, 1.0).mul_(255.0).add_(0.5).to(torch.uint8)
+    if x.device.type != "cuda":
+        return q.contiguous().numpy()
+    host = torch.empty(q.shape, dtype=torch.uint8, pin_memory=True)
+    host.copy_(q, non_blocking=True)
+    torch.cuda.current_stream(x.device).synchronize()
+    return host.numpy()
 
 
 def describe_device(device: torch.device) -> str:

@@ -16,6 +16,7 @@ from ..document.image_io import is_image_path
 from ..document.layers import StyleRef
 from ..document.style_catalogue import (
     BuiltinStyle,
+    StoredStyle,
     StyleKind,
     builtin_styles,
     find_builtin,
@@ -23,6 +24,7 @@ from ..document.style_catalogue import (
     stored_styles,
 )
 from ..document.style_file import STYLE_EXTENSION, StyleFile, read_style_file
+from ..document.user_files import printable
 from ..errors import BadInputError
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,8 @@ IMAGE = StyleKind.IMAGE
 USER = StyleKind.USER
 
 __all__ = ["BUILTIN", "IMAGE", "USER", "BuiltinStyle", "StyleKind", "StyleMix", "StyleSource", "builtin_styles",
-           "find_builtin", "image_style", "parse_mix", "resolve_style", "source_of", "split_weight", "user_styles"]
+           "find_builtin", "find_user_style", "image_style", "parse_mix", "resolve_style", "source_of", "split_weight",
+           "user_styles"]
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,18 @@ def split_weight(spec: str) -> tuple[str, float]:
     return match.group("name"), weight
 
 
+def _stored_source(found: StoredStyle) -> StyleSource:
+    return StyleSource(kind=found.kind, label=found.name, style_file=found.style, path=found.path)
+
+
 def user_styles() -> list[StyleSource]:
     """Every readable stored style (the user's and those measured from pictures), as the picker lists them."""
-    return [StyleSource(kind=found.kind, label=found.name, style_file=found.style, path=found.path)
-            for found in stored_styles()]
+    return [_stored_source(found) for found in stored_styles()]
+
+
+def find_user_style(text: str) -> StyleSource | None:
+    found = find_stored(text)
+    return None if found is None else _stored_source(found)
 
 
 def _user_source(path: Path) -> StyleSource:
@@ -160,10 +171,11 @@ def resolve_style(name_or_file: str) -> StyleSource:
         return _user_source(path)
     if path.exists():
         return image_style([path])
-    stored = find_stored(text)
-    if stored is not None:
-        return StyleSource(kind=stored.kind, label=stored.name, style_file=stored.style, path=stored.path)
-    raise BadInputError(f"unknown style '{text}'; 'stylefuse styles' lists the styles, or give an image file")
+    found = find_user_style(text)
+    if found is not None:
+        return found
+    raise BadInputError(f"unknown style '{printable(text, 80)}'; 'stylefuse styles' lists the styles, or give an "
+                        "image file")
 
 
 def parse_mix(styles: list[str] = (), style_images: list[str] = ()) -> StyleMix:

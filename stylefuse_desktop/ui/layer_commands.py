@@ -13,14 +13,14 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from .. import locations
 from ..document.compositor import composite, flatten_onto
 from ..document.layers import FusionLayer, FusionSource, ImageLayer, StyleEntry, StyleLayer, StyleRef
 from ..document.operations import NeedsPainting, duplicate_layer, flatten, merge_down
-from ..document.style_catalogue import StyleKind
+from ..document.style_catalogue import StyleKind, free_user_style_slot
 from ..document.style_file import STYLE_EXTENSION, read_style_file
 from ..errors import StyleFuseError
 from . import engine_jobs
+from .feedback import user_message
 from .style_picker import save_image_style
 from .window_files import IMAGE_FILTER
 from .workers import Job
@@ -178,16 +178,16 @@ class LayerCommands:
             self.import_style(Path(path))
 
     def import_style(self, path: Path) -> bool:
-        from ..document.atomic import atomic_write_bytes
+        """Copy a .sfstyle into My styles; a style of the same name is kept and the import renamed."""
+        from ..document.style_file import write_style_file
 
         try:
             style = read_style_file(path)
-        except StyleFuseError as exc:
-            self.show_message(str(exc), error=True)
+            target, style.name = free_user_style_slot(path.stem, style.name)
+            write_style_file(target, style)
+        except (StyleFuseError, OSError, MemoryError, ValueError) as exc:
+            self.show_message(user_message(exc, f"Importing {Path(path).name}"), error=True)
             return False
-        target = locations.user_styles_dir() / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(target, path.read_bytes())
         self.style_picker.reload()
         self.show_message(f"Imported the style '{style.name}' into My styles")
         return True
@@ -212,7 +212,7 @@ class LayerCommands:
     def _apply_style_file(self, path: Path) -> None:
         try:
             style = read_style_file(path)
-        except StyleFuseError as exc:
-            self.show_message(str(exc), error=True)
+        except (StyleFuseError, OSError, MemoryError, ValueError) as exc:
+            self.show_message(user_message(exc, f"Applying {Path(path).name}"), error=True)
             return
         self.apply_style(StyleRef(StyleKind.USER, style.name, path.read_bytes()))

@@ -37,11 +37,13 @@ from ..document.document import Document
 from ..document.layers import ImageLayer
 from ..document.project import PROJECT_EXTENSION
 from ..document.style_file import STYLE_EXTENSION
+from ..document.user_files import one_line
 from ..errors import StyleFuseError
 from . import engine_jobs
 from .canvas import QtCanvas
 from .dialogs import Preferences, QtPreferencesDialog
 from .engine_jobs import EngineOptions
+from .feedback import user_message
 from .fusion_panel import QtFusionPanel
 from .layer_commands import LayerCommands
 from .layers_panel import QtLayersPanel
@@ -333,13 +335,11 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
 
     def _job_failed(self, job: Job, exc: BaseException) -> None:
         log.error("%s failed: %s", job.title, exc, exc_info=(type(exc), exc, exc.__traceback__))
-        if isinstance(exc, StyleFuseError):
-            self.show_message(str(exc), error=True)
-        elif isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        if not isinstance(exc, StyleFuseError) and (isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()):
             self.show_message(f"{job.title} ran out of memory. Lower the tile memory or stroke size in the "
                               "preferences; your document is unchanged.", error=True)
         else:
-            self.show_message(f"{job.title} failed: {exc}. Your document is unchanged.", error=True)
+            self.show_message(user_message(exc, job.title), error=True)
 
     def cancel_work(self) -> None:
         """The Cancel button: stop what runs; painting resumes with the next change the user makes."""
@@ -366,7 +366,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
 
     # -- messages, preferences, drops, closing -------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
-        self.message_bar.show_text(text, error)
+        self.message_bar.show_text(one_line(text), error)  # names from files may carry control characters
 
     def preferences_dialog(self) -> None:
         dialog = QtPreferencesDialog(self.prefs, self)

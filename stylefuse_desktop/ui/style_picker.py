@@ -4,6 +4,7 @@ style layer. Thumbnails are painted in the background at small size and cached p
 
 from __future__ import annotations
 
+
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from .canvas import STYLE_MIME, rgba_to_qimage
 ICON = 72
 KEY_ROLE = Qt.ItemDataRole.UserRole
 SECTION_ROLE = Qt.ItemDataRole.UserRole + 1
+
 
 
 def user_style_refs() -> list[StyleRef]:

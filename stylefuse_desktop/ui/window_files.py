@@ -18,6 +18,7 @@ from ..document.style_file import STYLE_EXTENSION
 from ..errors import StyleFuseError
 from ..memory import release_memory
 from . import engine_jobs
+from .feedback import user_message
 from .workers import Job
 
 IMAGE_FILTER = "Photos (" + " ".join(f"*{e}" for e in sorted(READ_EXTENSIONS)) + ")"
@@ -79,8 +80,8 @@ class FileCommands:
             else:
                 photo = read_image(path)
                 doc, renders = document_from_photo(photo, Path(path).stem), None
-        except StyleFuseError as exc:
-            self.show_message(str(exc), error=True)
+        except (StyleFuseError, OSError, MemoryError, ValueError) as exc:
+            self.show_message(user_message(exc, f"Opening {Path(path).name}"), error=True)
             return False
         self.set_document(doc, renders)
         release_memory()  # the decoded photo's float copy is gone: give the memory back
@@ -99,8 +100,8 @@ class FileCommands:
             return
         try:
             layer = layer_from_photo(read_image(path), Path(path).stem, self.doc)
-        except StyleFuseError as exc:
-            self.show_message(str(exc), error=True)
+        except (StyleFuseError, OSError, MemoryError, ValueError) as exc:
+            self.show_message(user_message(exc, f"Adding {Path(path).name}"), error=True)
             return
         self.doc.add_layer(layer)
 
@@ -166,7 +167,14 @@ class FileCommands:
                 return
         self.export(Path(path), quality, layer_id)
 
-    def export(self, path: Path, quality: int = 95, layer_id: str | None = None) -> Job:
+    def export(self, path: Path, quality: int = 95, layer_id: str | None = None) -> Job | None:
+        from ..document.output_plan import plan_outputs
+
+        try:  # before any painting: a folder that vanished, a name that is a folder
+            plan_outputs([path], WRITE_FORMATS)
+        except StyleFuseError as exc:
+            self.show_message(user_message(exc, f"Exporting {path.name}"), error=True)
+            return None
         snapshot = self.doc.snapshot()
         return self.run_job(Job(f"Exporting {path.name}", engine_jobs.export_document, snapshot, self.painter.renders,
                                 path, quality, layer_id, self.engine_options()),
