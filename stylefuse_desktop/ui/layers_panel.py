@@ -6,10 +6,11 @@ from the document's events and never holds a second copy of the truth.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -98,27 +99,53 @@ class QtLayerRow(QWidget):
 
 
 class QtLayerList(QListWidget):
-    """The list, top layer first; internal drag and drop reorders layers."""
+    """The list, top layer first. Dragging a row with the mouse reorders layers.
+
+    The drag is done here with plain mouse events (press, move past the drag distance, release over the
+    new place) rather than Qt's item drag and drop, whose drop moved the list's rows behind the
+    document's back and did not respond to real pointer input in every platform plugin."""
 
     moved = Signal(str, int)  # layer id, new position from the top
 
     def __init__(self) -> None:
         super().__init__()
-        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
-        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setSpacing(1)
+        self._press: tuple[str, QPoint] | None = None  # the row's layer id and where the button went down
+        self.dragging = False
 
-    def dropEvent(self, event) -> None:  # noqa: N802
-        dragged = self.currentItem()
-        layer_id = dragged.data(Qt.ItemDataRole.UserRole) if dragged else None
-        super().dropEvent(event)
-        if layer_id is None:
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        super().mousePressEvent(event)
+        item = self.itemAt(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and item is not None:
+            self._press = (item.data(Qt.ItemDataRole.UserRole), event.position().toPoint())
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._press is not None:
+            distance = (event.position().toPoint() - self._press[1]).manhattanLength()
+            if distance >= QApplication.startDragDistance():
+                self.dragging = True
+                self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            return  # no rubber-band selection while a row is held
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        press, dragging = self._press, self.dragging
+        self._press, self.dragging = None, False
+        self.unsetCursor()
+        if press is not None and dragging:
+            self.moved.emit(press[0], self.drop_row(event.position().toPoint()))
             return
-        for row in range(self.count()):
-            if self.item(row).data(Qt.ItemDataRole.UserRole) == layer_id:
-                self.moved.emit(layer_id, row)
-                return
+        super().mouseReleaseEvent(event)
+
+    def drop_row(self, pos: QPoint) -> int:
+        """The row (from the top) a row dropped at ``pos`` takes: the row under the pointer, or the last
+        row when dropped below them all."""
+        item = self.itemAt(pos)
+        if item is not None:
+            return self.row(item)
+        return 0 if self.count() and pos.y() < self.visualItemRect(self.item(0)).top() else max(0, self.count() - 1)
 
 
 class QtLayersPanel(QWidget):

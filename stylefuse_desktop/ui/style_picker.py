@@ -130,6 +130,7 @@ class QtStylePicker(QWidget):
             for ref in refs:
                 star = "★ " if ref.key in favourites else ""
                 item = QListWidgetItem(self.thumbnails.get(ref.key, self._placeholder()), f"{star}{ref.name}")
+                item.setSizeHint(QSize(0, ICON + 6))  # placeholder or thumbnail, the row keeps its height
                 item.setData(KEY_ROLE, ref.key)
                 item.setData(SECTION_ROLE, title)
                 item.setToolTip(_describe(ref))
