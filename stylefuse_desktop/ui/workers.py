@@ -89,6 +89,9 @@ class Job(QObject):
             self.failed.emit(exc)
 
 
+_ORPHANS: set[Job] = set()  # jobs abandoned at closing whose threads are still finishing
+
+
 class LatestOnly(QObject):
     """Per key: at most one running job and one waiting request; the newest request wins."""
 
@@ -143,6 +146,8 @@ class LatestOnly(QObject):
         for job in list(self._running.values()):
             job.blockSignals(True)
             job.progress.blockSignals(True)
+            _ORPHANS.add(job)  # alive until its thread ends, so the worker never emits into a deleted object
+            job._worker.finished.connect(lambda j=job: _ORPHANS.discard(j))
         self._running.clear()
 
     def running_job(self, key: Any) -> Job | None:
