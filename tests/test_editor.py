@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 pytest.importorskip("pytestqt")
 import shiboken6  # noqa: E402
@@ -18,8 +19,6 @@ from stylefuse_desktop.document.layers import StyleRef  # noqa: E402
 def test_a_style_added_from_an_image_paints_the_layer(qtbot, window, photo_path):
     """The blocker: "Add style from image", then a double-click on it in the picker, paints pixels."""
     from skimage import data
-
-    from PIL import Image
 
     style_path = photo_path.parent / "coffee.png"
     Image.fromarray(data.coffee()[::4, ::4]).save(style_path)
@@ -215,3 +214,131 @@ def test_a_failing_layer_is_marked_and_the_others_still_paint(qtbot, window, cap
     assert window.renders.get(good.id, window.canvas.proxy_scale).signature == window.doc.signature(good)
     assert "Broken" in window.message_bar.label.text()
     assert any("Broken" in r.getMessage() for r in caplog.records)
+
+
+def test_closing_during_training_returns_within_two_seconds(qtbot, window, tmp_path):
+    import time
+
+    from stylefuse_desktop.training.synthetic import texture_style_set
+
+    (tmp_path / "art").mkdir()
+    for i, img in enumerate(texture_style_set(2, side=96)):
+        Image.fromarray((img * 255).astype(np.uint8)).save(tmp_path / "art" / f"a{i}.png")
+    dialog = window.train_dialog()
+    dialog.styles.edit.setText(str(tmp_path / "art"))
+    dialog.styles.scan()
+    dialog.name.setText("Long run")
+    dialog.steps.setValue(5000)
+    job = dialog.begin()
+    assert window.jobs.running_job("training") is job  # the training is in the window's job list
+    steps = []
+    job.progress.observed.connect(lambda e: steps.append(e.step))
+    qtbot.waitUntil(lambda: len(steps) >= 1, timeout=PAINT_TIMEOUT)
+    window.doc.history.mark_clean()
+    started = time.perf_counter()
+    window.close()
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.0, f"closing took {elapsed:.1f} s"
+    assert job.progress.cancelled
+
+
+def _window_without_fixture(qtbot, tmp_path, monkeypatch, answers: dict):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    app = QApplication.instance()
+    app.setOrganizationName("StyleFuseTests")
+    app.setApplicationName("StyleFuse")
+    asked = []
+
+    def question(parent, title, *args, **kwargs):
+        asked.append(title)
+        return answers[title]
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    from stylefuse_desktop.ui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    return win, asked
+
+
+def test_recovered_work_keeps_its_name_and_quitting_asks_to_save(qtbot, tmp_path, monkeypatch, photo_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    from stylefuse_desktop import locations
+    from stylefuse_desktop.document.autosave import Autosaver
+    from stylefuse_desktop.document.image_io import read_image
+    from stylefuse_desktop.document.operations import document_from_photo
+
+    crashed = Autosaver(locations.data_dir() / "autosave", pid=2**22 + 12345)  # no such process: a crash
+    crashed.start()
+    doc = document_from_photo(read_image(photo_path), "cat")
+    doc.path = tmp_path / "holiday.sfproj"
+    doc.set(doc.layers[0].id, "opacity", 0.5)
+    crashed.save(doc)
+    answers = {"Recover your work?": QMessageBox.StandardButton.Yes,
+               "Unsaved changes": QMessageBox.StandardButton.Cancel}
+    win, asked = _window_without_fixture(qtbot, tmp_path, monkeypatch, answers)
+    win.show()
+    win.start([])
+    assert win.doc.path == tmp_path / "holiday.sfproj" and win.doc.layers[0].opacity == 0.5
+    assert "holiday.sfproj •" in win.windowTitle() and not win.doc.history.is_clean
+    assert not win.close()  # Ctrl+Q: asked to save, the user cancels, the window stays
+    assert asked == ["Recover your work?", "Unsaved changes"] and win.isVisible()
+    assert win.autosaver.project.is_file()  # the work is still recoverable
+    answers["Unsaved changes"] = QMessageBox.StandardButton.Discard
+    assert win.close()
+
+
+UI_THREAD_IMPORTS = """
+import builtins, sys, threading
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from stylefuse_desktop.ui.main_window import MainWindow
+w = MainWindow(); w.show(); w.start([sys.argv[1]])
+seen = []
+real_import = builtins.__import__
+def watching(name, globals=None, locals=None, fromlist=(), level=0):
+    if level == 0 and name.split(".")[0] in ("torch", "torchvision") and threading.current_thread() is threading.main_thread():
+        seen.append(name)
+    return real_import(name, globals, locals, fromlist, level)
+builtins.__import__ = watching  # from here on: after start-up
+def wait_for(condition, ms=120_000):
+    for _ in range(ms // 50):
+        if condition():
+            return True
+        QTest.qWait(50)
+    return False
+assert wait_for(lambda: w.engine_ready)
+dialog = w.train_dialog()
+QTest.keyClicks(dialog.name, "My style")  # the Name field: its checkpoint check must not run here
+QTest.qWait(600)
+wait_for(lambda: not w.jobs.busy())
+from stylefuse_desktop.document.layers import StyleRef
+w.apply_style(StyleRef("builtin", "Red Lacquer"))
+wait_for(lambda: not w.stale_layers(draft=False) and not w.jobs.busy())
+slider = w.fusion_panel.strength
+slider.setSliderDown(True); slider.setValue(40); slider.setSliderDown(False)
+wait_for(lambda: not w.stale_layers(draft=False) and not w.jobs.busy())
+w.doc.history.mark_clean(); dialog.close(); w.close()
+print("UI-THREAD-IMPORTS", sorted(set(seen)))
+"""
+
+
+def test_the_ui_thread_never_imports_torch_after_start_up(tmp_path, photo_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "STYLEFUSE_DATA_DIR": str(tmp_path / "data"),
+           "STYLEFUSE_CONFIG_DIR": str(tmp_path / "config")}
+    out = subprocess.run([sys.executable, "-c", UI_THREAD_IMPORTS, str(photo_path)], capture_output=True, text=True,
+                         env=env, timeout=600)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("UI-THREAD-IMPORTS")), None)
+    assert line is not None, out.stderr[-2000:]
+    assert line == "UI-THREAD-IMPORTS []", line
