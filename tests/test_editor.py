@@ -316,6 +316,7 @@ def wait_for(condition, ms=120_000):
     return False
 assert wait_for(lambda: w.engine_ready)
 dialog = w.train_dialog()
+dialog.styles.edit.setText(sys.argv[2]); dialog.styles.scan()  # a style folder: the form is ready
 QTest.keyClicks(dialog.name, "My style")  # the Name field: its checkpoint check must not run here
 QTest.qWait(600)
 wait_for(lambda: not w.jobs.busy())
@@ -337,8 +338,12 @@ def test_the_ui_thread_never_imports_torch_after_start_up(tmp_path, photo_path):
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "STYLEFUSE_DATA_DIR": str(tmp_path / "data"),
            "STYLEFUSE_CONFIG_DIR": str(tmp_path / "config")}
-    out = subprocess.run([sys.executable, "-c", UI_THREAD_IMPORTS, str(photo_path)], capture_output=True, text=True,
-                         env=env, timeout=600)
+    art = tmp_path / "art"
+    art.mkdir()
+    for i in range(2):
+        Image.open(photo_path).rotate(90 * i).save(art / f"a{i}.png")
+    out = subprocess.run([sys.executable, "-c", UI_THREAD_IMPORTS, str(photo_path), str(art)], capture_output=True,
+                         text=True, env=env, timeout=600)
     line = next((x for x in out.stdout.splitlines() if x.startswith("UI-THREAD-IMPORTS")), None)
     assert line is not None, out.stderr[-2000:]
     assert line == "UI-THREAD-IMPORTS []", line

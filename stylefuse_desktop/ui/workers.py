@@ -62,6 +62,8 @@ class Job(QObject):
         self._worker.errored.connect(self._on_errored)
         self._worker.finished.connect(self._on_finished)
         self.running = False
+        self.quiet = False  # no progress bar in the status bar (previews, autosaves)
+        self.draft = False  # a quick preview that the next full-quality paint replaces
 
     def start(self) -> Job:
         self.running = True
