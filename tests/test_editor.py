@@ -347,3 +347,21 @@ def test_the_ui_thread_never_imports_torch_after_start_up(tmp_path, photo_path):
     line = next((x for x in out.stdout.splitlines() if x.startswith("UI-THREAD-IMPORTS")), None)
     assert line is not None, out.stderr[-2000:]
     assert line == "UI-THREAD-IMPORTS []", line
+
+
+def test_missing_window_libraries_are_named_with_their_packages(monkeypatch, capsys):
+    from stylefuse_desktop import app
+
+    monkeypatch.setattr(app.sys, "platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    absent = {"libxcb-icccm.so.4", "libxcb-keysyms.so.1"}
+
+    def load(name):
+        if name in absent:
+            raise OSError(f"{name}: cannot open shared object file")
+
+    assert app.missing_window_libraries(load) == ["libxcb-icccm4", "libxcb-keysyms1"]
+    monkeypatch.setattr(app, "missing_window_libraries", lambda: ["libxcb-icccm4", "libxcb-keysyms1"])
+    assert app.main([]) == 1
+    err = capsys.readouterr().err
+    assert "libxcb-icccm4, libxcb-keysyms1" in err and "apt install" in err
