@@ -631,3 +631,15 @@ def test_weights_cache_on_a_full_disk_is_one_clear_error(full_disk, monkeypatch)
         weights.ensure_converted("style_predictor")
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "weights"]
     assert not any((full_disk / "weights").iterdir())
+
+
+def test_postscript_never_reaches_ghostscript(tmp_path, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    def ran(*args, **kwargs):
+        raise AssertionError("Ghostscript was asked to run a user's file")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ran)
+    for name in ("evil.jpg", "evil.eps", "evil.png"):
+        with pytest.raises(BadInputError, match="not an image file"):
+            read_image(hf.postscript_as_jpg(tmp_path / name))
