@@ -54,6 +54,11 @@ def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scal
         step = SubProgress(progress, i / len(layer_ids), (i + 1) / len(layer_ids))
         step.report(0.0, f"Painting {name}")
         painted = paint_layer(doc, layer_id, local, scale, draft, base, step)
+        if not np.isfinite(painted.rgba).all():  # a black canvas would hide the problem
+            from ..errors import BadInputError
+
+            raise BadInputError(f"'{name}' painted invalid numbers (NaN or infinity): one of its styles or weights "
+                                "holds values out of range; the layer is left as it was")
         local.put(layer_id, painted)
         results.append((layer_id, painted))
     return results
