@@ -247,14 +247,15 @@ def _render(args: argparse.Namespace) -> int:
 
     def paint(group):
         if len(group) > 1:  # same-sized photos, one pass of the network (GPU)
-            return render_batch([photo.rgb for _, photo in group], mix, settings, as_uint8=as_uint8)
-        source, photo = group[0]
-        return [render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks,
-                             as_uint8=as_uint8)]
+            painted = render_batch([photo.rgb for _, photo in group], mix, settings, as_uint8=as_uint8)
+        else:
+            source, photo = group[0]
+            painted = [render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks,
+                                    as_uint8=as_uint8)]
+        return [photo.with_rgb(rgb) for (_, photo), rgb in zip(group, painted)]
 
-    def write(source: Path, photo, rgb) -> None:
-        write_image(_output_path(source, output, folder_mode), photo.with_rgb(rgb), quality=args.quality,
-                    protect=(source,))
+    def write(source: Path, painted) -> None:
+        write_image(_output_path(source, output, folder_mode), painted, quality=args.quality, protect=(source,))
 
     failures = len(problems)
     for result in pipeline.run(paint, write, batch=batch):
