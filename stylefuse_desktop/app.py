@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(Preferences.load().theme)
     window = MainWindow()
     window.show()
+    QTimer.singleShot(0, _clean_own_leftovers)
     shown = time.perf_counter() - _STARTED
     window.startup_seconds = shown
     if args.quit_after_show:
@@ -46,6 +47,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     QTimer.singleShot(0, lambda: window.start(args.paths))
     return app.exec()
+
+
+def _clean_own_leftovers() -> None:
+    """Temporary files a killed render, save or training run left in our folders."""
+    from . import locations
+    from .document.atomic import clean_own_folders
+
+    try:
+        clean_own_folders([locations.data_dir(), locations.cache_dir()])
+    except OSError:
+        pass
 
 
 def self_test(timeout: float = 600.0) -> int:

@@ -11,22 +11,26 @@ import io
 import logging
 import os
 import struct
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps
 
 from ..errors import BadInputError
-from .atomic import atomic_path
+from .atomic import atomic_write_bytes
+from .user_files import (
+    DEFAULT_MAX_PIXELS,
+    ImageLimits,
+    check_inflation,
+    is_png16,
+    open_image,
+    png16_pixels,
+    printable,
+    readable_file,
+)
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_PIXELS = 150_000_000
-# Our own pixel limit (checked from the header) replaces Pillow's global bomb guard, whose fixed
-# threshold would otherwise refuse images that the user's configured limit allows.
-Image.MAX_IMAGE_PIXELS = None
 
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
 READ_EXTENSIONS = frozenset(
@@ -55,44 +59,44 @@ class Photo:
         return replace(self, rgb=rgb)
 
 
-def _describe(path: Path) -> str:
-    return str(path)
+MAX_EXIF_BYTES = 60_000  # a JPEG APP1 segment holds at most 65533 bytes; larger EXIF is dropped on writing
 
 
 def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
-    """Read any image Pillow reads. Raises BadInputError with a clear message for anything unusable."""
-    path = Path(path)
-    if not path.exists():
-        raise BadInputError(f"{_describe(path)}: no such file")
-    if path.is_dir():
-        raise BadInputError(f"{_describe(path)}: is a folder, not an image")
-    if path.stat().st_size == 0:
-        raise BadInputError(f"{_describe(path)}: the file is empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                width, height = im.size
-                if width * height > max_pixels:
-                    raise BadInputError(
-                        f"{_describe(path)}: {width}x{height} is {width * height / 1e6:.0f} megapixels, over the "
-                        f"limit of {max_pixels / 1e6:.0f} MP (change the limit in the settings if this is intended)"
-                    )
-                if width == 0 or height == 0:
-                    raise BadInputError(f"{_describe(path)}: the image has no pixels")
-                im.seek(0)
-                im.load()
-                return _to_photo(im)
-    except BadInputError:
-        raise
-    except UnidentifiedImageError:
-        raise BadInputError(f"{_describe(path)}: not an image file (or a format that cannot be read)") from None
-    except Image.DecompressionBombError:
-        raise BadInputError(f"{_describe(path)}: refused as a decompression bomb") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
-            raise BadInputError(f"{_describe(path)}: the file is truncated or damaged") from None
-        raise BadInputError(f"{_describe(path)}: cannot be read ({exc})") from None
+    """Read an image through the user-file gate. Raises BadInputError with a clear message for anything unusable."""
+    path = readable_file(path, "image")
+    origin = printable(path)
+    limits = ImageLimits(max_pixels=max_pixels)
+    with open_image(path, limits, origin) as im:
+        try:
+            if is_png16(im):
+                check_inflation(im.size[0] * im.size[1] * len(im.mode) * 2, path.stat().st_size, limits, origin)
+                exif = im.getexif()
+                return _png16_photo(png16_pixels(path), exif.tobytes() if len(exif) else None)
+            im.seek(0)
+            im.load()
+            photo = _to_photo(im)
+        except BadInputError:
+            raise
+        except MemoryError:
+            raise BadInputError(f"{origin}: too large to decode in the memory available") from None
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError) as exc:
+            if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
+                raise BadInputError(f"{origin}: the file is truncated or damaged") from None
+            raise BadInputError(f"{origin}: cannot be read ({type(exc).__name__})") from None
+    if not np.isfinite(photo.rgb).all():
+        raise BadInputError(f"{origin}: the image holds invalid numbers (NaN or infinity)")
+    return photo
+
+
+def _png16_photo(pixels: np.ndarray, exif: bytes | None) -> Photo:
+    """A 16-bit RGB(A) PNG at full depth."""
+    rgb = pixels[..., :3].astype(np.float32)
+    rgb *= np.float32(1 / 65535.0)
+    alpha = None
+    if pixels.shape[2] == 4 and pixels[..., 3].min() < 65535:
+        alpha = pixels[..., 3].astype(np.float32) / np.float32(65535.0)
+    return Photo(rgb=rgb, alpha=alpha, exif=exif, bit_depth=16, source_format="PNG")
 
 
 def _icc_to_srgb(im: Image.Image) -> Image.Image:
@@ -118,6 +122,8 @@ def _high_bit_array(im: Image.Image) -> np.ndarray:
     arr = np.asarray(im)
     if im.mode == "F":
         arr = arr.astype(np.float32)
+        if not np.isfinite(arr).all():
+            return arr  # refused by read_image with a clear message
         top = float(arr.max()) if arr.size else 1.0
         return np.clip(arr / (top if top > 1.0 else 1.0), 0.0, 1.0)
     arr = arr.astype(np.float64)
@@ -202,8 +208,12 @@ def to_pil(photo: Photo, flatten_onto: tuple[float, float, float] | None = None)
 def output_format(path: str | os.PathLike) -> str:
     ext = Path(path).suffix.lower()
     if ext not in WRITE_FORMATS:
+        if Path(path).is_dir():
+            raise BadInputError(f"{printable(path)}: is a folder; give an output file name such as "
+                                f"{printable(Path(path) / 'result.png')}")
         raise BadInputError(
-            f"{path}: cannot write '{ext or 'no extension'}' files; use one of {', '.join(sorted(WRITE_FORMATS))}"
+            f"{printable(path)}: cannot write '{printable(ext) or 'no extension'}' files; use one of "
+            f"{', '.join(sorted(WRITE_FORMATS))}"
         )
     return WRITE_FORMATS[ext]
 
@@ -216,6 +226,50 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     except OSError:
         pass
     return a.resolve() == b.resolve()
+
+
+def check_quality(quality: int) -> int:
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
+        raise BadInputError(f"quality {quality}: expected a whole number from 1 to 100")
+    return int(quality)
+
+
+def check_finite(rgb: np.ndarray, what: str = "the result") -> None:
+    """Refuse to write NaN or infinity (they would become a black image without a word)."""
+    if not np.isfinite(rgb).all():
+        raise BadInputError(f"{what} holds invalid numbers (NaN or infinity); nothing was written. A style, weight "
+                            "or input holds values out of range")
+
+
+def encode_image(photo: Photo, fmt: str, quality: int = 95, keep_exif: bool = True) -> bytes:
+    """The whole file in memory, so a failed encoder never leaves a partial file anywhere."""
+    quality = check_quality(quality)
+    im = to_pil(photo, flatten_onto=(1.0, 1.0, 1.0) if fmt == "JPEG" else None)
+    options: dict = {}
+    if fmt == "JPEG":
+        options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True)
+    elif fmt == "WEBP":
+        options.update(quality=quality, method=4)
+    elif fmt == "PNG":
+        # level 3 writes ~3x faster than Pillow's default 6 for files ~10% larger: a 24 MP export
+        # takes seconds instead of the better part of ten
+        options.update(compress_level=3)
+    elif fmt == "TIFF":
+        options.update(compression="tiff_lzw")
+    if keep_exif and photo.exif and len(photo.exif) <= MAX_EXIF_BYTES:
+        options["exif"] = photo.exif
+    elif keep_exif and photo.exif:
+        log.info("EXIF block of %d bytes dropped: too large to carry", len(photo.exif))
+    buffer = io.BytesIO()
+    try:
+        im.save(buffer, format=fmt, **options)
+    except OSError:
+        if not options.get("optimize"):
+            raise
+        # Pillow sizes the optimising JPEG encoder's buffer below what noise at quality 100 needs
+        buffer = io.BytesIO()
+        im.save(buffer, format=fmt, **{**options, "optimize": False})
+    return buffer.getvalue()
 
 
 def write_image(
@@ -231,36 +285,27 @@ def write_image(
     so a transparent photo is flattened onto white there.
     """
     path = Path(path)
+    shown = printable(path)
     fmt = output_format(path)
     for other in protect:
         if same_file(path, other):
-            raise BadInputError(f"{path}: the output would overwrite the input; choose another output name")
+            raise BadInputError(f"{shown}: the output would overwrite the input; choose another output name")
     if path.is_dir():
-        raise BadInputError(f"{path}: is a folder; give an output file name")
+        raise BadInputError(f"{shown}: is a folder; give an output file name")
     if not path.parent.exists():
-        raise BadInputError(f"{path}: the folder {path.parent} does not exist")
+        raise BadInputError(f"{shown}: the folder {printable(path.parent)} does not exist")
     if not os.access(path.parent, os.W_OK):
-        raise BadInputError(f"{path}: the folder {path.parent} is not writable")
-
-    im = to_pil(photo, flatten_onto=(1.0, 1.0, 1.0) if fmt == "JPEG" else None)
-    options: dict = {}
-    if fmt == "JPEG":
-        options.update(quality=int(quality), subsampling=0 if quality >= 90 else 2, optimize=True)
-    elif fmt == "WEBP":
-        options.update(quality=int(quality), method=4)
-    elif fmt == "PNG":
-        # level 3 writes ~3x faster than Pillow's default 6 for files ~10% larger: a 24 MP export
-        # takes seconds instead of the better part of ten
-        options.update(compress_level=3)
-    elif fmt == "TIFF":
-        options.update(compression="tiff_lzw")
-    if keep_exif and photo.exif:
-        options["exif"] = photo.exif
+        raise BadInputError(f"{shown}: the folder {printable(path.parent)} is not writable")
+    check_finite(photo.rgb, shown)
     try:
-        with atomic_path(path) as tmp:
-            im.save(tmp, format=fmt, **options)
+        data = encode_image(photo, fmt, quality, keep_exif)
+    except (OSError, ValueError) as exc:
+        raise BadInputError(f"{shown}: cannot be encoded as {fmt} ({type(exc).__name__})") from None
+    try:
+        atomic_write_bytes(path, data)
     except OSError as exc:
-        raise BadInputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise BadInputError(f"{shown}: cannot be written ({exc.strerror or exc}); the old file, if any, "
+                            "is untouched") from None
     return path
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from .. import locations
 from ..document.image_io import is_image_path
-from ..document.style_file import STYLE_EXTENSION, StyleFile, read_style_file
+from ..document.style_file import STYLE_EXTENSION, StyleFile, read_style_file, read_style_name
+from ..document.user_files import printable
 from ..errors import BadInputError
 
 log = logging.getLogger(__name__)
@@ -129,20 +130,84 @@ def user_style_files() -> list[Path]:
     return sorted(folder.glob(f"*{STYLE_EXTENSION}")) if folder.is_dir() else []
 
 
+# path -> ((mtime, size), style name or the reason it is unusable): a style's manifest is read once
+_names: dict[Path, tuple[tuple[int, int], str | BadInputError]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+        return st.st_mtime_ns, st.st_size
+    except OSError:
+        return 0, -1
+
+
+def _user_style_name(path: Path) -> str:
+    """A user style's name from its manifest alone, cached by modification time; BadInputError if unusable."""
+    stamp = _stamp(path)
+    cached = _names.get(path)
+    if cached is None or cached[0] != stamp:
+        try:
+            cached = (stamp, read_style_name(path))
+        except BadInputError as exc:
+            cached = (stamp, exc)
+        _names[path] = cached
+    if isinstance(cached[1], BadInputError):
+        raise cached[1]
+    return cached[1]
+
+
 def user_styles() -> list[StyleSource]:
-    """Every readable style in the user styles folder, sorted by name; damaged files are skipped."""
+    """Every readable style in the user styles folder, sorted by name; damaged files are skipped with a warning."""
     found = []
     for path in user_style_files():
         try:
             found.append(_user_source(path))
-        except BadInputError as exc:
-            log.warning("skipping user style: %s", exc)
+        except (BadInputError, ValueError, OSError, MemoryError) as exc:
+            log.warning("skipping user style: %s", printable(exc, 300))
     return sorted(found, key=lambda s: s.label.lower())
 
 
 def _user_source(path: Path) -> StyleSource:
     style = read_style_file(path)
     return StyleSource(kind=USER, label=style.name, style_file=style, path=path)
+
+
+def find_user_style(text: str) -> StyleSource | None:
+    """A user style by name: files whose name matches are tried first, then the manifests' names
+    (read once per file and cached), so naming one style does not load every style's tensors."""
+    wanted = _slug(text)
+    files = user_style_files()
+    for path in files:
+        if _slug(path.stem) == wanted:
+            return _user_source(path)
+    for path in files:
+        try:
+            if _slug(_user_style_name(path)) == wanted:
+                return _user_source(path)
+        except BadInputError as exc:
+            log.warning("skipping user style: %s", printable(exc, 300))
+    return None
+
+
+def user_styles_taken(stem: str, name: str) -> tuple[Path, str]:
+    """A file in the user styles folder and a style name for an imported style that replace neither
+    an existing file nor a style of the same name: "Name (2)", "Name (3)", ..."""
+    folder = locations.user_styles_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = set()
+    for path in user_style_files():
+        try:
+            taken.add(_slug(_user_style_name(path)))
+        except BadInputError:
+            pass
+    base_stem = _slug(stem) or "style"
+    for n in range(1, 10_000):
+        candidate_name = name if n == 1 else f"{name} ({n})"
+        candidate = folder / (f"{base_stem}{STYLE_EXTENSION}" if n == 1 else f"{base_stem}-{n}{STYLE_EXTENSION}")
+        if not candidate.exists() and _slug(candidate_name) not in taken:
+            return candidate, candidate_name
+    raise BadInputError(f"'{printable(name)}': too many styles of this name in {folder}")
 
 
 def image_style(paths: list[Path] | tuple[Path, ...], label: str | None = None) -> StyleSource:
@@ -174,10 +239,11 @@ def resolve_style(name_or_file: str) -> StyleSource:
         return _user_source(path)
     if path.exists():
         return image_style([path])
-    for source in user_styles():
-        if _slug(source.label) == _slug(text) or (source.path and _slug(source.path.stem) == _slug(text)):
-            return source
-    raise BadInputError(f"unknown style '{text}'; 'stylefuse styles' lists the styles, or give an image file")
+    found = find_user_style(text)
+    if found is not None:
+        return found
+    raise BadInputError(f"unknown style '{printable(text, 80)}'; 'stylefuse styles' lists the styles, or give an "
+                        "image file")
 
 
 def parse_mix(styles: list[str] = (), style_images: list[str] = ()) -> StyleMix:

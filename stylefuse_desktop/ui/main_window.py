@@ -47,11 +47,13 @@ from ..document.operations import (
 )
 from ..document.project import PROJECT_EXTENSION, load_project, save_project
 from ..document.style_file import STYLE_EXTENSION, read_style_file
+from ..document.user_files import one_line
 from ..errors import StyleFuseError
 from ..memory import release_memory
 from . import engine_jobs, icons
 from .canvas import QtCanvas
 from .dialogs import Preferences, QtPreferencesDialog, show_about
+from .feedback import user_message
 from .engine_jobs import EngineOptions
 from .fusion_panel import QtFusionPanel
 from .layers_panel import QtLayersPanel
@@ -416,8 +418,8 @@ class MainWindow(QMainWindow):
             else:
                 photo = read_image(path)
                 doc, renders = document_from_photo(photo, Path(path).stem), None
-        except StyleFuseError as exc:
-            self.show_message(str(exc), error=True)
+        except (StyleFuseError, OSError, MemoryError, ValueError) as exc:
+            self.show_message(user_message(exc, f"Opening {Path(path).name}"), error=True)
             return False
         self.set_document(doc, renders)
         release_memory()  # the decoded photo's float copy is gone: give the memory back
@@ -436,8 +438,8 @@ class MainWindow(QMainWindow):
             return
         try:
             layer = layer_from_photo(read_image(path), Path(path).stem, self.doc)
-        except StyleFuseError as exc:
-            self.show_message(str(exc), error=True)
+        except (StyleFuseError, OSError, MemoryError, ValueError) as exc:
+            self.show_message(user_message(exc, f"Adding {Path(path).name}"), error=True)
             return
         self.doc.add_layer(layer)
 
@@ -498,7 +500,14 @@ class MainWindow(QMainWindow):
                 return
         self.export(Path(path), quality, layer_id)
 
-    def export(self, path: Path, quality: int = 95, layer_id: str | None = None) -> Job:
+    def export(self, path: Path, quality: int = 95, layer_id: str | None = None) -> Job | None:
+        from ..document.output_plan import plan_outputs
+
+        try:  # before any painting: a folder that vanished, a name that is a folder
+            plan_outputs([path], WRITE_FORMATS)
+        except StyleFuseError as exc:
+            self.show_message(user_message(exc, f"Exporting {path.name}"), error=True)
+            return None
         snapshot = self.doc.snapshot()
         return self.run_job(Job(f"Exporting {path.name}", engine_jobs.export_document, snapshot, self.renders, path,
                                 quality, layer_id, self.engine_options()),
@@ -670,16 +679,17 @@ class MainWindow(QMainWindow):
             self.import_style(Path(path))
 
     def import_style(self, path: Path) -> bool:
-        from ..document.atomic import atomic_write_bytes
+        """Copy a .sfstyle into My styles; a style of the same name is kept and the import renamed."""
+        from ..document.style_file import write_style_file
+        from ..engine.styles import user_styles_taken
 
         try:
             style = read_style_file(path)
-        except StyleFuseError as exc:
-            self.show_message(str(exc), error=True)
+            target, style.name = user_styles_taken(path.stem, style.name)
+            write_style_file(target, style)
+        except (StyleFuseError, OSError, MemoryError, ValueError) as exc:
+            self.show_message(user_message(exc, f"Importing {Path(path).name}"), error=True)
             return False
-        target = locations.user_styles_dir() / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(target, path.read_bytes())
         self.style_picker.reload()
         self.show_message(f"Imported the style '{style.name}' into My styles")
         return True
@@ -705,8 +715,8 @@ class MainWindow(QMainWindow):
     def _apply_style_file(self, path: Path) -> None:
         try:
             style = read_style_file(path)
-        except StyleFuseError as exc:
-            self.show_message(str(exc), error=True)
+        except (StyleFuseError, OSError, MemoryError, ValueError) as exc:
+            self.show_message(user_message(exc, f"Applying {Path(path).name}"), error=True)
             return
         self.apply_style(StyleRef("user", style.name, path.read_bytes()))
 
@@ -821,13 +831,11 @@ class MainWindow(QMainWindow):
         self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
 
     def _job_failed(self, job: Job, exc: BaseException) -> None:
-        if isinstance(exc, StyleFuseError):
-            self.show_message(str(exc), error=True)
-        elif isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        if not isinstance(exc, StyleFuseError) and (isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()):
             self.show_message(f"{job.title} ran out of memory. Lower the tile memory or stroke size in the "
                               "preferences; your document is unchanged.", error=True)
         else:
-            self.show_message(f"{job.title} failed: {exc}. Your document is unchanged.", error=True)
+            self.show_message(user_message(exc, job.title), error=True)
 
     def cancel_work(self) -> None:
         """The Cancel button: stop what runs; painting resumes with the next change the user makes."""
@@ -910,7 +918,7 @@ class MainWindow(QMainWindow):
 
     # -- messages, preferences, drops, closing -------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
-        self.message_bar.show_text(text, error)
+        self.message_bar.show_text(one_line(text), error)  # names from files may carry control characters
 
     def preferences_dialog(self) -> None:
         dialog = QtPreferencesDialog(self.prefs, self)

@@ -4,6 +4,8 @@ style layer. Thumbnails are painted in the background at small size and cached p
 
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,8 @@ ICON = 72
 KEY_ROLE = Qt.ItemDataRole.UserRole
 SECTION_ROLE = Qt.ItemDataRole.UserRole + 1
 
+log = logging.getLogger(__name__)
+
 
 def image_styles_dir() -> Path:
     return locations.data_dir() / "image-styles"
@@ -44,8 +48,9 @@ def user_style_refs() -> list[StyleRef]:
         for path in sorted(folder.glob(f"*{STYLE_EXTENSION}")):
             try:
                 style = read_style_file(path)
-            except BadInputError:
-                continue  # a damaged file in the folder must not hide the others
+            except BadInputError as exc:
+                log.warning("skipping a style: %s", exc)  # a damaged file in the folder must not hide the others
+                continue
             refs.append(StyleRef(kind, style.name, path.read_bytes()))  # painting styles and looks alike
     return refs
 

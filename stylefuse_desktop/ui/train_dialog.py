@@ -101,14 +101,16 @@ class QtLossChart(QWidget):
 
 
 def _thumbnail(path: Path, side: int = 48) -> QPixmap | None:
-    from PIL import Image, UnidentifiedImageError
+    from ..document.user_files import open_image  # the gate: no PostScript, no bombs in a folder scan
+    from ..errors import BadInputError
 
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
+            im.draft("RGB", (side, side))
             im.thumbnail((side, side))
             rgba = np.asarray(im.convert("RGBA"), np.float32) / 255
         return QPixmap.fromImage(rgba_to_qimage(rgba))
-    except (OSError, UnidentifiedImageError, ValueError):
+    except (BadInputError, OSError, ValueError, MemoryError):
         return None
 
 

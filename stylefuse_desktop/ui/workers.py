@@ -27,7 +27,10 @@ class JobProgress(QObject):
         self._cancel = threading.Event()
 
     def report(self, fraction: float, message: str = "") -> None:
-        self.reported.emit(float(fraction), message)
+        try:
+            self.reported.emit(float(fraction), message)
+        except RuntimeError:  # "Signal source has been deleted": the window closed mid-paint, so stop quietly
+            self._cancel.set()
 
     @property
     def cancelled(self) -> bool:
