@@ -169,6 +169,15 @@ def gpu_tables(work: Path, style_image: Path, quick: bool, budget: Budget, image
                 print(f"  {width}x{height} {mode}: ours {seconds:.2f} s whole process, host peak {peak:.0f} MiB",
                       flush=True)
                 rows_large.append([f"{width}x{height}", mode, f"{seconds:.2f}", f"{peak:.0f}"])
+        if width * height == 12_000_000:  # a single photo: is cuDNN's autotuning worth its trials?
+            os.environ["STYLEFUSE_CUDNN_BENCHMARK"] = "1"
+            result = attempt("4000x3000 builtin, cudnn autotuning", lambda s=src: best_of_two(
+                "ours", "builtin", s, work, 4000, style_image, cuda))
+            del os.environ["STYLEFUSE_CUDNN_BENCHMARK"]
+            if result is not None:
+                print(f"  {width}x{height} builtin with cuDNN autotuning: ours {result[0]:.2f} s", flush=True)
+                rows_large.append([f"{width}x{height}", "builtin, cudnn autotuning", f"{result[0]:.2f}",
+                                   f"{result[1]:.0f}"])
     print(f"\nGPU columns, {cuda[1]} (whole processes, PNG in and out)\n", flush=True)
     if rows_folder:
         print(table(["style", "size", "photos", "ours ms/photo steady"], rows_folder), flush=True)

@@ -94,7 +94,7 @@ step "weights conversion and a first render" 120 info.txt \
 step "import time of a render (-X importtime, top 15 cumulative)" 40 info.txt bash -c \
     "'$PYTHON' -X importtime -m stylefuse_desktop.cli render '$WORK/tiny.png' -o '$WORK/tiny-out2.png' --device '$DEVICE' 2>&1 >/dev/null | sort -t'|' -k2 -n -r | head -15"
 
-# 3. engine time, default switches (cudnn.benchmark on, no compile, auto precision)
+# 3. engine time, default switches (cudnn autotuning on as in a folder, no compile, auto precision)
 step "engine time, default switches" 120 engine.jsonl \
     "$PYTHON" benchmarks/bench_engine.py --device "$DEVICE" --sizes "$ALL" --repeat "$REPEAT" --budget 90
 

@@ -50,3 +50,15 @@ def test_the_load_meter_waits_out_a_too_short_window(monkeypatch):
     monkeypatch.setattr(cpu_load.os, "cpu_count", lambda: 1)
     assert cpu_load.LoadMeter().busy_elsewhere(cores=1) == pytest.approx(0.5)
     assert slept == [pytest.approx(0.09)]
+
+
+@pytest.mark.parametrize("switch, repeated, expected", [("", True, True), ("", False, False),
+                                                        ("0", True, False), ("1", False, True)])
+def test_cudnn_autotuning_for_folders_unless_the_switch_says_otherwise(monkeypatch, switch, repeated, expected):
+    before = torch.backends.cudnn.benchmark
+    monkeypatch.setenv("STYLEFUSE_CUDNN_BENCHMARK", switch)
+    try:
+        device.expect_repeated_sizes(repeated)
+        assert torch.backends.cudnn.benchmark is expected
+    finally:
+        torch.backends.cudnn.benchmark = before

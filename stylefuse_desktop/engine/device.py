@@ -1,8 +1,9 @@
 """One place decides where torch runs (CUDA, Apple's MPS or the CPU) and how pixels cross to it and back.
 
-Two switches for CUDA, read from the environment so a benchmark can measure with and without them:
-``STYLEFUSE_CUDNN_BENCHMARK`` (default on: cuDNN picks the fastest convolution for each size it sees,
-which pays in folder runs of same-sized photos) and ``STYLEFUSE_COMPILE`` (``off`` by default;
+Switches for CUDA, read from the environment so a benchmark can measure with and without them:
+``STYLEFUSE_CUDNN_BENCHMARK`` (1 or 0; by default on for folder runs, where cuDNN's trial of every
+convolution algorithm for a size pays back over many photos of that size, and off for a single photo,
+where the trials would cost more than they save) and ``STYLEFUSE_COMPILE`` (``off`` by default;
 ``default`` or ``reduce-overhead`` (CUDA graphs) compile the one-tile forward pass with torch.compile).
 ``STYLEFUSE_BATCH`` sets how many same-sized photos of a folder a GPU paints in one pass (default 4).
 
@@ -126,8 +127,19 @@ def _switch(name: str, default: str) -> str:
 
 @lru_cache(maxsize=1)
 def configure_cuda() -> None:
-    """cuDNN autotuning for repeated sizes; TF32 stays off (the float32 paths are the exact reference)."""
-    torch.backends.cudnn.benchmark = _switch("STYLEFUSE_CUDNN_BENCHMARK", "1") not in ("0", "off", "no")
+    """TF32 stays off (the float32 paths are the exact reference); cuDNN autotuning as the switch says."""
+    expect_repeated_sizes(False)
+
+
+def expect_repeated_sizes(repeated: bool) -> None:
+    """Turn cuDNN's autotuning on when many photos will share their sizes (``STYLEFUSE_CUDNN_BENCHMARK``
+    overrides either way)."""
+    forced = _switch("STYLEFUSE_CUDNN_BENCHMARK", "")
+    if forced in ("0", "off", "no", "false"):
+        repeated = False
+    elif forced in ("1", "on", "yes", "true"):
+        repeated = True
+    torch.backends.cudnn.benchmark = repeated
 
 
 def compile_mode() -> str:

@@ -266,7 +266,8 @@ def finish(
     if coverage is not None:
         coverage = coverage.to(prepared.photo.device)
     if on_device:
-        out_t = torch.empty((1, 3, height, width), device=prepared.photo.device)
+        # channels-last: the [H, W, 3] pixels the caller takes are this tensor's own layout
+        out_t = torch.empty((1, 3, height, width), device=prepared.photo.device, memory_format=torch.channels_last)
     elif tuple(painting.shape[-2:]) == (height, width) and painting.dtype == torch.float32 and \
             painting.is_contiguous(memory_format=torch.channels_last):
         out = painting[0].permute(1, 2, 0).numpy()  # finish in place: no second full-size image
