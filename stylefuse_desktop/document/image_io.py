@@ -19,6 +19,7 @@ from PIL import Image, ImageCms, ImageOps
 
 from ..errors import BadInputError
 from .atomic import atomic_write_bytes
+from .png_writer import encode_png
 from .user_files import (
     DEFAULT_MAX_PIXELS,
     ImageLimits,
@@ -244,6 +245,12 @@ def check_finite(rgb: np.ndarray, what: str = "the result") -> None:
 def encode_image(photo: Photo, fmt: str, quality: int = 95, keep_exif: bool = True) -> bytes:
     """The whole file in memory, so a failed encoder never leaves a partial file anywhere."""
     quality = check_quality(quality)
+    if fmt == "PNG":
+        # our own writer: Up-filtered rows deflated on several cores (Pillow's takes ~2x longer on one)
+        exif = photo.exif if keep_exif and photo.exif and len(photo.exif) <= MAX_EXIF_BYTES else None
+        rgb = to_uint8(photo.rgb)
+        pixels = rgb if photo.alpha is None else np.dstack([rgb, to_uint8(photo.alpha)])
+        return encode_png(pixels, level=3, exif=exif)
     im = to_pil(photo, flatten_onto=(1.0, 1.0, 1.0) if fmt == "JPEG" else None)
     options: dict = {}
     if fmt == "JPEG":
