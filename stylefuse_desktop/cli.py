@@ -257,9 +257,13 @@ def _render(args: argparse.Namespace) -> int:
 
     target_of = dict(zip(files, targets))
 
+    # 8-bit pixels stay 8-bit for a GPU, which converts them itself (a CPU render converts them while
+    # preparing); shrinking works on floats
+    eight_bit = args.device != "cpu" and not args.max_size
+
     def read(source: Path):
         try:
-            photo = read_image(source, max_pixels=args.max_pixels)
+            photo = read_image(source, max_pixels=args.max_pixels, eight_bit=eight_bit)
         except PixelLimitError as exc:
             raise BadInputError(f"{exc}; --max-pixels raises the limit") from None
         return fit_longest_side(photo, args.max_size) if args.max_size else photo

@@ -200,3 +200,20 @@ def test_a_photo_is_let_go_once_painted_while_its_result_is_written():
 
     list(FolderPipeline(["a", "b"], read, recoverable, writers=1).run(lambda group: ["out"] * len(group), write))
     assert seen == [True, True]
+
+
+def test_eight_bit_reads_render_as_their_float_reads(tmp_path, photo_rgb):
+    from PIL import Image
+
+    from stylefuse_desktop.document.image_io import read_image, to_uint8
+    from stylefuse_desktop.engine.render import RenderSettings, render_image
+    from stylefuse_desktop.engine.styles import parse_mix
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(to_uint8(photo_rgb[:80, :100])).save(path)
+    as_float, as_bytes = read_image(path), read_image(path, eight_bit=True)
+    assert as_bytes.rgb.dtype == np.uint8 and as_bytes.rgb.flags.writeable
+    assert np.array_equal(as_bytes.rgb, to_uint8(as_float.rgb))
+    mix = parse_mix(["Fiesta"], [])
+    for settings in (RenderSettings(device="cpu"), RenderSettings(device="cpu", strength=0.0)):
+        assert np.abs(render_image(as_bytes.rgb, mix, settings) - render_image(as_float.rgb, mix, settings)).max() < 1e-5
