@@ -257,9 +257,13 @@ def _render(args: argparse.Namespace) -> int:
 
     target_of = dict(zip(files, targets))
 
+    # 8-bit pixels stay 8-bit for a GPU, which converts them itself (a CPU render converts them while
+    # preparing); shrinking works on floats
+    eight_bit = args.device != "cpu" and not args.max_size
+
     def read(source: Path):
         try:
-            photo = read_image(source, max_pixels=args.max_pixels)
+            photo = read_image(source, max_pixels=args.max_pixels, eight_bit=eight_bit)
         except PixelLimitError as exc:
             raise BadInputError(f"{exc}; --max-pixels raises the limit") from None
         return fit_longest_side(photo, args.max_size) if args.max_size else photo
@@ -267,13 +271,14 @@ def _render(args: argparse.Namespace) -> int:
     # the first photos decode while torch loads
     pipeline = FolderPipeline(files, read, lambda exc: isinstance(exc, BadInputError))
     try:
-        from .engine.device import folder_batch, select_device
+        from .engine.device import expect_repeated_sizes, folder_batch, select_device
         from .engine.render import RenderSettings, render_batch, render_image
 
         settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale,
                                   device=args.device, tile=args.tile, precision=args.precision)
         # a GPU hands back finished 8-bit pixels; a CPU render leaves the conversion to the encoders
         device = select_device(settings.device)
+        expect_repeated_sizes(len(files) > 2)
         as_uint8 = device.type != "cpu"
         batch = 1 if style_masks else folder_batch(device)
     except BaseException:
@@ -283,13 +288,15 @@ def _render(args: argparse.Namespace) -> int:
 
     def paint(group):
         if len(group) > 1:  # same-sized photos, one pass of the network (GPU)
-            return render_batch([photo.rgb for _, photo in group], mix, settings, as_uint8=as_uint8)
-        source, photo = group[0]
-        return [render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks,
-                             as_uint8=as_uint8)]
+            painted = render_batch([photo.rgb for _, photo in group], mix, settings, as_uint8=as_uint8)
+        else:
+            source, photo = group[0]
+            painted = [render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks,
+                                    as_uint8=as_uint8)]
+        return [photo.with_rgb(rgb) for (_, photo), rgb in zip(group, painted)]
 
-    def write(source: Path, photo, rgb) -> None:
-        write_image(target_of[source], photo.with_rgb(rgb), quality=args.quality, protect=(source,))
+    def write(source: Path, painted) -> None:
+        write_image(target_of[source], painted, quality=args.quality, protect=(source,))
 
     failures = len(problems)
     for result in pipeline.run(paint, write, batch=batch):

@@ -55,8 +55,8 @@ class FolderPipeline(Generic[Job]):
 
     ``read(job) -> photo`` (anything with ``size`` as (width, height)), ``paint(pairs) -> outputs``
     (a list of one (job, photo) pair, or up to ``batch`` pairs of photos of the same size, painted
-    together), and
-    ``write(job, photo, output)``. Exceptions for which ``recoverable(exc)`` is true become a result's
+    together) and ``write(job, output)``. The pipeline lets go of a photo once it is painted, so its
+    pixels are freed while the result is encoded (the output carries what the writer needs). Exceptions for which ``recoverable(exc)`` is true become a result's
     ``error``; any other stops the run (reads not yet started are dropped; started writes finish,
     atomically).
     """
@@ -113,7 +113,7 @@ class FolderPipeline(Generic[Job]):
     def run(
         self,
         paint: Callable[[Sequence[tuple[Job, Any]]], Sequence[Any]],
-        write: Callable[[Job, Any, Any], None],
+        write: Callable[[Job, Any], None],
         batch: int = 1,
     ) -> Iterator[FileResult[Job]]:
         writing: deque[tuple[FileResult[Job], Future | None, float]] = deque()
@@ -133,9 +133,8 @@ class FolderPipeline(Generic[Job]):
                         writing.append((FileResult(job, photo.size, error=str(exc)), None, started))
                     continue
                 for (job, photo), output in zip(group, outputs):
-                    writing.append((FileResult(job, photo.size), self._writers.submit(write, job, photo, output),
-                                    started))
-                del outputs, group
+                    writing.append((FileResult(job, photo.size), self._writers.submit(write, job, output), started))
+                del outputs, group, photo, output
                 yield from self._finished(writing, keep=self._writer_count)
             yield from self._finished(writing, keep=0)
         finally:

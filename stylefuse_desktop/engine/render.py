@@ -77,7 +77,14 @@ def pixel_blend_weight(strength: float, family: str) -> float:
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """[H, W, 3] float32 in [0, 1] or uint8 -> [1, 3, H, W] float32."""
+    if rgb.dtype == np.uint8:
+        return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float().div_(255.0)
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+
+
+def float_pixels(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) * np.float32(1 / 255.0) if rgb.dtype == np.uint8 else rgb
 
 
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -266,7 +273,8 @@ def finish(
     if coverage is not None:
         coverage = coverage.to(prepared.photo.device)
     if on_device:
-        out_t = torch.empty((1, 3, height, width), device=prepared.photo.device)
+        # channels-last: the [H, W, 3] pixels the caller takes are this tensor's own layout
+        out_t = torch.empty((1, 3, height, width), device=prepared.photo.device, memory_format=torch.channels_last)
     elif tuple(painting.shape[-2:]) == (height, width) and painting.dtype == torch.float32 and \
             painting.is_contiguous(memory_format=torch.channels_last):
         out = painting[0].permute(1, 2, 0).numpy()  # finish in place: no second full-size image
@@ -296,7 +304,7 @@ def render_image(
     style_masks: Sequence[np.ndarray | None] | None = None,
     as_uint8: bool = False,
 ) -> np.ndarray:
-    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1]); the result has the same size. Looks learnt from
+    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1], or uint8); the result has the same size. Looks learnt from
     pairs in the mix are applied to the photo first (``looks``); the other styles then paint it.
     ``as_uint8`` returns 8-bit pixels (rounded as ``image_io.to_uint8``): on a GPU the conversion runs
     there and only the bytes come back.
@@ -312,10 +320,11 @@ def render_image(
     progress.report(0.0, "Preparing")
     if settings.strength == 0.0:
         progress.report(1.0, "Done")
-        return _output(np.array(rgb, dtype=np.float32, copy=True), as_uint8)
+        return _output(np.array(float_pixels(rgb), dtype=np.float32, copy=True), as_uint8)
     device = select_device(settings.device)
     looks = [source for source, _ in mix.components if is_look(source)]
     if looks:
+        rgb = float_pixels(rgb)
         edited = apply_looks(rgb, looks, device)
         painting = [(i, c) for i, c in enumerate(mix.components) if not is_look(c[0])]
         if not painting:  # only looks: the edit, as strong as asked

@@ -61,6 +61,11 @@ def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scal
         step.report(0.0, f"Painting {name}")
         try:
             painted = paint_layer(doc, layer_id, local, scale, draft, base, step)
+            if not np.isfinite(painted.rgba).all():  # a black canvas would hide the problem
+                from ..errors import BadInputError
+
+                raise BadInputError(f"'{name}' painted invalid numbers (NaN or infinity): one of its styles or "
+                                    "weights holds values out of range; the layer is left as it was")
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - one layer's failure must not take the others down

@@ -59,7 +59,10 @@ class TrainingProgress(JobProgress):
         (self._pause.set if on else self._pause.clear)()
 
     def observe(self, event) -> None:
-        self.observed.emit(event)
+        try:
+            self.observed.emit(event)
+        except RuntimeError:  # "Signal source has been deleted": the dialog closed mid-run, so stop quietly
+            self.cancel()
 
 
 class QtLossChart(QWidget):
