@@ -365,3 +365,29 @@ def test_missing_window_libraries_are_named_with_their_packages(monkeypatch, cap
     assert app.main([]) == 1
     err = capsys.readouterr().err
     assert "libxcb-icccm4, libxcb-keysyms1" in err and "apt install" in err
+
+
+def test_training_dialog_keeps_its_layout_when_a_folder_is_accepted_and_draws_axes(qtbot, tmp_path, photo_path):
+    from stylefuse_desktop.ui.train_dialog import QtTrainDialog
+
+    dialog = QtTrainDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    field = dialog.styles
+    before = (field.height(), dialog.chart.geometry())
+    (tmp_path / "art").mkdir()
+    for i in range(3):
+        Image.open(photo_path).save(tmp_path / "art" / f"a{i}.png")
+    field.edit.setText(str(tmp_path / "art"))
+    field.scan()
+    qtbot.wait(50)
+    assert field.count == 3 and (field.height(), dialog.chart.geometry()) == before  # nothing jumped
+    chart = dialog.chart
+    chart.add({"loss": 1.0})
+    chart.add({"loss": 0.5})
+    image = chart.grab().toImage()
+    background = image.pixelColor(chart.width() // 2, 2)
+    left = next(x for x in range(chart.width()) if image.pixelColor(x, chart.height() // 2) != background)
+    column = [image.pixelColor(left, y) != background for y in range(10, chart.height() // 2)]
+    assert all(column), "no y axis drawn"
