@@ -70,17 +70,27 @@ def test_arrow_keys_on_a_weight_slider_keep_its_row_and_focus(qtbot, window):
     assert window.fusion_panel.stroke_value.text() == "1.00×"
 
 
-def test_a_throttled_drag_shows_previews_before_the_hand_comes_up(qtbot, window):
+def _open_large_photo(qtbot, window, tmp_path):
+    from PIL import Image
+    from skimage import data
+
+    path = tmp_path / "large.png"
+    Image.fromarray(data.chelsea()).resize((1200, 900)).save(path)
+    window.open_path(str(path))
+
+
+def test_a_throttled_drag_shows_previews_before_the_hand_comes_up(qtbot, window, tmp_path):
+    _open_large_photo(qtbot, window, tmp_path)  # a preview takes longer than the time between two changes
     _style_layer_with_two_styles(qtbot, window)
     slider = window.fusion_panel.rows[1].slider
     previews = []
     window.painted.connect(lambda: previews.append(window.painter.interacting))
     slider.setSliderDown(True)  # the press
     value = 100
-    for _ in range(400):  # a steady drag: a change every 30 ms, never pausing
+    for _ in range(1000):  # a steady drag: a change every 10 ms, never pausing (a debounce never fires)
         value = 100 - (100 - value + 3) % 100
         slider.setValue(value)
-        qtbot.wait(30)
+        qtbot.wait(10)
         if any(previews):
             break
     assert any(previews), "no preview landed while the slider was held"
