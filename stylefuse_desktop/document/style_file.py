@@ -3,7 +3,10 @@ style's tensors as safetensors, and optionally a preview PNG. Never a pickle.
 
 Kinds:
 - ``embedding``: a 100-d style embedding for the arbitrary-style transformer (tensor ``embedding``);
-  optional ``decoder.*`` tensors replace the transformer's decoder weights for this style.
+  a trained style also has its own normalisation parameters (``norm.<i>.gamma``/``beta``) and
+  low-rank adapters of the decoder's convolutions (``adapter.<layer>.up``/``down``, see
+  ``engine/adapters.py``), described in the manifest's ``adapters`` entry (format version 2).
+  Version 1 files (embedding, optional norms) still load: they have no adapters.
 - ``look``: an editing look learnt from before/after pairs (tensors of the look generator).
 """
 
@@ -26,7 +29,7 @@ from ..errors import BadInputError
 from .atomic import atomic_path
 
 STYLE_FORMAT = "stylefuse.style"
-STYLE_FORMAT_VERSION = 1
+STYLE_FORMAT_VERSION = 2
 STYLE_EXTENSION = ".sfstyle"
 KINDS = ("embedding", "look")
 EMBEDDING_SIZE = 100
@@ -38,7 +41,12 @@ _PREVIEW = "preview.png"
 _MAX_MEMBER_BYTES = {_MANIFEST: 1 << 20, _TENSORS: 512 << 20, _PREVIEW: 16 << 20}
 
 # format_version -> function upgrading a manifest of that version by one step
-_MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+_MIGRATIONS: dict[int, Callable[[dict], dict]] = {
+    # version 2 added per-style adapters; a version 1 style simply has none
+    1: lambda manifest: {**manifest, "format_version": 2, "adapters": None},
+}
+ADAPTER_PREFIX = "adapter."
+_MAX_ADAPTER_RANK = 64
 
 
 @dataclass
@@ -68,6 +76,9 @@ def _validate(style: StyleFile, origin: str) -> None:
     for key, value in style.tensors.items():
         if value.dtype.kind not in "fiu":
             raise BadInputError(f"{origin}: tensor '{key}' has an unsupported type {value.dtype}")
+        if key.startswith(ADAPTER_PREFIX) and style.kind == "embedding":
+            if value.ndim != 2 or min(value.shape) > _MAX_ADAPTER_RANK or not np.all(np.isfinite(value)):
+                raise BadInputError(f"{origin}: the style's adapter '{key}' is damaged")
 
 
 def style_to_bytes(style: StyleFile) -> bytes:
@@ -80,6 +91,7 @@ def style_to_bytes(style: StyleFile) -> bytes:
         "tensors": _TENSORS,
         "preview": _PREVIEW if style.preview_png else None,
         "info": style.info,
+        "adapters": _adapter_summary(style.tensors),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -89,6 +101,15 @@ def style_to_bytes(style: StyleFile) -> bytes:
         if style.preview_png:
             zf.writestr(_PREVIEW, style.preview_png)
     return buffer.getvalue()
+
+
+def _adapter_summary(tensors: dict[str, np.ndarray]) -> dict | None:
+    """What the manifest says of a style's adapters (a reader can tell without opening the tensors)."""
+    ups = {k[len(ADAPTER_PREFIX):-len(".up")]: v for k, v in tensors.items()
+           if k.startswith(ADAPTER_PREFIX) and k.endswith(".up")}
+    if not ups:
+        return None
+    return {"kind": "low-rank", "layers": sorted(ups), "rank": max(int(v.shape[1]) for v in ups.values())}
 
 
 def _read_member(zf: zipfile.ZipFile, name: str, origin: str) -> bytes:
