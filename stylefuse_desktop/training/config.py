@@ -58,7 +58,7 @@ class StyleTrainingConfig(TrainingConfig):
     """Mode 1: a style from a folder of pictures (unpaired, adversarial)."""
 
     styles: Path = Path()
-    content: Path | None = None  # default: generated landscapes (+ the photos open in the editor)
+    content: Path | None = None  # with extra_content, the photos painted while training; neither: generated ones
     extra_content: tuple = field(default=(), compare=False)  # float32 arrays from the editor
 
     @property

@@ -19,12 +19,15 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 
 
 def content_loss(
-    predictor, output: torch.Tensor, content: torch.Tensor, stages: tuple[int, ...] = (3, 6)
+    predictor, output: torch.Tensor, content: torch.Tensor, stages: tuple[int, ...] = (3, 6),
+    output_features: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """How far the output's structure strays from the photo's, in the style predictor's feature space."""
+    """How far the output's structure strays from the photo's, in the style predictor's feature space
+    (``output_features``: the output's features at ``stages``, when already computed)."""
     with torch.no_grad():
         target = predictor.features(content, stages)
-    return sum(F.mse_loss(a, b) for a, b in zip(predictor.features(output, stages), target)) / len(stages)
+    ours = output_features if output_features is not None else predictor.features(output, stages)
+    return sum(F.mse_loss(a.float(), b.float()) for a, b in zip(ours, target)) / len(stages)
 
 
 STAT_STAGES = (3, 6, 13)  # depths of the style predictor whose statistics describe a style
@@ -57,10 +60,11 @@ def style_targets(predictor, pictures: list[torch.Tensor], stages: tuple[int, ..
     return [(m / len(pictures), c / len(pictures)) for m, c in total]
 
 
-def feature_statistics_loss(predictor, output: torch.Tensor, targets: list,
-                            stages: tuple[int, ...] = STAT_STAGES) -> torch.Tensor:
+def feature_statistics_loss(predictor, output: torch.Tensor, targets: list, stages: tuple[int, ...] = STAT_STAGES,
+                            output_features: list[torch.Tensor] | None = None) -> torch.Tensor:
     """How far the output's feature statistics (means and covariances of the pixels and of the style
     predictor's features at several depths) are from the style pictures' (``style_targets``): palette
     and texture as a steady gradient beside the discriminator's noisy one."""
-    ours = [feature_statistics(f) for f in [output] + predictor.features(output, stages)]
+    features = output_features if output_features is not None else predictor.features(output, stages)
+    ours = [feature_statistics(f) for f in [output] + features]
     return sum(statistics_distance(a, b) for a, b in zip(ours, targets)) / len(targets)

@@ -24,7 +24,6 @@ from .discriminator import ConditionalPatchDiscriminator
 from .losses import discriminator_hinge, generator_hinge
 from .metrics import psnr
 from .run import TrainResult, checkpoint_dir_for, png_bytes, run_loop, small
-from .style_trainer import autocast
 
 BATCH = 4
 L1_WEIGHT = 100.0
@@ -91,15 +90,14 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
 
     def train_step() -> dict:
         x, y, positions = paired_batch(pool, rng, BATCH, config.size)
-        with autocast(device):
-            fake = generator(x, positions=positions).float()
-            d_loss = discriminator_hinge(discriminator.judge(x, y), discriminator.judge(x, fake.detach()))
+        # fp32 throughout: the look network is tiny, and its colour corrections need the precision
+        fake = generator(x, positions=positions)
+        d_loss = discriminator_hinge(discriminator.judge(x, y), discriminator.judge(x, fake.detach()))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
 
-        with autocast(device):
-            adversarial = generator_hinge(discriminator.judge(x, fake))
+        adversarial = generator_hinge(discriminator.judge(x, fake))
         l1 = F.l1_loss(fake, y)
         g_loss = adversarial + L1_WEIGHT * l1
         opt_g.zero_grad(set_to_none=True)

@@ -42,7 +42,14 @@ from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, w
 from .config import STYLE_PRESETS, StyleTrainingConfig
 from .data import STYLE_VIEW, batch, centre_batch, default_content, load_folder, prepare, project_photos, style_view
 from .discriminator import MultiScalePatchDiscriminator
-from .losses import content_loss, discriminator_hinge, feature_statistics_loss, generator_hinge, style_targets
+from .losses import (
+    STAT_STAGES,
+    content_loss,
+    discriminator_hinge,
+    feature_statistics_loss,
+    generator_hinge,
+    style_targets,
+)
 from .metrics import edge_ssim, patch_swd_two_scales, statistics_gap
 from .run import (  # noqa: F401  (save_result and TrainResult are imported from here by callers)
     TrainResult,
@@ -60,6 +67,7 @@ BATCH = 2
 WEIGHTS = {"adversarial": 0.5, "statistics": 2.0, "content": 10.0}
 CONTENT_SLACK = 1.05  # content loss allowed, relative to the zero-shot style's own (1 = as readable)
 LEARNING_RATES = {"adapters": 2e-3, "norms": 4e-3, "discriminator": 4e-4}
+CONTENT_STAGES = STAT_STAGES[:2]  # the predictor's shallower depths: structure, not style
 READABILITY_MARGIN = 0.05  # edge SSIM a trained style may lose against the zero-shot one
 
 
@@ -192,13 +200,14 @@ def train_style(
     progress.report(0.0, "Reading the pictures")
     styles = load_folder(config.styles, "style")
     skipped = list(styles.skipped)
+    # the user's photos when given (a folder, the photos open in the editor), else the project's own
+    content_images = list(config.extra_content)
     if config.content is not None:
         content = load_folder(config.content, "content")
         skipped += content.skipped
-        content_images = content.images
-    else:
+        content_images = content.images + content_images
+    if not content_images:
         content_images = default_content()
-    content_images = content_images + list(config.extra_content)
 
     device = select_device(config.device)
     with torch.inference_mode(False):
@@ -241,7 +250,7 @@ def train_style(
         probe = centre_batch(content_pool, min(4, len(content_pool)), config.size)
         zero_params = transformer.norm_parameters(zero_shot_embedding[None].to(device).expand(len(probe), -1))
         reference = max(float(content_loss(predictor, transformer.decode(transformer.encode(probe), zero_params),
-                                           probe)), 1e-6)
+                                           probe, CONTENT_STAGES)), 1e-6)
 
     def train_step() -> dict:
         content = batch(content_pool, rng, BATCH, config.size)
@@ -257,8 +266,10 @@ def train_style(
 
         with autocast(device):
             adversarial = generator_hinge(discriminator(painted))
-            statistics = feature_statistics_loss(predictor, painted, targets)
-            structure = content_loss(predictor, painted, content) / reference
+            seen = predictor.features(painted, STAT_STAGES)  # one pass for both terms
+            statistics = feature_statistics_loss(predictor, painted, targets, output_features=seen)
+            structure = content_loss(predictor, painted, content, CONTENT_STAGES,
+                                     output_features=seen[: len(CONTENT_STAGES)]) / reference
         # the photo must stay about as readable as the zero-shot style keeps it: only drift beyond that
         # costs (a plain content loss would pull the style back towards the photo)
         readability = torch.relu(structure - CONTENT_SLACK)
@@ -295,7 +306,8 @@ def train_style(
     info = {"kind_detail": "style from pictures", "training": config.settings(), "metrics": metrics,
             "steps_done": step, "cancelled": cancelled, "style_images": styles.names,
             "seconds": round(time.perf_counter() - started, 1)}
-    zero_shot.info.update({"training": config.settings(), "metrics": metrics, "kept_instead_of_training": True})
+    zero_shot.info.update({"training": config.settings(), "metrics": metrics, "kept_instead_of_training": True,
+                           "steps_done": step, "cancelled": cancelled})
     zero_shot.preview_png = png_bytes(paint_with(transformer, zero_shot.tensors, [small(preview_photo, 256)],
                                                  device)[0])
     result = StyleFile(config.name, "embedding", trained, info, preview_png)
