@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .color import transfer_luminance
-from .device import DEVICE_CHOICES, compile_mode, select_device, to_uint8_image, upload
+from .device import DEVICE_CHOICES, compile_mode, host_tensor, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
@@ -79,7 +79,7 @@ def pixel_blend_weight(strength: float, family: str) -> float:
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """[H, W, 3] float32 in [0, 1] or uint8 -> [1, 3, H, W] float32."""
     if rgb.dtype == np.uint8:
-        return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float().div_(255.0)
+        return host_tensor(rgb).permute(2, 0, 1)[None].float().div_(255.0)
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
