@@ -48,7 +48,7 @@ class RenderSettings:
     scale: float = 1.0  # stroke scale: the network paints at 1/scale of the output size
     device: str = "auto"
     tile: int | None = None  # tile side in pixels; None: chosen from free memory
-    tile_memory_mb: int | None = None  # memory a tile may use (CPU default 384 MB)
+    tile_memory_mb: int | None = None  # memory a tile may use (CPU default: a quarter of what is free, <= 1.5 GB)
     precision: str = "auto"  # transformer convolutions in bf16 where the hardware runs it natively ("fp32" to refuse)
 
     def __post_init__(self) -> None:
