@@ -396,13 +396,13 @@ def _fuse(args: argparse.Namespace) -> int:
 # -- styles, sheet, info ---------------------------------------------------------------------------
 
 def _styles(args: argparse.Namespace) -> int:
+    from .document.style_catalogue import builtin_styles, stored_styles
     from .document.user_files import printable
-    from .engine.styles import builtin_styles, user_styles
 
     rows = [{"name": s.name, "kind": "builtin", "index": s.index, "description": s.description}
             for s in builtin_styles()]
-    rows += [{"name": printable(s.label), "kind": "user", "style_kind": s.style_file.kind if s.style_file else None,
-              "path": printable(s.path, 1000)} for s in user_styles()]
+    rows += [{"name": printable(s.name), "kind": s.kind.value, "style_kind": s.style.kind,
+              "path": printable(s.path, 1000)} for s in stored_styles()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -410,7 +410,7 @@ def _styles(args: argparse.Namespace) -> int:
     for row in rows:
         if row["kind"] == "builtin":
             print(f"  {row['name']:18} {row['description']}")
-    user = [r for r in rows if r["kind"] == "user"]
+    user = [r for r in rows if r["kind"] != "builtin"]
     print(f"\nYour styles ({locations.user_styles_dir()}):")
     for row in user:
         print(f"  {row['name']:18} {row['path']}")

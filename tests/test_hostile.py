@@ -619,3 +619,27 @@ def test_cli_render_on_a_full_disk_exits_2_in_one_line(full_disk, tmp_path):
     assert_one_line_error(result.stderr, r"No space left on device")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "out.jpg"]
+
+
+def test_weights_cache_on_a_full_disk_is_one_clear_error(full_disk, monkeypatch):
+    from stylefuse_desktop.engine import weights
+
+    monkeypatch.setenv("STYLEFUSE_CACHE_DIR", str(full_disk))
+    monkeypatch.setattr(weights.locations, "bundled_weights_dir", lambda: full_disk / "none")
+    _fill(full_disk, 4 << 10)
+    with pytest.raises(BadInputError, match=r"converted weights cannot be written .*No space left"):
+        weights.ensure_converted("style_predictor")
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "weights"]
+    assert not any((full_disk / "weights").iterdir())
+
+
+def test_postscript_never_reaches_ghostscript(tmp_path, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    def ran(*args, **kwargs):
+        raise AssertionError("Ghostscript was asked to run a user's file")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ran)
+    for name in ("evil.jpg", "evil.eps", "evil.png"):
+        with pytest.raises(BadInputError, match="not an image file"):
+            read_image(hf.postscript_as_jpg(tmp_path / name))

@@ -12,6 +12,7 @@ The limits are data (``ImageLimits``, ``ZipLimits``) so every caller uses the sa
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -97,7 +98,7 @@ def user_path(path: str | os.PathLike) -> Path:
     except RuntimeError:  # Path.resolve on a symlink loop (older Pythons)
         raise BadInputError(f"{shown}: a symbolic link loop") from None
     except OSError as exc:
-        if exc.errno == 40:  # ELOOP
+        if exc.errno == errno.ELOOP:
             raise BadInputError(f"{shown}: a symbolic link loop") from None
         if isinstance(exc, FileNotFoundError):
             return p
