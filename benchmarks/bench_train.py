@@ -89,6 +89,8 @@ def style_rows(args, work: Path) -> list[list[str]]:
     }
     rows = []
     for set_name, make in sets.items():
+        if args.sets and not any(set_name.startswith(prefix) for prefix in args.sets):
+            continue
         folder = save_all(work / set_name.split()[0], make())
         for preset in args.presets:
             config = StyleTrainingConfig(name=f"bench {preset}", styles=folder, preset=preset, device=args.device,
@@ -150,6 +152,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["style", "pairs"], choices=["style", "pairs"])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument("--quick", action="store_true", help="the fast preset only")
+    parser.add_argument("--sets", nargs="+", help="only the style sets whose names start so (e.g. procedural)")
     parser.add_argument("--steps", type=int, help="override every preset's steps (experiments)")
     parser.add_argument("--json-out", help="append each style row's full metrics to this file (JSON lines)")
     args = parser.parse_args()

@@ -11,10 +11,10 @@ import json
 import logging
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import __version__, locations
+from .devices import DEVICE_CHOICES
 from .errors import BadInputError, Cancelled, StyleFuseError, WeightsError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKEN_INSTALL, EXIT_CANCELLED = 0, 2, 3, 130
@@ -42,8 +42,11 @@ class TerminalProgress:
         sys.stderr.flush()
 
 
-def _error(message: str) -> None:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
+def _error(message: object) -> None:
+    """One line on stderr, whatever the message holds (names from files may carry escape sequences)."""
+    from .document.user_files import one_line
+
+    sys.stderr.write(f"{PROG}: error: {one_line(message)}\n")
 
 
 def _positive_int(text: str) -> int:
@@ -56,11 +59,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _quality(text: str) -> int:
+    value = _positive_int(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"expected a quality from 1 to 100, got {value}")
+    return value
+
+
+MAX_SEED = 2**32 - 1
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text[:40]}'") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {text[:40]}")
+    return value
+
+
 def _float(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text[:40]}'") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got '{text[:40]}'")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,7 +96,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument("--tile", type=_positive_int, default=None,
                         help="tile side in pixels (default: chosen from free memory)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
@@ -102,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="shrink photos whose longer side exceeds this many pixels before painting")
     render.add_argument("--max-pixels", type=_positive_int, default=150_000_000,
                         help="refuse images larger than this many pixels (default 150 million)")
-    render.add_argument("--quality", type=_positive_int, default=95, help="JPEG/WebP quality (default 95)")
+    render.add_argument("--quality", type=_quality, default=95, help="JPEG/WebP quality, 1 to 100 (default 95)")
     render.add_argument("--style-mask", action="append", default=[], metavar="STYLE=MASK.png",
                         help="paint STYLE (as named in --style/--style-image) where MASK is light; masks are "
                              "resized to the image. Styles without a mask fill what the masks leave; if every "
@@ -123,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--strength", type=_float, default=1.0)
     fuse.add_argument("--preserve-color", action="store_true")
     fuse.add_argument("--scale", type=_float, default=1.0)
-    fuse.add_argument("--quality", type=_positive_int, default=95)
+    fuse.add_argument("--quality", type=_quality, default=95)
     _add_engine_options(fuse)
     fuse.add_argument("--json", action="store_true")
 
@@ -134,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("photo")
     sheet.add_argument("-o", "--output", required=True)
     sheet.add_argument("--tile", type=_positive_int, default=320, help="width of each tile in pixels")
-    sheet.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    sheet.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
 
     train = commands.add_parser("train", help="teach StyleFuse a style or a look from your pictures")
     modes = train.add_subparsers(dest="mode", required=True, parser_class=_Parser)
@@ -157,9 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
         mode.add_argument("--out", help="where to write the .sfstyle (default: your styles folder)")
         mode.add_argument("--preset", default="fast", choices=["fast", "balanced", "thorough"])
         mode.add_argument("--steps", type=_positive_int, help="training steps (overrides the preset)")
-        mode.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+        mode.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
         mode.add_argument("--resume", action="store_true", help="continue an interrupted run of this name")
-        mode.add_argument("--seed", type=int, default=0)
+        mode.add_argument("--seed", type=_seed, default=0, help=f"0 to {MAX_SEED}")
         mode.add_argument("--keep-on-cancel", action="store_true",
                           help="on Ctrl-C, save the style learnt so far (the run stays resumable either way)")
         mode.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -174,12 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _collect_inputs(inputs: list[str]) -> tuple[list[Path], bool, list[str]]:
     """Input files, whether the output is a folder, and problems found while collecting."""
     from .document.image_io import is_image_path
+    from .document.user_files import user_path
 
     files: list[Path] = []
     problems: list[str] = []
     folder_mode = len(inputs) > 1
     for text in inputs:
-        path = Path(text).expanduser()
+        path = user_path(text)
         if path.is_dir():
             folder_mode = True
             found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -202,44 +229,29 @@ def _output_path(source: Path, output: Path, folder_mode: bool) -> Path:
     return output / (source.stem + suffix)
 
 
-def _report_written(pending, as_json: bool, style: str) -> bool:
-    """Wait for a background write; print its result line, or its error. True when written."""
-    job, source, target, size, started = pending
-    try:
-        job.result()
-    except BadInputError as exc:
-        _error(str(exc))
-        return False
-    seconds = time.perf_counter() - started
-    if as_json:
-        print(json.dumps({"input": str(source), "output": str(target), "size": list(size), "style": style,
-                          "seconds": round(seconds, 3)}), flush=True)
-    else:
-        print(f"{target}  ({size[0]}x{size[1]}, {style}, {seconds:.1f} s)", flush=True)
-    return True
-
-
 def _render(args: argparse.Namespace) -> int:
-    from .document.image_io import fit_longest_side, output_format, read_image, same_file, write_image
-    from .engine.render import RenderSettings, render_image
+    from .document.image_io import WRITE_FORMATS, fit_longest_side, read_image, write_image
+    from .document.output_plan import plan_outputs
+    from .document.user_files import PixelLimitError
+    from .engine.pipeline import FolderPipeline
     from .engine.styles import builtin_styles, parse_mix
 
-    settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale,
-                              device=args.device, tile=args.tile, precision=args.precision)
     styles = args.style or ([] if args.style_image else [builtin_styles()[0].name])
     mix = parse_mix(styles, args.style_image)
     style_masks = _style_masks(args.style_mask, styles + args.style_image, mix)
     files, folder_mode, problems = _collect_inputs(args.inputs)
     output = Path(args.output).expanduser()
+    if folder_mode and output.exists() and not output.is_dir():
+        raise BadInputError(f"{output}: several inputs need an output folder, and this is a file")
+    targets = [_output_path(source, output, folder_mode) for source in files] if files else []
     if folder_mode:
-        if output.exists() and not output.is_dir():
-            raise BadInputError(f"{output}: several inputs need an output folder, and this is a file")
-    else:
-        output_format(output)  # refuse an unknown extension before any work
         if not output.parent.is_dir():
             raise BadInputError(f"{output}: the folder {output.parent} does not exist")
-        if files and same_file(files[0], output):
-            raise BadInputError(f"{output}: the output would overwrite the input; choose another output name")
+    else:
+        targets = [output]
+    read_folders = [Path(t).expanduser() for t in args.inputs if Path(t).expanduser().is_dir()]
+    plan_outputs(targets, WRITE_FORMATS, inputs=files + _mask_paths(args.style_mask), read_folders=read_folders,
+                 sources=files if folder_mode else None, folder_to_create=output if folder_mode else None)
     for problem in problems:
         _error(problem)
     if folder_mode and files:
@@ -248,32 +260,66 @@ def _render(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise BadInputError(f"{output}: cannot create the output folder ({exc.strerror})") from None
 
-    failures = len(problems)
+    target_of = dict(zip(files, targets))
+
+    # 8-bit pixels stay 8-bit for a GPU, which converts them itself (a CPU render converts them while
+    # preparing); shrinking works on floats
+    eight_bit = args.device != "cpu" and not args.max_size
+
+    def read(source: Path):
+        try:
+            photo = read_image(source, max_pixels=args.max_pixels, eight_bit=eight_bit)
+        except PixelLimitError as exc:
+            raise BadInputError(f"{exc}; --max-pixels raises the limit") from None
+        return fit_longest_side(photo, args.max_size) if args.max_size else photo
+
+    # the first photos decode while torch loads
+    pipeline = FolderPipeline(files, read, lambda exc: isinstance(exc, BadInputError))
+    try:
+        from .engine.device import expect_repeated_sizes, folder_batch, select_device
+        from .engine.render import RenderSettings, render_batch, render_image
+
+        settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale,
+                                  device=args.device, tile=args.tile, precision=args.precision)
+        # a GPU hands back finished 8-bit pixels; a CPU render leaves the conversion to the encoders
+        device = select_device(settings.device)
+        expect_repeated_sizes(len(files) > 2)
+        as_uint8 = device.type != "cpu"
+        batch = 1 if style_masks else folder_batch(device)
+    except BaseException:
+        pipeline.close()
+        raise
     show_bar = sys.stderr.isatty() and not args.json
-    # Encoding a file (zlib, libjpeg: no GIL held) overlaps with painting the next photo.
-    with ThreadPoolExecutor(max_workers=1) as writer:
-        pending = None
-        for source in files:
-            target = _output_path(source, output, folder_mode)
-            started = time.perf_counter()
-            try:
-                photo = read_image(source, max_pixels=args.max_pixels)
-                if args.max_size:
-                    photo = fit_longest_side(photo, args.max_size)
-                rgb = render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks)
-            except BadInputError as exc:
-                failures += 1
-                _error(str(exc))
-                if not folder_mode:
-                    return EXIT_BAD_INPUT
-                continue
-            if pending is not None:
-                failures += not _report_written(pending, args.json, mix.label)
-            job = writer.submit(write_image, target, photo.with_rgb(rgb), quality=args.quality, protect=(source,))
-            pending = (job, source, target, photo.size, started)
-        if pending is not None:
-            failures += not _report_written(pending, args.json, mix.label)
+
+    def paint(group):
+        if len(group) > 1:  # same-sized photos, one pass of the network (GPU)
+            painted = render_batch([photo.rgb for _, photo in group], mix, settings, as_uint8=as_uint8)
+        else:
+            source, photo = group[0]
+            painted = [render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks,
+                                    as_uint8=as_uint8)]
+        return [photo.with_rgb(rgb) for (_, photo), rgb in zip(group, painted)]
+
+    def write(source: Path, painted) -> None:
+        write_image(target_of[source], painted, quality=args.quality, protect=(source,))
+
+    failures = len(problems)
+    for result in pipeline.run(paint, write, batch=batch):
+        target = target_of[result.job]
+        if result.error is not None:
+            failures += 1
+            _error(result.error)
+        elif args.json:
+            print(json.dumps({"input": str(result.job), "output": str(target), "size": list(result.size),
+                              "style": mix.label, "seconds": round(result.seconds, 3)}), flush=True)
+        else:
+            size = result.size
+            print(f"{target}  ({size[0]}x{size[1]}, {mix.label}, {result.seconds:.1f} s)", flush=True)
     return EXIT_BAD_INPUT if failures else EXIT_OK
+
+
+def _mask_paths(specs: list[str]) -> list[Path]:
+    return [Path(spec.partition("=")[2]).expanduser() for spec in specs if spec.partition("=")[2]]
 
 
 def _style_masks(specs: list[str], style_specs: list[str], mix) -> list | None:
@@ -313,7 +359,8 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 
 
 def _fuse(args: argparse.Namespace) -> int:
-    from .document.image_io import Photo, output_format, read_image, read_mask, same_file, write_image
+    from .document.image_io import WRITE_FORMATS, Photo, read_image, read_mask, write_image
+    from .document.output_plan import plan_outputs
     from .engine.fusion import fuse_photos
     from .engine.render import RenderSettings
     from .engine.styles import builtin_styles, parse_mix, split_weight
@@ -321,13 +368,13 @@ def _fuse(args: argparse.Namespace) -> int:
     settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale,
                               device=args.device, tile=args.tile, precision=args.precision)
     output = Path(args.output).expanduser()
-    output_format(output)
-    if not output.parent.is_dir():
-        raise BadInputError(f"{output}: the folder {output.parent} does not exist")
     names, weights = zip(*(split_weight(p) for p in args.photos))
-    for name in names:
-        if same_file(name, output):
-            raise BadInputError(f"{output}: the output would overwrite the input; choose another output name")
+    for name, weight in zip(names, weights):
+        if not 0.0 <= weight <= 1e6:
+            raise BadInputError(f"photo '{name}': the weight must be a number from 0 to 1e6, got {weight:g}")
+    if sum(weights) <= 0:
+        raise BadInputError("the photo weights add up to zero; give at least one a positive weight")
+    plan_outputs([output], WRITE_FORMATS, inputs=[Path(n) for n in names] + _mask_paths(args.mask))
     masks: list = [None] * len(names)
     for spec in args.mask:
         photo_name, sep, path = spec.partition("=")
@@ -354,12 +401,13 @@ def _fuse(args: argparse.Namespace) -> int:
 # -- styles, sheet, info ---------------------------------------------------------------------------
 
 def _styles(args: argparse.Namespace) -> int:
-    from .engine.styles import builtin_styles, user_styles
+    from .document.style_catalogue import builtin_styles, stored_styles
+    from .document.user_files import printable
 
     rows = [{"name": s.name, "kind": "builtin", "index": s.index, "description": s.description}
             for s in builtin_styles()]
-    rows += [{"name": s.label, "kind": "user", "style_kind": s.style_file.kind if s.style_file else None,
-              "path": str(s.path)} for s in user_styles()]
+    rows += [{"name": printable(s.name), "kind": s.kind.value, "style_kind": s.style.kind,
+              "path": printable(s.path, 1000)} for s in stored_styles()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -367,7 +415,7 @@ def _styles(args: argparse.Namespace) -> int:
     for row in rows:
         if row["kind"] == "builtin":
             print(f"  {row['name']:18} {row['description']}")
-    user = [r for r in rows if r["kind"] == "user"]
+    user = [r for r in rows if r["kind"] != "builtin"]
     print(f"\nYour styles ({locations.user_styles_dir()}):")
     for row in user:
         print(f"  {row['name']:18} {row['path']}")
@@ -377,9 +425,11 @@ def _styles(args: argparse.Namespace) -> int:
 
 
 def _sheet(args: argparse.Namespace) -> int:
-    from .document.image_io import Photo, read_image, write_image
+    from .document.image_io import WRITE_FORMATS, Photo, read_image, write_image
+    from .document.output_plan import plan_outputs
     from .engine.sheet import contact_sheet
 
+    plan_outputs([args.output], WRITE_FORMATS, inputs=[args.photo])  # before painting 26 styles
     photo = read_image(args.photo)
     sheet = contact_sheet(photo.rgb, tile_width=args.tile, device=args.device,
                           progress=TerminalProgress("contact sheet", sys.stderr.isatty()))
@@ -418,6 +468,8 @@ def _train(args: argparse.Namespace) -> int:
     from .training.config import PairsTrainingConfig, StyleTrainingConfig
     from .training.run import save_result, train
 
+    if args.out:
+        _plan_style_output(args)
     common = dict(name=args.name, preset=args.preset, steps=args.steps, seed=args.seed, device=args.device,
                   output=Path(args.out).expanduser() if args.out else None)
     progress = TerminalProgress(f"training {args.name}", sys.stderr.isatty() and not args.json)
@@ -459,6 +511,18 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _plan_style_output(args: argparse.Namespace) -> None:
+    """``train --out``: a .sfstyle that overwrites none of the pictures being learnt from."""
+    from .document.output_plan import plan_outputs
+    from .document.style_file import STYLE_EXTENSION
+
+    folders = [Path(f).expanduser() for f in (getattr(args, "styles", None), getattr(args, "content", None),
+                                             getattr(args, "before", None), getattr(args, "after", None)) if f]
+    folders = [f for f in folders if f.is_dir()]
+    pictures = [p for f in folders for p in f.iterdir() if p.is_file()]
+    plan_outputs([args.out], (STYLE_EXTENSION,), inputs=pictures, read_folders=folders)
+
+
 def _flatten(metrics: dict, prefix: str = "") -> dict:
     out = {}
     for key, value in metrics.items():
@@ -475,7 +539,12 @@ COMMANDS = {"render": _render, "fuse": _fuse, "train": _train, "styles": _styles
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format=f"{PROG}: %(levelname)s: %(message)s")
+                        format=f"{PROG}: %(levelname)s: %(message)s", force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_one_line_records)
+    # library warnings go through logging, shown (on one line) only with --verbose
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.INFO if args.verbose else logging.ERROR)
     try:
         return COMMANDS[args.command](args)
     except BadInputError as exc:
@@ -490,6 +559,22 @@ def main(argv: list[str] | None = None) -> int:
     except StyleFuseError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT
+    except MemoryError:
+        _error("not enough memory for this image or setting; try --max-size or a smaller --tile")
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # a full disk, a folder that vanished: the files named in the error are untouched
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
+        return EXIT_BAD_INPUT
+    finally:
+        logging.captureWarnings(False)
+
+
+def _one_line_records(record: logging.LogRecord) -> bool:
+    from .document.user_files import one_line
+
+    record.msg, record.args = one_line(record.getMessage()), None
+    return True
 
 
 if __name__ == "__main__":

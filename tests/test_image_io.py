@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from images import gradient, png_bomb_header, save, swapped_primaries_profile
@@ -148,19 +150,22 @@ def test_missing_file_and_folder(tmp_path):
 
 
 def test_write_is_atomic_and_leaves_nothing_on_failure(tmp_path, monkeypatch):
-    target = tmp_path / "out.png"
-    target.write_bytes(b"previous contents")
+    """A disk that fills mid-write (the JPEG case once tore files): old file kept, no temporary left."""
+    from stylefuse_desktop.document import atomic
 
-    def broken_save(self, fp, *args, **kwargs):
-        with open(fp, "wb") as f:
-            f.write(b"half")
+    target = tmp_path / "out.jpg"
+    target.write_bytes(b"previous contents")
+    real_write = os.write
+
+    def full_disk_write(fd, data):
+        real_write(fd, bytes(data[: len(data) // 2]))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Image.Image, "save", broken_save)
+    monkeypatch.setattr(atomic.os, "write", full_disk_write)
     with pytest.raises(BadInputError, match="No space left"):
         write_image(target, Photo(rgb=np.zeros((4, 4, 3), np.float32)))
     assert target.read_bytes() == b"previous contents"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jpg"]
 
 
 def test_output_may_never_be_the_input(tmp_path):

@@ -206,12 +206,12 @@ def test_out_of_disk_space_writes_nothing_half(style_folder, content_folder, tmp
     config = StyleTrainingConfig(name="Full", styles=style_folder, content=content_folder, steps=2, size=64,
                                  output=tmp_path / "out" / "full.sfstyle")
     result = train_style(config)
-    import stylefuse_desktop.document.style_file as style_file
+    import stylefuse_desktop.document.atomic as atomic
 
-    def no_space(self, data):
+    def no_space(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(style_file.Path, "write_bytes", no_space)
+    monkeypatch.setattr(atomic.os, "write", no_space)  # the disk fills while the style file is written
     with pytest.raises(BadInputError, match="No space left"):
         save_result(result, config)
     monkeypatch.undo()

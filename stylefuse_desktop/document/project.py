@@ -20,13 +20,28 @@ from PIL import Image
 
 from .. import __version__
 from ..errors import BadInputError
-from .atomic import atomic_path
+from .atomic import atomic_write_bytes
 from .blend import BlendMode
 from .compositor import Painted, RenderStore
-from .document import Document
-from .image_io import DEFAULT_MAX_PIXELS
+from .document import MAX_LAYER_SCALE, MIN_LAYER_SCALE, Document
+from .user_files import (
+    DEFAULT_MAX_PIXELS,
+    ImageLimits,
+    UserZip,
+    ZipLimits,
+    check_inflation,
+    check_name,
+    check_pixels,
+    is_png16,
+    open_image,
+    png16_pixels,
+    printable,
+    readable_file,
+)
 from .layers import (
     BELOW,
+    MAX_STROKE,
+    MIN_STROKE,
     LAYER_TYPES,
     FusionLayer,
     FusionSource,
@@ -36,7 +51,7 @@ from .layers import (
     StyleLayer,
     StyleRef,
 )
-from .png16 import PngError, decode_png16, encode_png16
+from .png16 import PngError, encode_png16
 from .raster import Raster
 
 PROJECT_FORMAT = "stylefuse.project"
@@ -139,10 +154,10 @@ def save_project(doc: Document, path: str | os.PathLike, renders: RenderStore | 
         raise BadInputError(f"{path}: a project file ends in {PROJECT_EXTENSION}")
     data = project_bytes(doc, renders)
     try:
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
+        atomic_write_bytes(path, data)
     except OSError as exc:
-        raise BadInputError(f"{path}: cannot be saved ({exc.strerror or exc})") from None
+        raise BadInputError(f"{printable(path)}: cannot be saved ({exc.strerror or exc}); the old file, if any, "
+                            "is untouched") from None
     return path
 
 
@@ -187,106 +202,144 @@ def migrate(manifest: dict, origin: str) -> dict:
 # -- reading ---------------------------------------------------------------------------------------
 
 class _Reader:
-    def __init__(self, zf: zipfile.ZipFile, origin: str, max_pixels: int) -> None:
-        self.zf, self.origin, self.max_pixels = zf, origin, max_pixels
+    """Members of a project zip, through the user-file gate, with the values checked as they are read."""
 
-    def read(self, name: str) -> bytes:
-        try:
-            info = self.zf.getinfo(name)
-        except KeyError:
-            raise BadInputError(f"{self.origin}: the project is missing {name}") from None
-        if info.file_size > 8 * self.max_pixels + (64 << 20):
-            raise BadInputError(f"{self.origin}: {name} is implausibly large; the project is damaged")
-        return self.zf.read(name)
+    def __init__(self, zf: UserZip, origin: str, max_pixels: int) -> None:
+        self.zf, self.origin = zf, origin
+        self.limits = ImageLimits(max_pixels=max_pixels)
+        # layers that name one member share its decoded pixels (rasters are never changed in place), so a
+        # project of many layers over one large picture costs that picture once
+        self._rasters: dict[tuple[str, int], Raster] = {}
 
-    def _check_pixels(self, width: int, height: int, name: str) -> None:
-        if width * height > self.max_pixels:
-            raise BadInputError(f"{self.origin}: {name} is larger than the pixel limit")
+    def read(self, name: object) -> bytes:
+        if not isinstance(name, str):
+            raise BadInputError(f"{self.origin}: a file reference is not a name; the project is damaged")
+        return self.zf.read(name, 8 * self.limits.max_pixels + (64 << 20))
 
     def raster(self, name: str, bit_depth: int) -> Raster:
+        key = (name, bit_depth)
+        if key not in self._rasters:
+            self._rasters[key] = self._decode(name)
+        return self._rasters[key]
+
+    def _decode(self, name: str) -> Raster:
         data = self.read(name)
-        if bit_depth == 16:
-            width, height = _png_size(data)
-            self._check_pixels(width, height, name)
-            pixels = decode_png16(data)
-            if pixels.shape[2] == 3:
-                pixels = np.concatenate([pixels, np.full(pixels.shape[:2] + (1,), 65535, np.uint16)], axis=2)
-            return Raster(np.ascontiguousarray(pixels))
-        with Image.open(io.BytesIO(data)) as im:
-            self._check_pixels(*im.size, name)
+        with open_image(data, self.limits, f"{self.origin}: {printable(name)}") as im:
+            if im.format != "PNG":
+                raise BadInputError(f"{self.origin}: {printable(name)} is not a PNG; the project is damaged")
+            if is_png16(im):
+                check_inflation(im.size[0] * im.size[1] * 8, len(data), self.limits,
+                                f"{self.origin}: {printable(name)}")
+                pixels = png16_pixels(data)
+                if pixels.shape[2] == 3:
+                    pixels = np.concatenate([pixels, np.full(pixels.shape[:2] + (1,), 65535, np.uint16)], axis=2)
+                return Raster(np.ascontiguousarray(pixels))
+            if im.mode in ("I;16", "I;16B", "I"):  # 16-bit grey
+                grey = np.asarray(im, np.uint16) if im.mode != "I" else np.clip(np.asarray(im), 0, 65535).astype(
+                    np.uint16)
+                rgba = np.empty(grey.shape + (4,), np.uint16)
+                rgba[..., :3] = grey[..., None]
+                rgba[..., 3] = 65535
+                return Raster(rgba)
             return Raster(np.asarray(im.convert("RGBA")).copy())
 
     def map(self, name: str | None, size: tuple[int, int]) -> np.ndarray | None:
         if name is None:
             return None
-        with Image.open(io.BytesIO(self.read(name))) as im:
-            self._check_pixels(*im.size, name)
+        with open_image(self.read(name), self.limits, f"{self.origin}: {printable(name)}") as im:
             values = np.asarray(im, np.float32)
             top = 65535.0 if im.mode.startswith("I") else 255.0
         if values.ndim == 3:
             values = values[..., 0]
         if (values.shape[1], values.shape[0]) != size:
-            raise BadInputError(f"{self.origin}: {name} does not match the canvas size")
+            raise BadInputError(f"{self.origin}: {printable(name)} does not match the canvas size")
         return np.clip(values / top, 0, 1).astype(np.float32)
 
+    def number(self, item: dict, key: str, low: float, high: float, default: float | None = None,
+               what: str = "") -> float:
+        """A finite number in [low, high] from the manifest; anything else refuses the project."""
+        value = item.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BadInputError(f"{self.origin}: {what}{key} must be a number, got {printable(repr(value), 40)}")
+        value = float(value)
+        if not (low <= value <= high):  # NaN fails this too
+            raise BadInputError(f"{self.origin}: {what}{key} must lie between {low:g} and {high:g}, got {value:g}")
+        return value
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    if len(data) < 24:
-        raise PngError("truncated PNG")
-    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    def whole(self, item: dict, key: str, low: int, high: int, default: int | None = None, what: str = "") -> int:
+        value = self.number(item, key, low, high, default, what)
+        if value != int(value):
+            raise BadInputError(f"{self.origin}: {what}{key} must be a whole number, got {value:g}")
+        return int(value)
 
 
-def _styles(reader: _Reader, items: list, size: tuple[int, int]) -> tuple[StyleEntry, ...]:
+def _styles(reader: _Reader, items: object, size: tuple[int, int], what: str) -> tuple[StyleEntry, ...]:
+    if not isinstance(items, list):
+        raise BadInputError(f"{reader.origin}: {what}styles is not a list; the project is damaged")
     entries = []
     for item in items:
         ref = item["style"]
         data = reader.read(ref["file"]) if ref.get("file") else None
-        style = StyleRef(ref["kind"], ref["name"], data)
-        if data is not None:
-            style.style_file()  # validates the embedded .sfstyle
-        entries.append(StyleEntry(style, float(item["weight"]), reader.map(item.get("weight_map"), size)))
+        try:
+            style = StyleRef(ref["kind"], check_name(str(ref["name"]), "style name"), data)
+            if data is not None:
+                style.style_file()  # validates the embedded .sfstyle
+        except BadInputError as exc:
+            raise BadInputError(f"{reader.origin}: {what}embedded style {exc}") from None
+        except ValueError as exc:
+            raise BadInputError(f"{reader.origin}: {what}{exc}") from None
+        entries.append(StyleEntry(style, reader.number(item, "weight", 0.0, 1e6, what=what),
+                                  reader.map(item.get("weight_map"), size)))
     return tuple(entries)
 
 
 def _layer(reader: _Reader, item: dict, size: tuple[int, int]) -> Layer:
+    if not isinstance(item, dict):
+        raise BadInputError(f"{reader.origin}: a layer is not a table; the project is damaged")
     kind = item["kind"]
     if kind not in LAYER_TYPES:
-        raise BadInputError(f"{reader.origin}: unknown layer kind '{kind}'")
-    common = dict(id=str(item["id"]), name=str(item["name"]), visible=bool(item["visible"]),
-                  opacity=float(np.clip(item["opacity"], 0, 1)), blend_mode=BlendMode(item["blend_mode"]),
+        raise BadInputError(f"{reader.origin}: unknown layer kind '{printable(kind, 40)}'")
+    name = check_name(str(item["name"]), "layer name")
+    what = f"layer '{name}': "
+    common = dict(id=str(item["id"]), name=name, visible=bool(item["visible"]),
+                  opacity=reader.number(item, "opacity", 0.0, 1.0, what=what), blend_mode=BlendMode(item["blend_mode"]),
                   locked=bool(item.get("locked", False)), mask=reader.map(item.get("mask"), size))
     if kind == "image":
         exif = reader.read(item["exif"]) if item.get("exif") else None
-        return ImageLayer(**common, raster=reader.raster(item["pixels"], int(item.get("bit_depth", 8))),
-                          x=int(item["x"]), y=int(item["y"]), scale=float(item["scale"]), exif=exif)
-    shared = dict(styles=_styles(reader, item.get("styles", []), size), strength=float(item["strength"]),
-                  preserve_color=bool(item["preserve_color"]), stroke_size=float(item["stroke_size"]))
+        bit_depth = reader.whole(item, "bit_depth", 8, 16, 8, what)
+        return ImageLayer(**common, raster=reader.raster(item["pixels"], bit_depth),
+                          x=reader.whole(item, "x", -1e7, 1e7, what=what), y=reader.whole(item, "y", -1e7, 1e7, what=what),
+                          scale=reader.number(item, "scale", MIN_LAYER_SCALE, MAX_LAYER_SCALE, what=what), exif=exif)
+    shared = dict(styles=_styles(reader, item.get("styles", []), size, what),
+                  strength=reader.number(item, "strength", 0.0, 1.0, what=what),
+                  preserve_color=bool(item["preserve_color"]),
+                  stroke_size=reader.number(item, "stroke_size", MIN_STROKE, MAX_STROKE, what=what))
     if kind == "style":
         return StyleLayer(**common, **shared, source=str(item.get("source", BELOW)))
-    sources = tuple(FusionSource(str(s["layer"]), float(s["weight"]), reader.map(s.get("mask"), size))
+    sources = tuple(FusionSource(str(s["layer"]), reader.number(s, "weight", 0.0, 1e6, what=what),
+                                 reader.map(s.get("mask"), size))
                     for s in item.get("sources", []))
     return FusionLayer(**common, **shared, sources=sources)
 
 
 def load_project(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Document, RenderStore]:
     """A new document (and any stored paintings) from a project file; BadInputError if it is damaged."""
-    path = Path(path)
-    origin = str(path)
-    if not path.is_file():
-        raise BadInputError(f"{origin}: no such project")
+    path = readable_file(path, "project")
+    origin = printable(path)
     try:
-        with zipfile.ZipFile(path) as zf:
+        with UserZip(path, origin, ZipLimits(max_json_bytes=_MAX_MANIFEST)) as zf:
             reader = _Reader(zf, origin, max_pixels)
-            raw = reader.read("manifest.json")
-            if len(raw) > _MAX_MANIFEST:
-                raise BadInputError(f"{origin}: the project manifest is implausibly large")
-            manifest = json.loads(raw)
+            manifest = zf.read_json("manifest.json")
             if not isinstance(manifest, dict) or manifest.get("format", PROJECT_FORMAT) != PROJECT_FORMAT:
                 raise BadInputError(f"{origin}: not a StyleFuse project")
             manifest = migrate(manifest, origin)
             canvas = manifest["canvas"]
-            doc = Document(int(canvas["width"]), int(canvas["height"]))
-            reader._check_pixels(doc.width, doc.height, "the canvas")
+            width = reader.whole(canvas, "width", 1, 1 << 20, what="the canvas ")
+            height = reader.whole(canvas, "height", 1, 1 << 20, what="the canvas ")
+            check_pixels(width, height, reader.limits, f"{origin}: the canvas")
+            doc = Document(width, height)
+            if not isinstance(manifest["layers"], list):
+                raise BadInputError(f"{origin}: the layer list is damaged")
             for item in manifest["layers"]:
                 doc.layers.append(_layer(reader, item, doc.size))
             ids = [layer.id for layer in doc.layers]
@@ -296,12 +349,18 @@ def load_project(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) 
             for layer_id, info in manifest.get("renders", {}).items():
                 if layer_id in ids:
                     rgba = reader.raster(info["file"], 8).to_float()
-                    renders.put(layer_id, Painted(rgba, float(info["scale"]), doc.signature(doc.layer(layer_id))))
+                    scale = reader.number(info, "scale", 1e-3, 1.0, what="a stored painting's ")
+                    renders.put(layer_id, Painted(rgba, scale, doc.signature(doc.layer(layer_id))))
     except BadInputError:
         raise
-    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, TypeError, ValueError, OSError, EOFError,
-            PngError, zipfile.LargeZipFile, Image.DecompressionBombError) as exc:
-        raise BadInputError(f"{origin}: the project file is damaged ({type(exc).__name__})") from None
+    except MemoryError:
+        raise BadInputError(f"{origin}: the project is too large to open in the memory available") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError, EOFError, PngError,
+            RecursionError) as exc:
+        # a manifest that names things we do not know, or values of the wrong type
+        detail = f"missing {printable(exc.args[0], 40)!r}" if isinstance(exc, KeyError) and exc.args else (
+            type(exc).__name__)
+        raise BadInputError(f"{origin}: the project file is damaged ({detail})") from None
     doc.history.clear()
     doc.path = path
     doc.select(manifest.get("selected") if manifest.get("selected") in ids else (ids[-1] if ids else ""))

@@ -26,7 +26,8 @@ from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save as save_tensors
 
 from ..errors import BadInputError
-from .atomic import atomic_path
+from .atomic import atomic_write_bytes
+from .user_files import UserZip, check_name, printable, readable_file
 
 STYLE_FORMAT = "stylefuse.style"
 STYLE_FORMAT_VERSION = 2
@@ -39,6 +40,10 @@ _TENSORS = "tensors.safetensors"
 _PREVIEW = "preview.png"
 # a style is small; anything far larger is damaged or hostile (zip bombs)
 _MAX_MEMBER_BYTES = {_MANIFEST: 1 << 20, _TENSORS: 512 << 20, _PREVIEW: 16 << 20}
+MAX_TENSOR_VALUES = 64 << 20  # all tensors together: far above any style we make
+MAX_ABS_VALUE = 1e6  # embeddings, norm parameters and weights live within a few hundred
+MAX_LOOK_WIDTH = 256
+MAX_EMBEDDING_VALUE = 1e3  # predicted embeddings stay within about ten
 
 # format_version -> function upgrading a manifest of that version by one step
 _MIGRATIONS: dict[int, Callable[[dict], dict]] = {
@@ -63,22 +68,57 @@ class StyleFile:
 
 
 def _validate(style: StyleFile, origin: str) -> None:
-    if style.kind not in KINDS:
-        raise BadInputError(f"{origin}: unknown style kind '{style.kind}' (made by a newer StyleFuse?)")
-    if not style.name or not isinstance(style.name, str):
+    """The schema of a style: kind, name, info types, tensor types, shapes, sizes and finite values."""
+    if not isinstance(style.kind, str) or style.kind not in KINDS:
+        raise BadInputError(f"{origin}: unknown style kind '{printable(style.kind)}' (made by a newer StyleFuse?)")
+    if not style.name or not isinstance(style.name, str) or not style.name.strip():
         raise BadInputError(f"{origin}: the style has no name")
+    style.name = check_name(style.name, "style name")
+    if not isinstance(style.info, dict):
+        raise BadInputError(f"{origin}: the style's info is not a table; the file is damaged")
+    total = 0
+    for key, value in style.tensors.items():
+        if value.dtype.kind not in "fiu":
+            raise BadInputError(f"{origin}: tensor '{printable(key)}' has an unsupported type {value.dtype}")
+        total += value.size
+        if total > MAX_TENSOR_VALUES:
+            raise BadInputError(f"{origin}: the style's tensors are implausibly large; the file is damaged")
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise BadInputError(f"{origin}: the style holds invalid numbers (NaN or infinity)")
+        if value.size and float(np.abs(value).max()) > MAX_ABS_VALUE:
+            raise BadInputError(f"{origin}: the style holds values far out of range; the file is damaged")
     if style.kind == "embedding":
         emb = style.tensors.get("embedding")
         if emb is None or emb.shape != (EMBEDDING_SIZE,):
             raise BadInputError(f"{origin}: an embedding style needs a tensor 'embedding' of {EMBEDDING_SIZE} values")
-        if not np.all(np.isfinite(emb)):
-            raise BadInputError(f"{origin}: the style embedding holds invalid numbers")
-    for key, value in style.tensors.items():
-        if value.dtype.kind not in "fiu":
-            raise BadInputError(f"{origin}: tensor '{key}' has an unsupported type {value.dtype}")
-        if key.startswith(ADAPTER_PREFIX) and style.kind == "embedding":
-            if value.ndim != 2 or min(value.shape) > _MAX_ADAPTER_RANK or not np.all(np.isfinite(value)):
-                raise BadInputError(f"{origin}: the style's adapter '{key}' is damaged")
+        if float(np.abs(emb).max()) > MAX_EMBEDDING_VALUE:
+            raise BadInputError(f"{origin}: the style embedding holds values far out of range; the file is damaged")
+        _validate_norms(style.tensors, origin)
+        for key, value in style.tensors.items():
+            if key.startswith(ADAPTER_PREFIX) and (value.ndim != 2 or min(value.shape) > _MAX_ADAPTER_RANK):
+                raise BadInputError(f"{origin}: the style's adapter '{printable(key)}' is damaged")
+    if style.kind == "look":
+        architecture = style.info.get("architecture", {})
+        width = architecture.get("width", 32) if isinstance(architecture, dict) else None
+        if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_LOOK_WIDTH:
+            raise BadInputError(f"{origin}: the look's network width must be a whole number from 1 to "
+                                f"{MAX_LOOK_WIDTH}; the file is damaged")
+        if not any(k.startswith("look.") for k in style.tensors):
+            raise BadInputError(f"{origin}: the look has no network tensors; the file is damaged")
+
+
+def _validate_norms(tensors: dict[str, np.ndarray], origin: str) -> None:
+    """Tuned normalisation parameters come as complete gamma/beta pairs of matching 1-d shapes."""
+    indices = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("norm.") and k.split(".")[1].isdigit()})
+    if not indices:
+        return
+    if indices != list(range(len(indices))):
+        raise BadInputError(f"{origin}: the style's normalisation tensors are incomplete; the file is damaged")
+    for i in indices:
+        gamma, beta = tensors.get(f"norm.{i}.gamma"), tensors.get(f"norm.{i}.beta")
+        if gamma is None or beta is None or gamma.ndim != 1 or gamma.shape != beta.shape:
+            raise BadInputError(f"{origin}: the style's normalisation tensors are incomplete or mis-shaped; "
+                                "the file is damaged")
 
 
 def style_to_bytes(style: StyleFile) -> bytes:
@@ -112,16 +152,6 @@ def _adapter_summary(tensors: dict[str, np.ndarray]) -> dict | None:
     return {"kind": "low-rank", "layers": sorted(ups), "rank": max(int(v.shape[1]) for v in ups.values())}
 
 
-def _read_member(zf: zipfile.ZipFile, name: str, origin: str) -> bytes:
-    try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise BadInputError(f"{origin}: not a StyleFuse style (no {name})") from None
-    if info.file_size > _MAX_MEMBER_BYTES[name]:
-        raise BadInputError(f"{origin}: {name} is implausibly large; the file is damaged")
-    return zf.read(name)
-
-
 def _migrate(manifest: dict, origin: str) -> dict:
     version = manifest.get("format_version")
     if not isinstance(version, int):
@@ -141,21 +171,17 @@ def _migrate(manifest: dict, origin: str) -> dict:
 
 def style_from_bytes(data: bytes, origin: str = "style") -> StyleFile:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            manifest = json.loads(_read_member(zf, _MANIFEST, origin))
-            if not isinstance(manifest, dict) or manifest.get("format") != STYLE_FORMAT:
-                raise BadInputError(f"{origin}: not a StyleFuse style file")
-            manifest = _migrate(manifest, origin)
-            tensors = dict(load_tensors(_read_member(zf, _TENSORS, origin)))
-            preview = _read_member(zf, _PREVIEW, origin) if manifest.get("preview") else None
+        with UserZip(data, origin) as zf:
+            manifest = read_manifest(zf, origin)
+            tensors = dict(load_tensors(zf.read(_TENSORS, _MAX_MEMBER_BYTES[_TENSORS])))
+            preview = zf.read(_PREVIEW, _MAX_MEMBER_BYTES[_PREVIEW]) if manifest.get("preview") else None
     except BadInputError:
         raise
-    except (zipfile.BadZipFile, json.JSONDecodeError, SafetensorError, UnicodeDecodeError, OSError, EOFError,
-            ValueError, KeyError, TypeError) as exc:
+    except (SafetensorError, UnicodeDecodeError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
         raise BadInputError(f"{origin}: the style file is damaged ({type(exc).__name__})") from None
     style = StyleFile(
-        name=str(manifest.get("name", "")),
-        kind=str(manifest.get("kind", "")),
+        name=manifest.get("name", ""),
+        kind=manifest.get("kind", ""),
         tensors=tensors,
         info=manifest.get("info") or {},
         preview_png=preview,
@@ -164,11 +190,36 @@ def style_from_bytes(data: bytes, origin: str = "style") -> StyleFile:
     return style
 
 
+def read_manifest(zf: UserZip, origin: str) -> dict:
+    """A style's manifest, size and depth checked before parsing, migrated to the current version."""
+    manifest = zf.read_json(_MANIFEST) if _MANIFEST in zf.names() else None
+    if manifest is None:
+        raise BadInputError(f"{origin}: not a StyleFuse style (no {_MANIFEST})")
+    if not isinstance(manifest, dict) or manifest.get("format") != STYLE_FORMAT:
+        raise BadInputError(f"{origin}: not a StyleFuse style file")
+    return _migrate(manifest, origin)
+
+
+def read_style_name(path: str | os.PathLike) -> str:
+    """Only the style's name (its manifest), for finding a style without loading every tensor."""
+    path = readable_file(path, "style file")
+    origin = printable(path)
+    with UserZip(path, origin) as zf:
+        name = read_manifest(zf, origin).get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise BadInputError(f"{origin}: the style has no name")
+    return check_name(name, "style name")
+
+
 def read_style_file(path: str | os.PathLike) -> StyleFile:
-    path = Path(path)
-    if not path.is_file():
-        raise BadInputError(f"{path}: no such style file")
-    return style_from_bytes(path.read_bytes(), origin=str(path))
+    path = readable_file(path, "style file")
+    if path.stat().st_size > 2 * _MAX_MEMBER_BYTES[_TENSORS]:
+        raise BadInputError(f"{printable(path)}: implausibly large for a style file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"{printable(path)}: cannot be read ({exc.strerror or exc})") from None
+    return style_from_bytes(data, origin=printable(path))
 
 
 def write_style_file(path: str | os.PathLike, style: StyleFile) -> Path:
@@ -176,8 +227,7 @@ def write_style_file(path: str | os.PathLike, style: StyleFile) -> Path:
     data = style_to_bytes(style)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
+        atomic_write_bytes(path, data)
     except OSError as exc:
-        raise BadInputError(f"{path}: the style cannot be written ({exc.strerror or exc})") from None
+        raise BadInputError(f"{printable(path)}: the style cannot be written ({exc.strerror or exc})") from None
     return path

@@ -38,8 +38,9 @@ def look_network(style: StyleFile, device: torch.device) -> LookGenerator:
                  if k.startswith("look.")}
         try:
             net.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise BadInputError(f"style '{style.name}': the look's tensors do not fit ({exc})") from None
+        except RuntimeError:  # the torch message lists tensor keys: not for the user
+            raise BadInputError(f"style '{style.name}': the look's tensors do not fit its network; the file is "
+                                "damaged") from None
         net.eval().requires_grad_(False).to(device)
     with _lock:
         _cache[key] = net

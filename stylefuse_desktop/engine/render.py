@@ -7,6 +7,7 @@ Colour preservation, strength and mask coverage are applied at full size, in ban
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .adapters import with_adapters
 from .color import transfer_luminance
-from .device import DEVICE_CHOICES, select_device
+from ..devices import DEVICE_CHOICES
+from .device import compile_mode, host_tensor, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
@@ -29,6 +31,8 @@ from .styles import StyleMix
 from .tiling import auto_tile_size, run_stages
 from .upsample import sample_rows, upsample_bands
 from .weights import load_network
+
+log = logging.getLogger(__name__)
 
 # The networks need a few pixels at their 1/4-size bottleneck for reflection padding; smaller
 # inputs are upsampled to this and the result brought back to the requested size.
@@ -46,7 +50,7 @@ class RenderSettings:
     scale: float = 1.0  # stroke scale: the network paints at 1/scale of the output size
     device: str = "auto"
     tile: int | None = None  # tile side in pixels; None: chosen from free memory
-    tile_memory_mb: int | None = None  # memory a tile may use (CPU default 384 MB)
+    tile_memory_mb: int | None = None  # memory a tile may use (CPU default: a quarter of what is free, <= 1.5 GB)
     precision: str = "auto"  # transformer convolutions in bf16 where the hardware runs it natively ("fp32" to refuse)
 
     def __post_init__(self) -> None:
@@ -75,7 +79,14 @@ def pixel_blend_weight(strength: float, family: str) -> float:
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """[H, W, 3] float32 in [0, 1] or uint8 -> [1, 3, H, W] float32."""
+    if rgb.dtype == np.uint8:
+        return host_tensor(rgb).permute(2, 0, 1)[None].float().div_(255.0)
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+
+
+def float_pixels(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) * np.float32(1 / 255.0) if rgb.dtype == np.uint8 else rgb
 
 
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -141,13 +152,14 @@ def normalise_masks(
 class Prepared:
     """A photo ready to paint: the network input (padded) and what finishing needs."""
 
-    photo: torch.Tensor  # [1, 3, H, W] CPU, full size
-    small: torch.Tensor  # [1, 3, h, w] CPU, what the network sees (before padding)
+    photo: torch.Tensor  # [1, 3, H, W] full size, on the CPU or (GPU renders) on the device
+    small: torch.Tensor  # [1, 3, h, w] what the network sees (before padding), beside ``photo``
     padded: torch.Tensor  # small, reflect-padded to a multiple of 4
 
 
-def prepare(rgb: np.ndarray, settings: RenderSettings) -> Prepared:
-    photo = to_tensor(rgb)
+def prepare(rgb: np.ndarray, settings: RenderSettings, device: torch.device = torch.device("cpu")) -> Prepared:
+    """On a GPU the photo is uploaded once and everything after stays there until the final pixels."""
+    photo = to_tensor(rgb) if device.type == "cpu" else upload(rgb, device)
     small = resize(photo, network_size(rgb.shape[0], rgb.shape[1], settings.scale))
     return Prepared(photo, small, pad_to_multiple(small))
 
@@ -164,15 +176,28 @@ def paint(
     progress: Progress,
     features: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Run the network tile by tile -> the painting at network size, [1, 3, h, w] on the CPU.
-    ``features`` replaces the encoder's output (photo fusion)."""
+    """Run the network tile by tile -> the painting at network size, [1, 3, h, w] (on the device when it
+    was painted in one piece, else on the CPU). ``features`` replaces the encoder's output (photo fusion)."""
+    with convolutions_in(paint_dtype(plan, settings, device)):
+        return _paint(prepared, plan, settings, device, progress, features)
+
+
+def paint_dtype(plan: PaintPlan, settings: RenderSettings, device: torch.device) -> torch.dtype:
     precision = settings.precision
     if precision == "auto" and plan.network == MULTISTYLE:
         # bf16 buys the 26-style net a few percent of speed for ~1% of pixels moved by more than 0.1
         # (benchmarks/bench_precision.py); the transformer gains 20-35% at a mean |diff| of ~0.002
         precision = "fp32"
-    with convolutions_in(resolve_precision(precision, device)):
-        return _paint(prepared, plan, settings, device, progress, features)
+    return resolve_precision(precision, device)
+
+
+def keeps_boundaries(device: torch.device, pixels: int) -> bool:
+    """A GPU keeps the whole-image tensors between stages when they fit in a quarter of its free memory
+    (at most ~48 bytes a pixel: 8 channels at full size and 16 at half), so nothing crosses to the host."""
+    if device.type != "cuda":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return pixels * 48 < free / 4
 
 
 def _paint(prepared, plan, settings, device, progress, features):
@@ -183,27 +208,56 @@ def _paint(prepared, plan, settings, device, progress, features):
         # fits in one tile: the plain forward pass, no boundaries kept and nothing computed twice
         raise_if_cancelled(progress)
         x = prepared.padded.to(device).contiguous(memory_format=torch.channels_last)
-        if plan.network == MULTISTYLE:
-            out = net.run(x, plan.norms.mixed)
-        else:
-            out = net.decode(net.encode(x), plan.norms.mixed)
+        out = forward_whole(net, plan.network, x, plan.norms.mixed)
         progress.report(1.0, "Painted")
-        return out.cpu()[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
+        return out[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
     compact = h * w > COMPACT_ABOVE_PIXELS
+    keep = keeps_boundaries(device, h * w)
     if plan.network == MULTISTYLE:
         result = run_stages(prepared.padded, net.stages(plan.norms), plan.norms, tile, device, progress,
-                            compact=compact)
+                            compact=compact, keep_on_device=keep)
     else:
         if features is None:
             features = run_stages(prepared.padded, net.encoder_stages(), plan.norms, tile, device,
-                                  SubProgress(progress, 0.0, 0.25)).output
+                                  SubProgress(progress, 0.0, 0.25), keep_on_device=keep).output
             progress = SubProgress(progress, 0.25, 1.0)
         holder = [features]
         del features  # the decoder's first stage consumes them; nothing else needs to keep them alive
         result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
-                            factor=0.25, compact=compact)
+                            factor=0.25, compact=compact, keep_on_device=keep)
     h, w = prepared.small.shape[-2:]
     return result.output[..., :h, :w]
+
+
+def _compiled(network: str, mode: str):
+    key = (network, mode)
+    if key not in _COMPILED:
+        _COMPILED[key] = torch.compile(_forward_eager, mode=None if mode == "default" else mode, dynamic=False)
+    return _COMPILED[key]
+
+
+_COMPILED: dict = {}
+
+
+def _forward_eager(net, network: str, x: torch.Tensor, params) -> torch.Tensor:
+    if network == MULTISTYLE:
+        return net.run(x, params)
+    return net.decode(net.encode(x), params)
+
+
+def forward_whole(net, network: str, x: torch.Tensor, params) -> torch.Tensor:
+    """The network over a whole (padded) image; compiled on CUDA when ``STYLEFUSE_COMPILE`` asks, with
+    the eager pass as the fallback if compiling fails."""
+    mode = compile_mode() if x.device.type == "cuda" else "off"
+    if mode != "off" and _COMPILED.get((network, mode)) is not False:
+        try:
+            out = _compiled(network, mode)(net, network, x, params)
+            # CUDA graphs reuse their output memory on the next call: keep our own copy
+            return out.clone() if mode == "reduce-overhead" else out
+        except Exception as exc:  # noqa: BLE001 - any compiler failure falls back to the same eager pass
+            log.warning("torch.compile (%s) failed, running eagerly: %s", mode, exc)
+            _COMPILED[(network, mode)] = False
+    return _forward_eager(net, network, x, params)
 
 
 def finish(
@@ -212,10 +266,18 @@ def finish(
     settings: RenderSettings,
     family: str,
     coverage: torch.Tensor | None = None,
-) -> np.ndarray:
-    """Full size, colour, strength and coverage, band by band -> [H, W, 3] float32."""
+) -> np.ndarray | torch.Tensor:
+    """Full size, colour, strength and coverage, band by band -> [H, W, 3] float32 on the CPU; where
+    the photo is on a GPU, [1, 3, H, W] on that device (the caller takes the final pixels from it)."""
     height, width = prepared.photo.shape[-2:]
-    if tuple(painting.shape[-2:]) == (height, width) and painting.dtype == torch.float32 and \
+    on_device = prepared.photo.device.type != "cpu"
+    painting = painting.to(prepared.photo.device)
+    if coverage is not None:
+        coverage = coverage.to(prepared.photo.device)
+    if on_device:
+        # channels-last: the [H, W, 3] pixels the caller takes are this tensor's own layout
+        out_t = torch.empty((1, 3, height, width), device=prepared.photo.device, memory_format=torch.channels_last)
+    elif tuple(painting.shape[-2:]) == (height, width) and painting.dtype == torch.float32 and \
             painting.is_contiguous(memory_format=torch.channels_last):
         out = painting[0].permute(1, 2, 0).numpy()  # finish in place: no second full-size image
     else:
@@ -228,8 +290,11 @@ def finish(
             band = torch.lerp(photo_band, band, sample_rows(coverage, rows, height, width, "bilinear") * blend)
         elif blend < 1.0:
             band = torch.lerp(photo_band, band, blend)
-        out[rows.start : rows.stop] = band[0].permute(1, 2, 0).numpy()
-    return out
+        if on_device:
+            out_t[..., rows.start : rows.stop, :] = band
+        else:
+            out[rows.start : rows.stop] = band[0].permute(1, 2, 0).numpy()
+    return out_t if on_device else out
 
 
 @torch.inference_mode()
@@ -239,9 +304,12 @@ def render_image(
     settings: RenderSettings = RenderSettings(),
     progress: Progress = NullProgress(),
     style_masks: Sequence[np.ndarray | None] | None = None,
+    as_uint8: bool = False,
 ) -> np.ndarray:
-    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1]); the result has the same size. Looks learnt from
+    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1], or uint8); the result has the same size. Looks learnt from
     pairs in the mix are applied to the photo first (``looks``); the other styles then paint it.
+    ``as_uint8`` returns 8-bit pixels (rounded as ``image_io.to_uint8``): on a GPU the conversion runs
+    there and only the bytes come back.
 
     ``style_masks`` gives each style of the mix a weight map (any size, resized to the image): each
     style is painted where its map is high, blended inside the network; where all maps are zero the
@@ -254,20 +322,21 @@ def render_image(
     progress.report(0.0, "Preparing")
     if settings.strength == 0.0:
         progress.report(1.0, "Done")
-        return np.array(rgb, dtype=np.float32, copy=True)
+        return _output(np.array(float_pixels(rgb), dtype=np.float32, copy=True), as_uint8)
     device = select_device(settings.device)
     looks = [source for source, _ in mix.components if is_look(source)]
     if looks:
+        rgb = float_pixels(rgb)
         edited = apply_looks(rgb, looks, device)
         painting = [(i, c) for i, c in enumerate(mix.components) if not is_look(c[0])]
         if not painting:  # only looks: the edit, as strong as asked
             progress.report(1.0, "Done")
-            return (rgb + (edited - rgb) * settings.strength).astype(np.float32)
+            return _output((rgb + (edited - rgb) * settings.strength).astype(np.float32), as_uint8)
         rgb = edited  # the painting styles paint the edited photo
         mix = StyleMix(tuple(c for _, c in painting))
         if style_masks is not None:
             style_masks = [style_masks[i] for i, _ in painting]
-    prepared = prepare(rgb, settings)
+    prepared = prepare(rgb, settings, device)
     partition = coverage = None
     if style_masks is not None and any(m is not None for m in style_masks):
         partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components],
@@ -279,5 +348,43 @@ def render_image(
     if coverage is not None:
         coverage = coverage[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
     out = finish(painting, prepared, settings, plan.family, coverage)
+    del painting, prepared
     progress.report(1.0, "Done")
-    return out
+    return _output(out, as_uint8)
+
+
+def _output(out: np.ndarray | torch.Tensor, as_uint8: bool) -> np.ndarray:
+    if isinstance(out, torch.Tensor):
+        return to_uint8_image(out) if as_uint8 else out[0].permute(1, 2, 0).cpu().numpy()
+    return to_uint8_image(torch.from_numpy(out).permute(2, 0, 1)[None]) if as_uint8 else out
+
+
+@torch.inference_mode()
+def render_batch(
+    rgbs: Sequence[np.ndarray],
+    mix: StyleMix,
+    settings: RenderSettings = RenderSettings(),
+    as_uint8: bool = False,
+) -> list[np.ndarray]:
+    """Several photos of one size painted by one pass of the network (on a GPU the launches and cuDNN
+    plans are shared), each finished as ``render_image`` would. Where a batch could not give the same
+    pictures (looks, strength below 1: each photo's own embedding; more pixels than one tile) the photos
+    are rendered one by one."""
+    device = select_device(settings.device)
+    shapes = {rgb.shape for rgb in rgbs}
+    simple = (len(rgbs) > 1 and len(shapes) == 1 and rgbs[0].ndim == 3 and rgbs[0].shape[2] == 3
+              and settings.strength == 1.0 and not any(is_look(source) for source, _ in mix.components))
+    if simple:
+        h, w = network_size(rgbs[0].shape[0], rgbs[0].shape[1], settings.scale)
+        simple = len(rgbs) * (h + 3) * (w + 3) <= tile_for(settings, device) ** 2
+    if not simple:
+        return [render_image(rgb, mix, settings, as_uint8=as_uint8) for rgb in rgbs]
+    prepared = [prepare(rgb, settings, device) for rgb in rgbs]
+    plan = plan_paint(mix, device, 1.0, None)
+    x = torch.cat([p.padded.to(device) for p in prepared]).contiguous(memory_format=torch.channels_last)
+    with convolutions_in(paint_dtype(plan, settings, device)):
+        out = forward_whole(load_network(plan.network, device), plan.network, x, plan.norms.mixed)
+    del x
+    h, w = prepared[0].small.shape[-2:]
+    return [_output(finish(out[i : i + 1, :, :h, :w], p, settings, plan.family), as_uint8)
+            for i, p in enumerate(prepared)]

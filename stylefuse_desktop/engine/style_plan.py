@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .. import locations
+from ..document.user_files import printable
 from ..errors import BadInputError
 from .adapters import check_adapter_tensors, weight_deltas
 from .embeddings import source_embedding
@@ -59,9 +60,13 @@ def component_parameters(source, net, device: torch.device) -> list[tuple[torch.
     them, else those its embedding gives."""
     style = source.style_file
     if style is not None and "norm.0.gamma" in style.tensors:
-        return [(torch.from_numpy(style.tensors[f"norm.{i}.gamma"]).float().to(device)[None],
-                 torch.from_numpy(style.tensors[f"norm.{i}.beta"]).float().to(device)[None])
-                for i in range(len(net.gamma))]
+        own = [(style.tensors.get(f"norm.{i}.gamma"), style.tensors.get(f"norm.{i}.beta")) for i in range(len(net.gamma))]
+        expected = [p[0].shape[-1] for p in net.norm_parameters(component_embedding(source, device)[None])]
+        if any(g is None or b is None or g.shape != (n,) or b.shape != (n,) for (g, b), n in zip(own, expected)):
+            raise BadInputError(f"style '{printable(style.name)}': its normalisation tensors do not fit the network; "
+                                "the file is damaged")
+        return [(torch.from_numpy(g).float().to(device)[None], torch.from_numpy(b).float().to(device)[None])
+                for g, b in own]
     return net.norm_parameters(component_embedding(source, device)[None])
 
 
@@ -81,7 +86,7 @@ def mix_adapters(mix: StyleMix, strength: float = 1.0) -> dict[str, np.ndarray]:
             continue
         problem = check_adapter_tensors(style.tensors)
         if problem:
-            raise BadInputError(f"style '{source.label}': {problem}; the file is damaged")
+            raise BadInputError(f"style '{printable(source.label)}': {problem}; the file is damaged")
         weighted.append((style.tensors, weight * strength))
     return weight_deltas(weighted)
 

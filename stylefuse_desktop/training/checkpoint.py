@@ -94,9 +94,11 @@ class Checkpoints:
         try:
             state = json.loads((slot / "state.json").read_text())
             tensors = load_file(str(slot / "tensors.safetensors"))
-        except (OSError, ValueError) as exc:
-            raise BadInputError(f"{self.folder}: the checkpoint is damaged ({exc}); start again without --resume") \
-                from None
+        except Exception as exc:  # noqa: BLE001  (safetensors raises its own error type for damaged files)
+            raise BadInputError(f"{self.folder}: the checkpoint is damaged ({type(exc).__name__}); start again "
+                                "without --resume") from None
+        if not isinstance(state, dict):
+            raise BadInputError(f"{self.folder}: the checkpoint is damaged; start again without --resume")
         if state.get("format") != FORMAT or state.get("version", 0) > VERSION:
             raise BadInputError(f"{self.folder}: not a checkpoint this StyleFuse can resume")
         return tensors, state
@@ -114,10 +116,15 @@ def resume_run(checkpoints: Checkpoints, name: str, settings: dict, optimizers: 
     tensors, state = checkpoints.load()
     if state.get("config") != settings:
         raise BadInputError("the interrupted run used other settings; resume it with the same ones")
-    for prefix, optimizer in optimizers.items():
-        load_optimizer(prefix, optimizer, tensors, state[prefix])
-    restore_rng(numpy_rng, tensors, state)
-    return tensors, state["step"]
+    try:
+        for prefix, optimizer in optimizers.items():
+            load_optimizer(prefix, optimizer, tensors, state[prefix])
+        restore_rng(numpy_rng, tensors, state)
+        step = int(state["step"])
+    except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+        raise BadInputError(f"{checkpoints.folder}: the checkpoint is damaged ({type(exc).__name__}); start again "
+                            "without --resume") from None
+    return tensors, step
 
 
 def with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -41,9 +41,23 @@ def _files(folder: Path, what: str) -> list[Path]:
     return files
 
 
-def _read(path: Path) -> np.ndarray:
+MAX_ASPECT = 8  # a picture longer than this many times its width (or the reverse) is a strip, not a picture
+MIN_SIDE = 32
+
+
+def _read_picture(path: Path):
+    """A training picture; strips (1000x1) are refused, as cropping them to the training size would
+    enlarge them a thousandfold in memory."""
     photo = read_image(path)
-    photo = fit_longest_side(photo, MAX_SIDE)
+    width, height = photo.size
+    if min(width, height) < MIN_SIDE or max(width, height) > MAX_ASPECT * min(width, height):
+        raise BadInputError(f"{path}: {width}x{height} is too small or too narrow to learn from "
+                            f"(at least {MIN_SIDE} pixels a side, at most {MAX_ASPECT}:1)")
+    return photo
+
+
+def _read(path: Path) -> np.ndarray:
+    photo = fit_longest_side(_read_picture(path), MAX_SIDE)
     if photo.alpha is not None:  # transparent areas over white, as the user sees them
         a = photo.alpha[..., None]
         return photo.rgb * a + (1 - a)
@@ -81,7 +95,7 @@ def load_pairs(before: Path, after: Path) -> Loaded:
     loaded = Loaded([], [])
     for stem in sorted(before_files):
         try:
-            x, y = read_image(before_files[stem]), read_image(after_files[stem])
+            x, y = _read_picture(before_files[stem]), _read_picture(after_files[stem])
         except BadInputError as exc:
             loaded.skipped.append(f"{stem}: {str(exc).split(': ', 1)[-1]}")
             continue
