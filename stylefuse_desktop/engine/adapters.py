@@ -29,7 +29,20 @@ PREFIX = "adapter."
 
 
 def _conv(net: nn.Module, layer: str) -> nn.Conv2d:
-    return net.get_submodule(layer).conv
+    conv = net.get_submodule(layer).conv
+    assert isinstance(conv, nn.Conv2d)
+    return conv
+
+
+def _delta(net: nn.Module, layer: str) -> LowRankDelta:
+    """The adapter registered on a layer of a ``trainable_copy``."""
+    parametrizations = _conv(net, layer).parametrizations
+    assert isinstance(parametrizations, nn.ModuleDict)
+    chain = parametrizations["weight"]
+    assert isinstance(chain, nn.ModuleList)
+    delta = chain[0]
+    assert isinstance(delta, LowRankDelta)
+    return delta
 
 
 def adapter_shapes(net: nn.Module, rank: int = RANK) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
@@ -84,14 +97,14 @@ def trainable_copy(net: nn.Module, adapters: dict[str, tuple[torch.Tensor, torch
 
 
 def adapter_parameters(trainable: nn.Module) -> list[nn.Parameter]:
-    return [p for layer in ADAPTED_LAYERS for p in _conv(trainable, layer).parametrizations.weight[0].parameters()]
+    return [p for layer in ADAPTED_LAYERS for p in _delta(trainable, layer).parameters()]
 
 
 def adapter_tensors(trainable: nn.Module) -> dict[str, torch.Tensor]:
     """The adapters of a ``trainable_copy`` as named tensors on the CPU (for a style file or checkpoint)."""
     out = {}
     for layer in ADAPTED_LAYERS:
-        delta = _conv(trainable, layer).parametrizations.weight[0]
+        delta = _delta(trainable, layer)
         out[f"{PREFIX}{layer}.up"] = delta.up.detach().cpu().clone()
         out[f"{PREFIX}{layer}.down"] = delta.down.detach().cpu().clone()
     return out
@@ -100,7 +113,7 @@ def adapter_tensors(trainable: nn.Module) -> dict[str, torch.Tensor]:
 def load_adapter_tensors(trainable: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     with torch.no_grad():
         for layer in ADAPTED_LAYERS:
-            delta = _conv(trainable, layer).parametrizations.weight[0]
+            delta = _delta(trainable, layer)
             delta.up.copy_(tensors[f"{PREFIX}{layer}.up"])
             delta.down.copy_(tensors[f"{PREFIX}{layer}.down"])
 

@@ -238,7 +238,7 @@ def batch(pool: list[torch.Tensor], rng: np.random.Generator, count: int, size: 
     """``count`` random crops of random pictures of ``pool``, stacked on the pool's device."""
     out = []
     for i in rng.integers(0, len(pool), count):
-        box = random_box(rng, *pool[i].shape[-2:], size, scale)
+        box = random_box(rng, pool[i].shape[-2], pool[i].shape[-1], size, scale)
         out.append(crop(pool[i], box, size))
     return torch.stack(out)
 
@@ -249,7 +249,7 @@ def paired_batch(pool: list[torch.Tensor], rng: np.random.Generator, count: int,
     xs, ys, positions = [], [], []
     for i in rng.integers(0, len(pool) // 2, count):
         before, after = pool[2 * i], pool[2 * i + 1]
-        box = random_box(rng, *before.shape[-2:], size, scale)
+        box = random_box(rng, before.shape[-2], before.shape[-1], size, scale)
         xs.append(crop(before, box, size))
         ys.append(crop(after, box, size))
         positions.append(frame_positions(box, before.shape[-2:], size, before.device))

@@ -72,7 +72,7 @@ def cool_contrast_vignette(rgb: np.ndarray) -> np.ndarray:
     x = np.clip(rgb.astype(np.float32), 0, 1)
     x = np.clip((x - 0.5) * 1.45 + 0.5, 0, 1)
     x = x * np.array([0.88, 0.97, 1.1], np.float32)
-    x = x * _vignette(*x.shape[:2], 0.6)
+    x = x * _vignette(x.shape[0], x.shape[1], 0.6)
     return np.clip(x, 0, 1).astype(np.float32)
 
 
