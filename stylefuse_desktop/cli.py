@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__, locations
+from .devices import DEVICE_CHOICES
 from .errors import BadInputError, Cancelled, StyleFuseError, WeightsError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKEN_INSTALL, EXIT_CANCELLED = 0, 2, 3, 130
@@ -95,7 +96,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument("--tile", type=_positive_int, default=None,
                         help="tile side in pixels (default: chosen from free memory)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
@@ -159,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("photo")
     sheet.add_argument("-o", "--output", required=True)
     sheet.add_argument("--tile", type=_positive_int, default=320, help="width of each tile in pixels")
-    sheet.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    sheet.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
 
     train = commands.add_parser("train", help="teach StyleFuse a style or a look from your pictures")
     modes = train.add_subparsers(dest="mode", required=True, parser_class=_Parser)
@@ -178,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         mode.add_argument("--out", help="where to write the .sfstyle (default: your styles folder)")
         mode.add_argument("--preset", default="fast", choices=["fast", "balanced", "thorough"])
         mode.add_argument("--steps", type=_positive_int, help="training steps (overrides the preset)")
-        mode.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+        mode.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
         mode.add_argument("--resume", action="store_true", help="continue an interrupted run of this name")
         mode.add_argument("--seed", type=_seed, default=0, help=f"0 to {MAX_SEED}")
         mode.add_argument("--keep-on-cancel", action="store_true",

@@ -409,6 +409,7 @@ def test_training_dialog_learns_a_look_and_applies_it(qtbot, window, pairs_folde
     assert (locations.user_styles_dir() / "warm-look.sfstyle").is_file()
     assert any(i.text() == "Warm Look" for i in window.style_picker.items())
     assert "Saved 'Warm Look'" in dialog.status.text()  # the style's name, not its file's
+    assert dialog.bar.value() == dialog.bar.maximum()  # a finished run shows a full bar
     qtbot.waitUntil(lambda: dialog.apply.isVisible(), timeout=PAINT_TIMEOUT)
     qtbot.mouseClick(dialog.apply, Qt.MouseButton.LeftButton)
     assert window.doc.layers[-1].kind == "style" and window.doc.layers[-1].styles[0].style.name == "Warm Look"

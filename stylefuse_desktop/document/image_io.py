@@ -29,6 +29,7 @@ from .user_files import (
     png16_pixels,
     printable,
     readable_file,
+    same_file,
 )
 
 log = logging.getLogger(__name__)
@@ -232,16 +233,6 @@ def output_format(path: str | os.PathLike) -> str:
             f"{', '.join(sorted(WRITE_FORMATS))}"
         )
     return WRITE_FORMATS[ext]
-
-
-def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    a, b = Path(a), Path(b)
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
 
 
 def check_quality(quality: int) -> int:

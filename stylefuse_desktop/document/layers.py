@@ -53,7 +53,7 @@ class StyleRef:
         """Identity of the style's content (the same picture twice is the same style)."""
         if self.kind == StyleKind.BUILTIN:
             return f"builtin:{self.name}"
-        return f"{self.kind.value}:{hashlib.sha1(self.data).hexdigest()[:16]}"
+        return f"{self.kind.value}:{hashlib.sha1(self.data or b'').hexdigest()[:16]}"
 
     def style_file(self) -> StyleFile | None:
         return None if self.data is None else style_from_bytes(self.data, self.name)

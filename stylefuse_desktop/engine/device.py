@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..devices import DEVICE_CHOICES
 from ..errors import BadInputError
 from . import cpu_load
 
 log = logging.getLogger(__name__)
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 
 

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .color import transfer_luminance
-from .device import DEVICE_CHOICES, compile_mode, host_tensor, select_device, to_uint8_image, upload
+from ..devices import DEVICE_CHOICES
+from .device import compile_mode, host_tensor, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in

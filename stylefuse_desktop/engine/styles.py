@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,7 +179,7 @@ def resolve_style(name_or_file: str) -> StyleSource:
                         "image file")
 
 
-def parse_mix(styles: list[str] = (), style_images: list[str] = ()) -> StyleMix:
+def parse_mix(styles: Sequence[str] = (), style_images: Sequence[str] = ()) -> StyleMix:
     """The CLI's ``--style NAME_OR_FILE[:W]`` and ``--style-image PATH[:W]`` options, as one mix."""
     components: list[tuple[StyleSource, float]] = []
     for spec in styles:

@@ -310,7 +310,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
     def _job_started(self, job: Job) -> None:
         self._active_jobs.append(job)
         job.finished.connect(lambda j=job: self._job_finished(j))
-        if not getattr(job, "quiet", False):
+        if not job.quiet:
             job.progressed.connect(self._progressed)
         self._show_busy()
 
@@ -320,7 +320,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self._show_busy()
 
     def _show_busy(self) -> None:
-        visible = [j for j in self._active_jobs if not getattr(j, "quiet", False)]
+        visible = [j for j in self._active_jobs if not j.quiet]
         busy = bool(visible)
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)

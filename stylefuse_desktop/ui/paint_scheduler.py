@@ -127,7 +127,7 @@ class PaintScheduler(QObject):
         job.failed.connect(lambda exc: self.failed.emit(job, exc))
         running = self.jobs.running_job(PAINT_KEY)
         # a draft lets a running draft land (no starving); full quality replaces anything older
-        cancel = not (draft and running is not None and getattr(running, "draft", False))
+        cancel = not (draft and running is not None and running.draft)
         self.submitted += 1
         self.jobs.submit(PAINT_KEY, lambda: job, cancel_running=cancel)
         return job

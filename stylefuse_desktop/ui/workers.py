@@ -62,6 +62,8 @@ class Job(QObject):
         self._worker.errored.connect(self._on_errored)
         self._worker.finished.connect(self._on_finished)
         self.running = False
+        self.quiet = False  # no progress bar in the status bar (previews, autosaves)
+        self.draft = False  # a quick preview that the next full-quality paint replaces
 
     def start(self) -> Job:
         self.running = True
@@ -87,6 +89,9 @@ class Job(QObject):
             self.cancelled.emit()
         else:
             self.failed.emit(exc)
+
+
+_ORPHANS: set[Job] = set()  # jobs abandoned at closing whose threads are still finishing
 
 
 class LatestOnly(QObject):
@@ -143,6 +148,8 @@ class LatestOnly(QObject):
         for job in list(self._running.values()):
             job.blockSignals(True)
             job.progress.blockSignals(True)
+            _ORPHANS.add(job)  # alive until its thread ends, so the worker never emits into a deleted object
+            job._worker.finished.connect(lambda j=job: _ORPHANS.discard(j))
         self._running.clear()
 
     def running_job(self, key: Any) -> Job | None:
