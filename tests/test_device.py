@@ -62,3 +62,19 @@ def test_cudnn_autotuning_for_folders_unless_the_switch_says_otherwise(monkeypat
         assert torch.backends.cudnn.benchmark is expected
     finally:
         torch.backends.cudnn.benchmark = before
+
+
+def test_cpu_tiles_grow_with_free_memory_within_bounds(monkeypatch):
+    import io
+
+    from stylefuse_desktop.engine import tiling
+
+    def meminfo(kib):
+        return lambda *a, **k: io.StringIO(f"MemTotal: 99999999 kB\nMemAvailable: {kib} kB\n")
+
+    for available_kib, expected in ((512 * 1024, 384), (4 * 1024 * 1024, 1024), (64 * 1024 * 1024, 1536)):
+        monkeypatch.setattr("builtins.open", meminfo(available_kib))
+        assert tiling.cpu_tile_budget_mb() == expected
+    monkeypatch.undo()
+    side = tiling.auto_tile_size(torch.device("cpu"), budget_mb=1536)
+    assert side * side >= 2048 * 2048  # a 4 MP photo paints in one piece with the largest budget

@@ -278,29 +278,21 @@ def _edit(fn):
 def _style_weight(raw):
     def make(p):
         hf.project_with(p, lambda m: m["layers"][-1]["styles"][0].__setitem__("weight", "@@W@@"))
-        with zipfile.ZipFile(p) as zf:
-            files = {n: zf.read(n) for n in zf.namelist()}
-        files["manifest.json"] = files["manifest.json"].replace(b'"@@W@@"', raw)
-        with zipfile.ZipFile(p, "w") as zf:
-            for n, c in files.items():
-                zf.writestr(n, c)
-        return p
+        return hf.rewrite_zip(p, lambda files: files.__setitem__(
+            "manifest.json", files["manifest.json"].replace(b'"@@W@@"', raw)))
     return make
 
 
 def _layer_member(data_maker, bit_depth=8):
     def make(p):
-        def edit(m):
-            m["layers"][0]["bit_depth"] = bit_depth
-        hf.project_with(p, edit)
-        with zipfile.ZipFile(p) as zf:
-            files = {n: zf.read(n) for n in zf.namelist()}
-        layer = next(n for n in files if n.startswith("layers/"))
-        files[layer] = data_maker(p.parent / "member.bin").read_bytes()
-        (p.parent / "member.bin").unlink()
-        with zipfile.ZipFile(p, "w") as zf:
-            for n, c in files.items():
-                zf.writestr(n, c)
+        hf.project_with(p, lambda m: m["layers"][0].__setitem__("bit_depth", bit_depth))
+        member = data_maker(p.parent / "member.bin")
+
+        def replace(files):
+            files[next(n for n in files if n.startswith("layers/"))] = member.read_bytes()
+
+        hf.rewrite_zip(p, replace)
+        member.unlink()
         return p
     return make
 

@@ -217,3 +217,17 @@ def test_eight_bit_reads_render_as_their_float_reads(tmp_path, photo_rgb):
     mix = parse_mix(["Fiesta"], [])
     for settings in (RenderSettings(device="cpu"), RenderSettings(device="cpu", strength=0.0)):
         assert np.abs(render_image(as_bytes.rgb, mix, settings) - render_image(as_float.rgb, mix, settings)).max() < 1e-5
+
+
+def test_nothing_more_is_read_until_the_first_photo_shows_its_size():
+    events = []
+
+    def read(i):
+        events.append(("start", i))
+        time.sleep(0.05 if i == 0 else 0.0)
+        events.append(("end", i))
+        return FakePhoto(str(i), (10, 10))
+
+    list(FolderPipeline(list(range(4)), read, recoverable, readers=4, writers=1).run(
+        lambda group: [None] * len(group), lambda *a: None))
+    assert events.index(("end", 0)) < events.index(("start", 1))

@@ -106,6 +106,27 @@ def user_path(path: str | os.PathLike) -> Path:
     return p
 
 
+def path_key(path: Path) -> str:
+    """One spelling for every way of naming a file: absolute, symlinks resolved, case folded where
+    the file system folds it."""
+    try:
+        resolved = Path(path).expanduser().resolve(strict=False)
+    except (OSError, RuntimeError, ValueError):
+        resolved = Path(os.path.abspath(path))
+    return os.path.normcase(str(resolved))
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (or would, once written)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return path_key(a) == path_key(b)
+
+
 def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     """An existing, non-empty regular file the user gave (after ``user_path``)."""
     p = user_path(path)

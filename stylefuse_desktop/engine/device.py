@@ -166,6 +166,12 @@ def folder_batch(device: torch.device) -> int:
         return 4
 
 
+def host_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """A tensor sharing ``pixels``' memory; a read-only array (Pillow's) is copied, as torch writes."""
+    pixels = np.ascontiguousarray(pixels)
+    return torch.from_numpy(pixels if pixels.flags.writeable else pixels.copy())
+
+
 def upload(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     """[H, W, 3] float32 or uint8 pixels -> [1, 3, H, W] float32 in [0, 1] on ``device``.
 
@@ -173,7 +179,7 @@ def upload(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     pinned first: that would be one more host copy of it (576 MB at 8000x6000) to save a few ms of
     transfer; the driver streams pageable memory through its own pinned buffers.
     """
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).to(device)
+    x = host_tensor(rgb).to(device)
     x = x.float().mul_(1 / 255.0) if x.dtype == torch.uint8 else x.float()
     return x.permute(2, 0, 1)[None]
 

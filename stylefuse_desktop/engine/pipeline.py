@@ -80,7 +80,7 @@ class FolderPipeline(Generic[Job]):
         self._budget = read_ahead_pixels
         self._reading: deque[tuple[Job, Future]] = deque()
         self._largest_seen = 0
-        self._reader_count = readers or default_readers
+        self._ahead = (readers or default_readers) + 1  # photos read or being read, beyond the one painting
         self._fill()
 
     # -- reading ahead ---------------------------------------------------------------------------
@@ -88,14 +88,19 @@ class FolderPipeline(Generic[Job]):
         total = 0
         for _, future in self._reading:
             if future.done() and future.exception() is None:
-                total += _pixels(future.result())
+                pixels = _pixels(future.result())
+                self._largest_seen = max(self._largest_seen, pixels)
+                total += pixels
             else:
                 total += self._largest_seen  # not decoded yet: assume the largest so far
         return total
 
     def _fill(self) -> None:
-        while self._jobs and len(self._reading) < self._reader_count + 1:
-            if self._reading and self._waiting_pixels() + self._largest_seen > self._budget:
+        while self._jobs and len(self._reading) < self._ahead:
+            # until a photo has been decoded its size is unknown: one read at a time (a folder of 50 MP
+            # photos must not decode five at once)
+            if self._reading and (not self._largest_seen or
+                                  self._waiting_pixels() + self._largest_seen > self._budget):
                 return
             job = self._jobs.popleft()
             self._reading.append((job, self._readers.submit(self._read, job)))
@@ -117,6 +122,7 @@ class FolderPipeline(Generic[Job]):
         batch: int = 1,
     ) -> Iterator[FileResult[Job]]:
         writing: deque[tuple[FileResult[Job], Future | None, float]] = deque()
+        self._ahead = max(self._ahead, batch + self._ahead - 1)  # room for a whole batch to be decoded
         try:
             while self._reading or self._jobs:
                 group = self._take_group(batch, writing)
@@ -132,9 +138,11 @@ class FolderPipeline(Generic[Job]):
                     for job, photo in group:
                         writing.append((FileResult(job, photo.size, error=str(exc)), None, started))
                     continue
-                for (job, photo), output in zip(group, outputs):
-                    writing.append((FileResult(job, photo.size), self._writers.submit(write, job, output), started))
-                del outputs, group, photo, output
+                results = [FileResult(job, photo.size) for job, photo in group]
+                group = None  # the photos' pixels are freed while their results encode
+                for result, output in zip(results, outputs):
+                    writing.append((result, self._writers.submit(write, result.job, output), started))
+                outputs = output = None
                 yield from self._finished(writing, keep=self._writer_count)
             yield from self._finished(writing, keep=0)
         finally:

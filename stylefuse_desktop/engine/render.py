@@ -18,9 +18,10 @@ import torch.nn.functional as F
 
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
+from .adapters import with_adapters
 from .color import transfer_luminance
 from ..devices import DEVICE_CHOICES
-from .device import compile_mode, select_device, to_uint8_image, upload
+from .device import compile_mode, host_tensor, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
@@ -49,7 +50,7 @@ class RenderSettings:
     scale: float = 1.0  # stroke scale: the network paints at 1/scale of the output size
     device: str = "auto"
     tile: int | None = None  # tile side in pixels; None: chosen from free memory
-    tile_memory_mb: int | None = None  # memory a tile may use (CPU default 384 MB)
+    tile_memory_mb: int | None = None  # memory a tile may use (CPU default: a quarter of what is free, <= 1.5 GB)
     precision: str = "auto"  # transformer convolutions in bf16 where the hardware runs it natively ("fp32" to refuse)
 
     def __post_init__(self) -> None:
@@ -80,7 +81,7 @@ def pixel_blend_weight(strength: float, family: str) -> float:
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """[H, W, 3] float32 in [0, 1] or uint8 -> [1, 3, H, W] float32."""
     if rgb.dtype == np.uint8:
-        return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float().div_(255.0)
+        return host_tensor(rgb).permute(2, 0, 1)[None].float().div_(255.0)
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
@@ -200,7 +201,7 @@ def keeps_boundaries(device: torch.device, pixels: int) -> bool:
 
 
 def _paint(prepared, plan, settings, device, progress, features):
-    net = load_network(plan.network, device)
+    net = with_adapters(load_network(plan.network, device), plan.adapters)  # a trained style's own weights
     tile = tile_for(settings, device)
     h, w = prepared.padded.shape[-2:]
     if h * w <= tile * tile and not plan.norms.spatial and features is None:
