@@ -485,7 +485,7 @@ def _describe(metrics: dict) -> str:
 def _checkpoint_exists(config, progress) -> bool:
     """Worker: is there an interrupted run of this configuration to resume?"""
     from ..training.checkpoint import Checkpoints
-    from ..training.style_trainer import checkpoint_dir_for
+    from ..training.run import checkpoint_dir_for
 
     return Checkpoints(checkpoint_dir_for(config)).exists
 
