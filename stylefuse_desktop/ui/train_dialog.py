@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..document.image_io import is_image_path
+from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS
 from .canvas import rgba_to_qimage
 from .workers import Job, JobProgress
 
 STRIP = 8  # thumbnails shown per folder
-PRESET_STEPS = {"style": {"fast": 160, "balanced": 400, "thorough": 900},
-                "pairs": {"fast": 500, "balanced": 1200, "thorough": 3000}}
+PRESET_STEPS = {"style": STYLE_PRESETS, "pairs": PAIRS_PRESETS}  # defined once, in training.config (no torch)
 CURVE_COLOURS = ["#e0603a", "#3a7be0", "#3aae5c", "#a05ad0"]
 
 
@@ -258,7 +258,7 @@ class QtTrainDialog(QDialog):
         settings = QHBoxLayout()
         self.name = QLineEdit(placeholderText="Name of the new style")
         self.preset = QComboBox()
-        for preset in ("fast", "balanced", "thorough"):
+        for preset in PRESETS:
             self.preset.addItem(preset.capitalize(), preset)
         self.steps = QSpinBox(minimum=1, maximum=100_000, suffix=" steps")
         self.preset.currentIndexChanged.connect(self._preset_changed)
