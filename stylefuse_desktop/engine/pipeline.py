@@ -139,10 +139,10 @@ class FolderPipeline(Generic[Job]):
                         writing.append((FileResult(job, photo.size, error=str(exc)), None, started))
                     continue
                 results = [FileResult(job, photo.size) for job, photo in group]
-                group = None  # the photos' pixels are freed while their results encode
+                group = None  # type: ignore[assignment]  # the photos' pixels are freed while their results encode
                 for result, output in zip(results, outputs):
                     writing.append((result, self._writers.submit(write, result.job, output), started))
-                outputs = output = None
+                outputs = output = None  # type: ignore[assignment]  # freed before the next group decodes
                 yield from self._finished(writing, keep=self._writer_count)
             yield from self._finished(writing, keep=0)
         finally:
