@@ -180,7 +180,7 @@ def held_out_photos(count: int = 3) -> list[np.ndarray]:
 
 
 def autocast(device: torch.device):
-    """bf16 mixed precision on CUDA (the discriminator and decoder run in bf16, losses in fp32)."""
+    """bf16 mixed precision on CUDA (for the transformer and the predictor; losses in fp32)."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -255,21 +255,22 @@ def train_style(
     def train_step() -> dict:
         content = batch(content_pool, rng, BATCH, config.size)
         real = batch(style_pool, rng, BATCH, config.size)
-        with autocast(device):
+        with autocast(device):  # the networks that cost: the transformer and the predictor
             with torch.no_grad():
                 features = transformer.encode(content)
             painted = style.network.decode(features, style.norm_parameters(BATCH)).float()
-            d_loss = discriminator_hinge(discriminator(real), discriminator(painted.detach()))
+        # the discriminator stays in fp32 (small; its spectral norm's power iteration wants fp32)
+        d_loss = discriminator_hinge(discriminator(real), discriminator(painted.detach()))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
 
+        adversarial = generator_hinge(discriminator(painted))
         with autocast(device):
-            adversarial = generator_hinge(discriminator(painted))
             seen = predictor.features(painted, STAT_STAGES)  # one pass for both terms
-            statistics = feature_statistics_loss(predictor, painted, targets, output_features=seen)
-            structure = content_loss(predictor, painted, content, CONTENT_STAGES,
-                                     output_features=seen[: len(CONTENT_STAGES)]) / reference
+        statistics = feature_statistics_loss(predictor, painted, targets, output_features=seen)
+        structure = content_loss(predictor, painted, content, CONTENT_STAGES,
+                                 output_features=seen[: len(CONTENT_STAGES)]) / reference
         # the photo must stay about as readable as the zero-shot style keeps it: only drift beyond that
         # costs (a plain content loss would pull the style back towards the photo)
         readability = torch.relu(structure - CONTENT_SLACK)
