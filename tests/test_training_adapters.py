@@ -231,3 +231,23 @@ def test_initial_adapters_are_zero_on_the_up_side():
     assert all(float(up.abs().max()) == 0 and float(down.abs().max()) > 0 for up, down in adapters.values())
     copy = trainable_copy(net, adapters)
     assert copy is not net and sum(p.numel() for p in copy.parameters() if p.requires_grad) > 0
+
+
+def test_the_cli_reports_the_gate_and_never_saves_a_worse_style_as_the_result(style_folder, tmp_path, capsys):
+    out = tmp_path / "cli.sfstyle"
+    args = ["train", "style", "--styles", str(style_folder), "--name", "Cli", "--steps", "2", "--out", str(out)]
+    assert main([*args, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    m = summary["metrics"]
+    for key in ("patch_swd_trained", "patch_swd_half_zero_shot", "statistics_gap_trained", "edge_ssim_zero_shot"):
+        assert key in m
+    saved = read_style_file(out)
+    assert saved.info["metrics"]["verdict"] == summary["verdict"]
+    if summary["verdict"] == "closer":
+        assert summary["saved"] == "trained" and any(k.startswith(PREFIX) for k in saved.tensors)
+    else:  # two steps rarely beat the instant style: then the instant style is what is saved, and said so
+        assert summary["saved"] == "zero_shot" and "instant style" in summary["advice"]
+        assert not any(k.startswith(PREFIX) for k in saved.tensors)
+        assert main([*args, "--keep-worse"]) == 0
+        assert "kept as asked" in capsys.readouterr().out
+        assert any(k.startswith(PREFIX) for k in read_style_file(out).tensors)
