@@ -168,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Starts from the style the pictures give at once, then trains adversarially so the paintings look "
         "more like your pictures, keeping the photo readable."))
     style_mode.add_argument("--styles", required=True, help="folder of style pictures (1 to 200)")
-    style_mode.add_argument("--content", help="folder of photos to paint while training (default: generated)")
+    style_mode.add_argument("--content", help="folder of your photos to paint while training (default: the "
+                            "project's generated landscapes)")
+    style_mode.add_argument("--keep-worse", action="store_true",
+                            help="save the trained style even when it is no closer to the pictures than the "
+                                 "instant style (by default the instant style is saved instead)")
     pairs_mode = modes.add_parser("pairs", help="learn an editing look from before/after pairs", description=(
         "Learns the edit that turns each 'before' picture into its 'after' (matched by file name), and "
         "applies it to any photo."))
@@ -462,24 +466,22 @@ def _train(args: argparse.Namespace) -> int:
     import signal
 
     from .training.config import PairsTrainingConfig, StyleTrainingConfig
-    from .training.pairs_trainer import train_pairs
-    from .training.style_trainer import save_result, train_style
+    from .training.run import save_result, train
 
     if args.out:
         _plan_style_output(args)
     common = dict(name=args.name, preset=args.preset, steps=args.steps, seed=args.seed, device=args.device,
                   output=Path(args.out).expanduser() if args.out else None)
     progress = TerminalProgress(f"training {args.name}", sys.stderr.isatty() and not args.json)
+    if args.mode == "style":
+        config = StyleTrainingConfig(**common, styles=Path(args.styles).expanduser(),
+                                     content=Path(args.content).expanduser() if args.content else None)
+    else:
+        config = PairsTrainingConfig(**common, before=Path(args.before).expanduser(),
+                                     after=Path(args.after).expanduser())
     previous = signal.signal(signal.SIGINT, lambda *_: setattr(progress, "cancelled", True))
     try:
-        if args.mode == "style":
-            config = StyleTrainingConfig(**common, styles=Path(args.styles).expanduser(),
-                                         content=Path(args.content).expanduser() if args.content else None)
-            result = train_style(config, progress, resume=args.resume)
-        else:
-            config = PairsTrainingConfig(**common, before=Path(args.before).expanduser(),
-                                         after=Path(args.after).expanduser())
-            result = train_pairs(config, progress, resume=args.resume)
+        result = train(config, progress, resume=args.resume)
     finally:
         signal.signal(signal.SIGINT, previous)
     for note in result.skipped:
@@ -487,17 +489,25 @@ def _train(args: argparse.Namespace) -> int:
     if result.cancelled and not args.keep_on_cancel:
         _error(f"stopped at step {result.steps_done}; continue with the same command and --resume")
         return EXIT_CANCELLED
-    save_result(result, config)
+    save_result(result, config, keep_worse=getattr(args, "keep_worse", False))
     summary = {"name": config.name, "kind": result.style.kind, "file": str(result.path),
                "steps": result.steps_done, "seconds": round(result.seconds, 1), "metrics": result.metrics,
-               "cancelled": result.cancelled}
+               "cancelled": result.cancelled, "verdict": result.verdict, "saved": result.saved}
+    if result.advice:
+        summary["advice"] = result.advice
     if args.json:
         print(json.dumps(summary, indent=2))
+        return EXIT_OK
+    if result.saved == "zero_shot":
+        print(result.advice)
+        print(f"Saved the instant style as '{config.name}': {result.path}")
     else:
+        if result.advice:  # kept on request although the gate found it no better
+            print(result.advice.split(";")[0] + "; kept as asked (--keep-worse).")
         print(f"Learnt '{config.name}' in {result.seconds:.0f} s ({result.steps_done} steps): {result.path}")
-        for key, value in _flatten(result.metrics).items():
-            print(f"  {key.replace('_', ' ')}: {value}")
-        print(f"Use it: stylefuse render photo.jpg -o out.jpg --style \"{config.name}\"")
+    for key, value in _flatten(result.metrics).items():
+        print(f"  {key.replace('_', ' ')}: {value}")
+    print(f"Use it: stylefuse render photo.jpg -o out.jpg --style \"{config.name}\"")
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
+from .adapters import with_adapters
 from .color import transfer_luminance
 from ..devices import DEVICE_CHOICES
 from .device import compile_mode, host_tensor, select_device, to_uint8_image, upload
@@ -200,7 +201,7 @@ def keeps_boundaries(device: torch.device, pixels: int) -> bool:
 
 
 def _paint(prepared, plan, settings, device, progress, features):
-    net = load_network(plan.network, device)
+    net = with_adapters(load_network(plan.network, device), plan.adapters)  # a trained style's own weights
     tile = tile_for(settings, device)
     h, w = prepared.padded.shape[-2:]
     if h * w <= tile * tile and not plan.norms.spatial and features is None:

@@ -435,14 +435,16 @@ class QtTrainDialog(QDialog):
         if result is None:
             self._stopped("Stopped before the first step; nothing to keep.")
             return
-        path, metrics, cancelled = result
+        path, metrics, cancelled, advice = result
         self.result_path = path
         self.stopped_early = cancelled
         if not cancelled:
             self.bar.setValue(self.bar.maximum())  # the last steps report less than 100%: done is done
         note = " (stopped early: keep it, discard it, or resume to train further)" if cancelled else ""
-        detail = _describe(metrics)
-        self.status.setText(f"Saved '{self.result_name}' to My styles{note}. {detail}")
+        if advice:  # the quality gate: the trained style was not better, the instant one was saved
+            self.status.setText(f"<b>{advice}</b> {_describe(metrics)}")
+        else:
+            self.status.setText(f"Saved '{self.result_name}' to My styles{note}. {_describe(metrics)}")
         self.style_ready.emit(path)
 
     def _discard(self) -> None:
@@ -468,7 +470,12 @@ class QtTrainDialog(QDialog):
 def _describe(metrics: dict) -> str:
     if "patch_swd_trained" in metrics:
         gain = 1 - metrics["patch_swd_trained"] / max(metrics["patch_swd_zero_shot"], 1e-9)
-        return f"Closer to your pictures than the instant style by {gain * 100:.0f}% (patch distance)."
+        closer = "closer to" if gain > 0 else "further from"
+        return (f"On held-out photos: {closer} your pictures than the instant style by "
+                f"{abs(gain) * 100:.0f}% (patch distance {metrics['patch_swd_zero_shot']:.4f} -> "
+                f"{metrics['patch_swd_trained']:.4f}; feature statistics {metrics['statistics_gap_zero_shot']:.3f} "
+                f"-> {metrics['statistics_gap_trained']:.3f}); edge SSIM {metrics['edge_ssim_zero_shot']:.2f} -> "
+                f"{metrics['edge_ssim_trained']:.2f}.")
     held = metrics.get("held_out") or metrics.get("train") or {}
     if "gain_db" in held:
         return f"The look reproduces the edits {held['gain_db']:+.1f} dB better than the untouched photos."
@@ -485,12 +492,10 @@ def _checkpoint_exists(config, progress) -> bool:
 
 def _train(config, resume: bool, progress):
     """Worker: train, then keep the result (a cancelled run keeps what it learnt, and stays resumable)."""
-    from ..training.pairs_trainer import train_pairs
-    from ..training.style_trainer import save_result, train_style
+    from ..training.run import save_result, train
 
-    trainer = train_style if hasattr(config, "styles") else train_pairs
-    result = trainer(config, progress, resume=resume)
+    result = train(config, progress, resume=resume)
     if result.cancelled and result.steps_done == 0:
         return None
     save_result(result, config)
-    return result.path, result.metrics, result.cancelled
+    return result.path, result.metrics, result.cancelled, result.advice
