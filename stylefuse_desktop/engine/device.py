@@ -103,12 +103,7 @@ def select_device(preference: str = "auto") -> torch.device:
     if preference not in DEVICE_CHOICES:
         raise BadInputError(f"unknown device '{preference}'; choose one of {', '.join(DEVICE_CHOICES)}")
     if preference == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if _mps_available():
-            return torch.device("mps")
-        fit_threads_to_load()
-        return torch.device("cpu")
+        preference = "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"
     if preference == "cuda" and not torch.cuda.is_available():
         raise BadInputError("device 'cuda' was asked for, but no CUDA GPU is usable here; use --device cpu or auto")
     if preference == "mps" and not _mps_available():

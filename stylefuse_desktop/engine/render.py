@@ -81,7 +81,7 @@ def pixel_blend_weight(strength: float, family: str) -> float:
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """[H, W, 3] float32 in [0, 1] or uint8 -> [1, 3, H, W] float32."""
     if rgb.dtype == np.uint8:
-        return host_tensor(rgb).permute(2, 0, 1)[None].float().div_(255.0)
+        return host_tensor(rgb).permute(2, 0, 1)[None].float().mul_(1 / 255.0)  # as image_io's reading scales
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
