@@ -21,6 +21,7 @@ prints what it has.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import sys
@@ -124,7 +125,7 @@ def gpu_tables(work: Path, style_image: Path, quick: bool, budget: Budget, image
                device: str = "cuda") -> None:
     """The GPU columns, each row printed as soon as it is measured; a failed row says why and the rest go on."""
     side = 256 if quick else 1024
-    count = images or (3 if quick else 24)
+    count = images or (3 if quick else 16)
     large = [(800, 600)] if quick else [(4000, 3000), (6000, 4000), (8000, 6000)]
     cuda = ("--device", device)
     rows_folder, rows_large = [], []
@@ -141,6 +142,9 @@ def gpu_tables(work: Path, style_image: Path, quick: bool, budget: Budget, image
 
     one = photo_folder(work / f"gpu-one-{side}", side, 1)
     many = photo_folder(work / f"gpu-many-{side}", side, count)
+    # cuDNN tunes itself for a folder but not for one photo: forced on in both runs here, so the one-photo
+    # run pays the same trials and the difference is the steady cost of the other photos
+    os.environ["STYLEFUSE_CUDNN_BENCHMARK"] = "1"
     for mode in ("builtin", "style image"):
         ours = attempt(f"folder {mode} ours", lambda m=mode: per_image_seconds(
             lambda: run_tool("ours", m, one, work, side, style_image, cuda),
@@ -148,6 +152,15 @@ def gpu_tables(work: Path, style_image: Path, quick: bool, budget: Budget, image
         if ours is not None:
             print(f"  folder {side}x{side} {mode}: ours {ours * 1000:.1f} ms/photo steady", flush=True)
             rows_folder.append([mode, f"{side}x{side}", str(count), f"{ours * 1000:.1f}"])
+    # the same folder painted one photo per pass (STYLEFUSE_BATCH=1): what batching buys
+    os.environ["STYLEFUSE_BATCH"] = "1"
+    ours = attempt("folder builtin ours, batch 1", lambda: per_image_seconds(
+        lambda: run_tool("ours", "builtin", one, work, side, style_image, cuda),
+        lambda: run_tool("ours", "builtin", many, work, side, style_image, cuda), count))
+    del os.environ["STYLEFUSE_BATCH"], os.environ["STYLEFUSE_CUDNN_BENCHMARK"]
+    if ours is not None:
+        print(f"  folder {side}x{side} builtin, one photo per pass: ours {ours * 1000:.1f} ms/photo steady", flush=True)
+        rows_folder.append(["builtin, batch 1", f"{side}x{side}", str(count), f"{ours * 1000:.1f}"])
     for width, height in large:
         src = photo_folder(work / f"gpu-large-{width}", height, 1, width=width) / "photo00.png"
         for mode in ("builtin", "style image") if width * height <= 12_000_000 else ("builtin",):
@@ -159,6 +172,15 @@ def gpu_tables(work: Path, style_image: Path, quick: bool, budget: Budget, image
                 print(f"  {width}x{height} {mode}: ours {seconds:.2f} s whole process, host peak {peak:.0f} MiB",
                       flush=True)
                 rows_large.append([f"{width}x{height}", mode, f"{seconds:.2f}", f"{peak:.0f}"])
+        if width * height == 12_000_000:  # a single photo: is cuDNN's autotuning worth its trials?
+            os.environ["STYLEFUSE_CUDNN_BENCHMARK"] = "1"
+            result = attempt("4000x3000 builtin, cudnn autotuning", lambda s=src: best_of_two(
+                "ours", "builtin", s, work, 4000, style_image, cuda))
+            del os.environ["STYLEFUSE_CUDNN_BENCHMARK"]
+            if result is not None:
+                print(f"  {width}x{height} builtin with cuDNN autotuning: ours {result[0]:.2f} s", flush=True)
+                rows_large.append([f"{width}x{height}", "builtin, cudnn autotuning", f"{result[0]:.2f}",
+                                   f"{result[1]:.0f}"])
     print(f"\nGPU columns, {cuda[1]} (whole processes, PNG in and out)\n", flush=True)
     if rows_folder:
         print(table(["style", "size", "photos", "ours ms/photo steady"], rows_folder), flush=True)

@@ -94,13 +94,13 @@ step "weights conversion and a first render" 120 info.txt \
 step "import time of a render (-X importtime, top 15 cumulative)" 40 info.txt bash -c \
     "'$PYTHON' -X importtime -m stylefuse_desktop.cli render '$WORK/tiny.png' -o '$WORK/tiny-out2.png' --device '$DEVICE' 2>&1 >/dev/null | sort -t'|' -k2 -n -r | head -15"
 
-# 3. engine time, default switches (cudnn.benchmark on, no compile, auto precision)
+# 3. engine time, default switches (cudnn autotuning on as in a folder, no compile, auto precision)
 step "engine time, default switches" 120 engine.jsonl \
     "$PYTHON" benchmarks/bench_engine.py --device "$DEVICE" --sizes "$ALL" --repeat "$REPEAT" --budget 90
 
 # 4. the GPU columns: whole processes, PNG in and out (ours on the device; the peer's CPU time if time remains)
 step "bench_render --device cuda" 150 bench_render.log \
-    "$PYTHON" benchmarks/bench_render.py --device cuda --gpu-run-on "$DEVICE" $QUICKFLAG --budget 120
+    "$PYTHON" benchmarks/bench_render.py --device cuda --gpu-run-on "$DEVICE" $QUICKFLAG --budget 110
 
 # 5. where the time goes: torch.profiler of the engine; cProfile of a whole folder run (main thread)
 step "torch profile, $SMALL builtin" 60 info.txt \
@@ -125,9 +125,11 @@ for config in "STYLEFUSE_COMPILE=default|auto" "STYLEFUSE_COMPILE=reduce-overhea
               "STYLEFUSE_CUDNN_BENCHMARK=0|auto" "|fp32" "|bf16" "STYLEFUSE_COMPILE=max-autotune|auto"; do
     switch=${config%|*}
     precision=${config#*|}
+    styles="builtin,style image"
+    case $switch in *COMPILE*) styles="builtin" ;; esac  # each network and size compiles anew: one network
     step "engine time, ${switch:-default switches} precision=$precision" 100 switches.jsonl \
         env $switch "$PYTHON" benchmarks/bench_engine.py --device "$DEVICE" --sizes "$SMALL,$MID" \
-        --precision "$precision" --repeat "$REPEAT" --budget 80
+        --styles "$styles" --precision "$precision" --repeat "$REPEAT" --budget 80
 done
 
 # 7. one summary table of everything measured

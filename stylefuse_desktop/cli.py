@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__, locations
+from .devices import DEVICE_CHOICES
 from .errors import BadInputError, Cancelled, StyleFuseError, WeightsError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKEN_INSTALL, EXIT_CANCELLED = 0, 2, 3, 130
@@ -95,7 +96,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument("--tile", type=_positive_int, default=None,
                         help="tile side in pixels (default: chosen from free memory)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
@@ -172,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("photo")
     sheet.add_argument("-o", "--output", required=True)
     sheet.add_argument("--tile", type=_positive_int, default=320, help="width of each tile in pixels")
-    sheet.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    sheet.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     _add_stroke_options(sheet)
 
     train = commands.add_parser("train", help="teach StyleFuse a style or a look from your pictures")
@@ -181,7 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Starts from the style the pictures give at once, then trains adversarially so the paintings look "
         "more like your pictures, keeping the photo readable."))
     style_mode.add_argument("--styles", required=True, help="folder of style pictures (1 to 200)")
-    style_mode.add_argument("--content", help="folder of photos to paint while training (default: generated)")
+    style_mode.add_argument("--content", help="folder of your photos to paint while training (default: the "
+                            "project's generated landscapes)")
+    style_mode.add_argument("--keep-worse", action="store_true",
+                            help="save the trained style even when it is no closer to the pictures than the "
+                                 "instant style (by default the instant style is saved instead)")
     pairs_mode = modes.add_parser("pairs", help="learn an editing look from before/after pairs", description=(
         "Learns the edit that turns each 'before' picture into its 'after' (matched by file name), and "
         "applies it to any photo."))
@@ -192,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         mode.add_argument("--out", help="where to write the .sfstyle (default: your styles folder)")
         mode.add_argument("--preset", default="fast", choices=["fast", "balanced", "thorough"])
         mode.add_argument("--steps", type=_positive_int, help="training steps (overrides the preset)")
-        mode.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+        mode.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
         mode.add_argument("--resume", action="store_true", help="continue an interrupted run of this name")
         mode.add_argument("--seed", type=_seed, default=0, help=f"0 to {MAX_SEED}")
         mode.add_argument("--keep-on-cancel", action="store_true",
@@ -271,9 +276,13 @@ def _render(args: argparse.Namespace) -> int:
 
     target_of = dict(zip(files, targets))
 
+    # 8-bit pixels stay 8-bit for a GPU, which converts them itself (a CPU render converts them while
+    # preparing); shrinking works on floats
+    eight_bit = args.device != "cpu" and not args.max_size
+
     def read(source: Path):
         try:
-            photo = read_image(source, max_pixels=args.max_pixels)
+            photo = read_image(source, max_pixels=args.max_pixels, eight_bit=eight_bit)
         except PixelLimitError as exc:
             raise BadInputError(f"{exc}; --max-pixels raises the limit") from None
         return fit_longest_side(photo, args.max_size) if args.max_size else photo
@@ -281,7 +290,7 @@ def _render(args: argparse.Namespace) -> int:
     # the first photos decode while torch loads
     pipeline = FolderPipeline(files, read, lambda exc: isinstance(exc, BadInputError))
     try:
-        from .engine.device import folder_batch, select_device
+        from .engine.device import expect_repeated_sizes, folder_batch, select_device
         from .engine.render import RenderSettings, render_batch, render_image
 
         settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color,
@@ -289,6 +298,7 @@ def _render(args: argparse.Namespace) -> int:
                                   precision=args.precision)
         # a GPU hands back finished 8-bit pixels; a CPU render leaves the conversion to the encoders
         device = select_device(settings.device)
+        expect_repeated_sizes(len(files) > 2)
         as_uint8 = device.type != "cpu"
         batch = 1 if style_masks else folder_batch(device)
     except BaseException:
@@ -298,13 +308,15 @@ def _render(args: argparse.Namespace) -> int:
 
     def paint(group):
         if len(group) > 1:  # same-sized photos, one pass of the network (GPU)
-            return render_batch([photo.rgb for _, photo in group], mix, settings, as_uint8=as_uint8)
-        source, photo = group[0]
-        return [render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks,
-                             as_uint8=as_uint8)]
+            painted = render_batch([photo.rgb for _, photo in group], mix, settings, as_uint8=as_uint8)
+        else:
+            source, photo = group[0]
+            painted = [render_image(photo.rgb, mix, settings, TerminalProgress(source.name, show_bar), style_masks,
+                                    as_uint8=as_uint8)]
+        return [photo.with_rgb(rgb) for (_, photo), rgb in zip(group, painted)]
 
-    def write(source: Path, photo, rgb) -> None:
-        write_image(target_of[source], photo.with_rgb(rgb), quality=args.quality, protect=(source,))
+    def write(source: Path, painted) -> None:
+        write_image(target_of[source], painted, quality=args.quality, protect=(source,))
 
     failures = len(problems)
     for result in pipeline.run(paint, write, batch=batch):
@@ -405,13 +417,13 @@ def _fuse(args: argparse.Namespace) -> int:
 # -- styles, sheet, info ---------------------------------------------------------------------------
 
 def _styles(args: argparse.Namespace) -> int:
+    from .document.style_catalogue import builtin_styles, stored_styles
     from .document.user_files import printable
-    from .engine.styles import builtin_styles, user_styles
 
     rows = [{"name": s.name, "kind": "builtin", "index": s.index, "description": s.description}
             for s in builtin_styles()]
-    rows += [{"name": printable(s.label), "kind": "user", "style_kind": s.style_file.kind if s.style_file else None,
-              "path": printable(s.path, 1000)} for s in user_styles()]
+    rows += [{"name": printable(s.name), "kind": s.kind.value, "style_kind": s.style.kind,
+              "path": printable(s.path, 1000)} for s in stored_styles()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -419,7 +431,7 @@ def _styles(args: argparse.Namespace) -> int:
     for row in rows:
         if row["kind"] == "builtin":
             print(f"  {row['name']:18} {row['description']}")
-    user = [r for r in rows if r["kind"] == "user"]
+    user = [r for r in rows if r["kind"] != "builtin"]
     print(f"\nYour styles ({locations.user_styles_dir()}):")
     for row in user:
         print(f"  {row['name']:18} {row['path']}")
@@ -472,24 +484,22 @@ def _train(args: argparse.Namespace) -> int:
     import signal
 
     from .training.config import PairsTrainingConfig, StyleTrainingConfig
-    from .training.pairs_trainer import train_pairs
-    from .training.style_trainer import save_result, train_style
+    from .training.run import save_result, train
 
     if args.out:
         _plan_style_output(args)
     common = dict(name=args.name, preset=args.preset, steps=args.steps, seed=args.seed, device=args.device,
                   output=Path(args.out).expanduser() if args.out else None)
     progress = TerminalProgress(f"training {args.name}", sys.stderr.isatty() and not args.json)
+    if args.mode == "style":
+        config = StyleTrainingConfig(**common, styles=Path(args.styles).expanduser(),
+                                     content=Path(args.content).expanduser() if args.content else None)
+    else:
+        config = PairsTrainingConfig(**common, before=Path(args.before).expanduser(),
+                                     after=Path(args.after).expanduser())
     previous = signal.signal(signal.SIGINT, lambda *_: setattr(progress, "cancelled", True))
     try:
-        if args.mode == "style":
-            config = StyleTrainingConfig(**common, styles=Path(args.styles).expanduser(),
-                                         content=Path(args.content).expanduser() if args.content else None)
-            result = train_style(config, progress, resume=args.resume)
-        else:
-            config = PairsTrainingConfig(**common, before=Path(args.before).expanduser(),
-                                         after=Path(args.after).expanduser())
-            result = train_pairs(config, progress, resume=args.resume)
+        result = train(config, progress, resume=args.resume)
     finally:
         signal.signal(signal.SIGINT, previous)
     for note in result.skipped:
@@ -497,17 +507,25 @@ def _train(args: argparse.Namespace) -> int:
     if result.cancelled and not args.keep_on_cancel:
         _error(f"stopped at step {result.steps_done}; continue with the same command and --resume")
         return EXIT_CANCELLED
-    save_result(result, config)
+    save_result(result, config, keep_worse=getattr(args, "keep_worse", False))
     summary = {"name": config.name, "kind": result.style.kind, "file": str(result.path),
                "steps": result.steps_done, "seconds": round(result.seconds, 1), "metrics": result.metrics,
-               "cancelled": result.cancelled}
+               "cancelled": result.cancelled, "verdict": result.verdict, "saved": result.saved}
+    if result.advice:
+        summary["advice"] = result.advice
     if args.json:
         print(json.dumps(summary, indent=2))
+        return EXIT_OK
+    if result.saved == "zero_shot":
+        print(result.advice)
+        print(f"Saved the instant style as '{config.name}': {result.path}")
     else:
+        if result.advice:  # kept on request although the gate found it no better
+            print(result.advice.split(";")[0] + "; kept as asked (--keep-worse).")
         print(f"Learnt '{config.name}' in {result.seconds:.0f} s ({result.steps_done} steps): {result.path}")
-        for key, value in _flatten(result.metrics).items():
-            print(f"  {key.replace('_', ' ')}: {value}")
-        print(f"Use it: stylefuse render photo.jpg -o out.jpg --style \"{config.name}\"")
+    for key, value in _flatten(result.metrics).items():
+        print(f"  {key.replace('_', ' ')}: {value}")
+    print(f"Use it: stylefuse render photo.jpg -o out.jpg --style \"{config.name}\"")
     return EXIT_OK
 
 

@@ -267,11 +267,24 @@ def project_with(path: Path, edit=None, extra_files: dict[str, bytes] | None = N
         edit(manifest_json)
     files["manifest.json"] = manifest_raw if manifest_raw is not None else json.dumps(manifest_json).encode()
     files.update(extra_files or {})
+    _write_zip(path, files)
+    return path
+
+
+def _write_zip(path: Path, files: dict[str, bytes]) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
         for name, content in files.items():
             zf.writestr(name, content)
     path.write_bytes(buffer.getvalue())
+
+
+def rewrite_zip(path: Path, change) -> Path:
+    """Apply ``change(files)`` to the members of the zip at ``path`` (a dict of name -> bytes) and write it back."""
+    with zipfile.ZipFile(path) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    change(files)
+    _write_zip(path, files)
     return path
 
 
@@ -281,12 +294,8 @@ def project_raw_value(path: Path, key: str, raw: str, layer: int = -1) -> Path:
         m["layers"][layer][key] = "@@VALUE@@"
 
     project_with(path, edit)
-    with zipfile.ZipFile(path) as zf:
-        files = {n: zf.read(n) for n in zf.namelist()}
-    files["manifest.json"] = files["manifest.json"].replace(b'"@@VALUE@@"', raw.encode())
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
-        for name, content in files.items():
-            zf.writestr(name, content)
-    path.write_bytes(buffer.getvalue())
-    return path
+
+    def to_raw(files: dict[str, bytes]) -> None:
+        files["manifest.json"] = files["manifest.json"].replace(b'"@@VALUE@@"', raw.encode())
+
+    return rewrite_zip(path, to_raw)

@@ -141,8 +141,10 @@ def test_placing_a_photo_layer_moves_its_pixels_and_a_drag_is_one_undo_step():
     doc = photo_doc(10, 10, (0, 0, 0))
     dot = doc.add_layer(ImageLayer(name="Dot", raster=Raster.from_float(np.ones((2, 2, 4), np.float32))))
     steps = len(doc.history.entries)
+    doc.history.begin_gesture()
     for x in (1, 3, 5):  # the moves of one drag
-        doc.place(dot.id, x, 4, merge_key="drag")
+        doc.place(dot.id, x, 4)
+    doc.history.end_gesture()
     assert len(doc.history.entries) == steps + 1 and doc.history.undo_text == "Move Dot"
     out = composite(doc)
     assert out[4, 5, 0] == 1.0 and out[5, 6, 0] == 1.0 and out[0, 0, 0] == 0.0
@@ -185,8 +187,10 @@ def test_style_layers_show_their_painting_once_it_exists():
 def test_undo_redo_every_change_and_drags_are_one_step():
     doc = photo_doc()
     layer = doc.layers[0]
+    doc.history.begin_gesture()
     for value in (0.9, 0.8, 0.7, 0.6):
-        doc.set(layer.id, "opacity", value, merge_key="drag-1")
+        doc.set(layer.id, "opacity", value)
+    doc.history.end_gesture()
     assert doc.history.entries == ["Opacity of Photo"] and layer.opacity == 0.6
     doc.set(layer.id, "blend_mode", BlendMode.SCREEN)
     top = add_image(doc, (1, 0, 0))

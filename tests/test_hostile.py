@@ -278,29 +278,21 @@ def _edit(fn):
 def _style_weight(raw):
     def make(p):
         hf.project_with(p, lambda m: m["layers"][-1]["styles"][0].__setitem__("weight", "@@W@@"))
-        with zipfile.ZipFile(p) as zf:
-            files = {n: zf.read(n) for n in zf.namelist()}
-        files["manifest.json"] = files["manifest.json"].replace(b'"@@W@@"', raw)
-        with zipfile.ZipFile(p, "w") as zf:
-            for n, c in files.items():
-                zf.writestr(n, c)
-        return p
+        return hf.rewrite_zip(p, lambda files: files.__setitem__(
+            "manifest.json", files["manifest.json"].replace(b'"@@W@@"', raw)))
     return make
 
 
 def _layer_member(data_maker, bit_depth=8):
     def make(p):
-        def edit(m):
-            m["layers"][0]["bit_depth"] = bit_depth
-        hf.project_with(p, edit)
-        with zipfile.ZipFile(p) as zf:
-            files = {n: zf.read(n) for n in zf.namelist()}
-        layer = next(n for n in files if n.startswith("layers/"))
-        files[layer] = data_maker(p.parent / "member.bin").read_bytes()
-        (p.parent / "member.bin").unlink()
-        with zipfile.ZipFile(p, "w") as zf:
-            for n, c in files.items():
-                zf.writestr(n, c)
+        hf.project_with(p, lambda m: m["layers"][0].__setitem__("bit_depth", bit_depth))
+        member = data_maker(p.parent / "member.bin")
+
+        def replace(files):
+            files[next(n for n in files if n.startswith("layers/"))] = member.read_bytes()
+
+        hf.rewrite_zip(p, replace)
+        member.unlink()
         return p
     return make
 
@@ -619,3 +611,27 @@ def test_cli_render_on_a_full_disk_exits_2_in_one_line(full_disk, tmp_path):
     assert_one_line_error(result.stderr, r"No space left on device")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "out.jpg"]
+
+
+def test_weights_cache_on_a_full_disk_is_one_clear_error(full_disk, monkeypatch):
+    from stylefuse_desktop.engine import weights
+
+    monkeypatch.setenv("STYLEFUSE_CACHE_DIR", str(full_disk))
+    monkeypatch.setattr(weights.locations, "bundled_weights_dir", lambda: full_disk / "none")
+    _fill(full_disk, 4 << 10)
+    with pytest.raises(BadInputError, match=r"converted weights cannot be written .*No space left"):
+        weights.ensure_converted("style_predictor")
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "weights"]
+    assert not any((full_disk / "weights").iterdir())
+
+
+def test_postscript_never_reaches_ghostscript(tmp_path, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    def ran(*args, **kwargs):
+        raise AssertionError("Ghostscript was asked to run a user's file")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ran)
+    for name in ("evil.jpg", "evil.eps", "evil.png"):
+        with pytest.raises(BadInputError, match="not an image file"):
+            read_image(hf.postscript_as_jpg(tmp_path / name))

@@ -38,7 +38,7 @@ def test_results_come_in_job_order_with_one_error_per_bad_file():
             raise BadInputError("c: too large")
         return [photo.name.upper() for _, photo in group]
 
-    def write(name, photo, output):
+    def write(name, output):
         time.sleep(0.03 if name == "a" else 0.0)  # the first write finishes last
         if name == "e":
             raise BadInputError("e: disk full")
@@ -115,7 +115,7 @@ def test_an_unexpected_error_stops_the_run_and_finishes_started_writes():
             raise RuntimeError("device lost")
         return [None]
 
-    def write(name, photo, output):
+    def write(name, output):
         time.sleep(0.02)
         written.append(name)
 
@@ -178,3 +178,56 @@ def test_a_batch_paints_each_photo_as_it_would_be_painted_alone(photo_rgb, style
         assert painted.shape == photo.shape
         assert np.abs(painted - alone).max() < 1e-4
     assert np.abs(batch[0] - batch[1][::-1]).mean() > 0.01  # two different pictures, not one copied
+
+
+def test_a_photo_is_let_go_once_painted_while_its_result_is_written():
+    import gc
+    import weakref
+
+    alive = {}
+
+    def read(name):
+        photo = FakePhoto(name, (4, 4))
+        alive[name] = weakref.ref(photo)
+        return photo
+
+    seen = []
+
+    def write(name, output):
+        time.sleep(0.05)  # the painting thread has moved on
+        gc.collect()
+        seen.append(alive[name]() is None)  # the input's pixels are no longer held
+
+    list(FolderPipeline(["a", "b"], read, recoverable, writers=1).run(lambda group: ["out"] * len(group), write))
+    assert seen == [True, True]
+
+
+def test_eight_bit_reads_render_as_their_float_reads(tmp_path, photo_rgb):
+    from PIL import Image
+
+    from stylefuse_desktop.document.image_io import read_image, to_uint8
+    from stylefuse_desktop.engine.render import RenderSettings, render_image
+    from stylefuse_desktop.engine.styles import parse_mix
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(to_uint8(photo_rgb[:80, :100])).save(path)
+    as_float, as_bytes = read_image(path), read_image(path, eight_bit=True)
+    assert as_bytes.rgb.dtype == np.uint8 and as_bytes.rgb.flags.writeable
+    assert np.array_equal(as_bytes.rgb, to_uint8(as_float.rgb))
+    mix = parse_mix(["Fiesta"], [])
+    for settings in (RenderSettings(device="cpu"), RenderSettings(device="cpu", strength=0.0)):
+        assert np.abs(render_image(as_bytes.rgb, mix, settings) - render_image(as_float.rgb, mix, settings)).max() < 1e-5
+
+
+def test_nothing_more_is_read_until_the_first_photo_shows_its_size():
+    events = []
+
+    def read(i):
+        events.append(("start", i))
+        time.sleep(0.05 if i == 0 else 0.0)
+        events.append(("end", i))
+        return FakePhoto(str(i), (10, 10))
+
+    list(FolderPipeline(list(range(4)), read, recoverable, readers=4, writers=1).run(
+        lambda group: [None] * len(group), lambda *a: None))
+    assert events.index(("end", 0)) < events.index(("start", 1))

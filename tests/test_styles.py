@@ -113,3 +113,39 @@ def test_user_styles_are_found_by_name_in_the_user_folder():
     assert [s.label for s in user_styles()] == ["My Watercolour"]
     source = resolve_style("my watercolour")
     assert source.kind == USER and source.style_file.embedding[0] == 0.5
+
+
+def test_every_stored_style_kind_maps_to_a_source_that_can_paint(tmp_path):
+    """A picture's style kept as .sfstyle data reached the engine as an image style without pictures."""
+    from stylefuse_desktop.document.layers import StyleRef
+    from stylefuse_desktop.document.style_catalogue import StyleKind
+    from stylefuse_desktop.document.style_file import StyleFile, style_to_bytes
+    from stylefuse_desktop.engine.styles import StyleSource, source_of
+
+    embedding = np.linspace(-1, 1, 100, dtype=np.float32)
+    data = style_to_bytes(StyleFile("Pic", "embedding", {"embedding": embedding}))
+    for kind in (StyleKind.USER, StyleKind.IMAGE):
+        source = source_of(StyleRef(kind, "Pic", data))
+        assert source.kind == kind and source.style_file is not None
+        assert np.array_equal(source.style_file.embedding, embedding)
+    with pytest.raises(BadInputError):
+        StyleSource(kind=StyleKind.IMAGE, label="nothing")
+
+
+def test_the_cli_and_the_picker_list_the_same_stored_styles(capsys):
+    """The picker read the image-styles folder, the CLI did not: a picture's style made in the editor
+    was unknown to ``stylefuse styles`` and ``--style NAME``."""
+    pytest.importorskip("pytestqt")
+    from stylefuse_desktop.cli import main
+    from stylefuse_desktop.document.style_catalogue import image_styles_dir
+    from stylefuse_desktop.ui.style_picker import user_style_refs
+
+    write_style_file(image_styles_dir() / "abc.sfstyle",
+                     StyleFile("Harbour", "embedding", {"embedding": np.zeros(100, np.float32)}))
+    write_style_file(locations.user_styles_dir() / "z.sfstyle",
+                     StyleFile("Zebra Ink", "embedding", {"embedding": np.zeros(100, np.float32)}))
+    assert main(["styles", "--json"]) == 0
+    listed = [(r["kind"], r["name"]) for r in json.loads(capsys.readouterr().out) if r["kind"] != "builtin"]
+    assert listed == [("user", "Zebra Ink"), ("image", "Harbour")]
+    assert [(str(r.kind), r.name) for r in user_style_refs()] == listed
+    assert resolve_style("harbour").style_file.name == "Harbour"

@@ -103,7 +103,8 @@ def test_resuming_an_interrupted_run_ends_where_an_uninterrupted_one_does(style_
     assert interrupted.cancelled and interrupted.steps_done < 24
     resumed = train_style(config, RecordingProgress(), resume=True)
     assert resumed.steps_done == 24 and not resumed.cancelled
-    assert np.allclose(resumed.style.embedding, whole.style.embedding, atol=1e-4)
+    learnt = [k for k in whole.style.tensors if k.startswith(("adapter.", "norm."))]
+    assert learnt and all(np.allclose(resumed.style.tensors[k], whole.style.tensors[k], atol=1e-4) for k in learnt)
 
 
 def test_cancel_stops_at_once_and_keeps_the_style_so_far(style_folder, content_folder, tmp_path):
@@ -119,9 +120,10 @@ def test_cancel_stops_at_once_and_keeps_the_style_so_far(style_folder, content_f
 def test_a_trained_style_round_trips_and_renders(style_folder, content_folder, tmp_path):
     config = StyleTrainingConfig(name="Mine", styles=style_folder, content=content_folder, steps=3, size=64,
                                  preset="thorough", output=tmp_path / "mine.sfstyle")
-    save_result(train_style(config), config)
+    save_result(train_style(config), config, keep_worse=True)  # 3 steps: the gate may prefer the instant style
     style = read_style_file(tmp_path / "mine.sfstyle")
     assert style.kind == "embedding" and style.embedding.shape == (100,) and "norm.12.gamma" in style.tensors
+    assert "adapter.expand.2.up" in style.tensors
     assert style.info["training"]["preset"] == "thorough" and "patch_swd_trained" in style.info["metrics"]
     assert style.preview_png.startswith(b"\x89PNG")
     photo = photos((64, 80), 1)[0]
@@ -204,12 +206,12 @@ def test_out_of_disk_space_writes_nothing_half(style_folder, content_folder, tmp
     config = StyleTrainingConfig(name="Full", styles=style_folder, content=content_folder, steps=2, size=64,
                                  output=tmp_path / "out" / "full.sfstyle")
     result = train_style(config)
-    import stylefuse_desktop.document.style_file as style_file
+    import stylefuse_desktop.document.atomic as atomic
 
-    def no_space(self, data):
+    def no_space(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(style_file.Path, "write_bytes", no_space)
+    monkeypatch.setattr(atomic.os, "write", no_space)  # the disk fills while the style file is written
     with pytest.raises(BadInputError, match="No space left"):
         save_result(result, config)
     monkeypatch.undo()

@@ -112,13 +112,11 @@ def test_dragging_a_weight_slider_repaints_and_is_one_undo_step(qtbot, window):
     steps = len(window.doc.history.entries)
     before = shown(window)
     slider = window.fusion_panel.rows[1].slider
-    slider.setSliderDown(True)
-    window.fusion_panel._begin()
+    slider.setSliderDown(True)  # the press: one gesture begins
     for value in range(100, -1, -20):
         slider.setValue(value)
     assert window.jobs.waiting_count <= 1  # the newest request replaces older ones
-    slider.setSliderDown(False)
-    wait_painted(qtbot, window, window.fusion_panel._end)
+    wait_painted(qtbot, window, lambda: slider.setSliderDown(False))
     assert window.doc.layers[1].styles[1].weight == 0.0
     assert len(window.doc.history.entries) == steps + 1
     assert np.abs(shown(window) - before).mean() > 0.01
@@ -410,7 +408,8 @@ def test_training_dialog_learns_a_look_and_applies_it(qtbot, window, pairs_folde
         qtbot.mouseClick(dialog.start, Qt.MouseButton.LeftButton)
     assert (locations.user_styles_dir() / "warm-look.sfstyle").is_file()
     assert any(i.text() == "Warm Look" for i in window.style_picker.items())
-    assert "Saved 'warm-look'" in dialog.status.text()
+    assert "Saved 'Warm Look'" in dialog.status.text()  # the style's name, not its file's
+    assert dialog.bar.value() == dialog.bar.maximum()  # a finished run shows a full bar
     qtbot.waitUntil(lambda: dialog.apply.isVisible(), timeout=PAINT_TIMEOUT)
     qtbot.mouseClick(dialog.apply, Qt.MouseButton.LeftButton)
     assert window.doc.layers[-1].kind == "style" and window.doc.layers[-1].styles[0].style.name == "Warm Look"
@@ -447,7 +446,7 @@ def test_training_dialog_pauses_cancels_and_offers_to_discard(qtbot, window, tmp
     assert dialog.result_path is not None and dialog.stopped_early and dialog.discard.isVisible()
     qtbot.mouseClick(dialog.discard, Qt.MouseButton.LeftButton)
     assert not dialog.result_path and not any(i.text() == "Strokes" for i in window.style_picker.items())
-    assert dialog.resume.isVisible()  # the run can still be resumed from its checkpoint
+    qtbot.waitUntil(dialog.resume.isVisible)  # the run can still be resumed from its checkpoint
     dialog.close()
 
 

@@ -24,6 +24,7 @@ class Recoverable:
     project: Path
     title: str
     saved_at: float
+    original: Path | None = None  # the project file the work belonged to, if it had been saved
 
 
 def _alive(pid: int) -> bool:
@@ -49,15 +50,16 @@ class Autosaver:
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._write_session(title="", saved_at=0.0)
+        self._write_session(title="", saved_at=0.0, original=None)
 
-    def _write_session(self, title: str, saved_at: float) -> None:
+    def _write_session(self, title: str, saved_at: float, original: Path | None) -> None:
         with atomic_path(self.session) as tmp:
-            tmp.write_text(json.dumps({"pid": self.pid, "title": title, "saved_at": saved_at}))
+            tmp.write_text(json.dumps({"pid": self.pid, "title": title, "saved_at": saved_at,
+                                       "path": str(original) if original else None}))
 
     def save(self, doc: Document, renders: RenderStore | None = None) -> Path:
         save_project(doc, self.project, renders)
-        self._write_session(title=doc.path.name if doc.path else doc.title, saved_at=time.time())
+        self._write_session(title=doc.title, saved_at=time.time(), original=doc.path)
         return self.project
 
     def finish(self) -> None:
@@ -78,14 +80,20 @@ class Autosaver:
                 continue
             project = self.folder / f"autosave-{pid}.sfproj"
             if project.is_file():
-                found.append(Recoverable(project, info.get("title") or "Untitled", float(info.get("saved_at", 0))))
+                original = info.get("path")
+                found.append(Recoverable(project, info.get("title") or "Untitled", float(info.get("saved_at", 0)),
+                                         Path(original) if isinstance(original, str) and original else None))
             else:
                 session.unlink(missing_ok=True)  # crashed before its first autosave: nothing to offer
         return sorted(found, key=lambda r: -r.saved_at)
 
     def recover(self, item: Recoverable) -> tuple[Document, RenderStore]:
+        """The autosaved work under its own name and path, dirty: it differs from any file the user saved,
+        so quitting asks to save it (and keeps the autosave until it is saved or discarded)."""
         doc, renders = load_project(item.project)
-        doc.path = None  # a recovered document has not been saved by the user
+        doc.path = item.original
+        doc.title = item.title
+        doc.history.mark_dirty()
         return doc, renders
 
     def discard(self, item: Recoverable) -> None:

@@ -7,7 +7,7 @@ directly. The document announces changes: ``layers_changed`` (the stack: insert,
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,8 +45,9 @@ class Document:
         self.title = "Untitled"  # shown until it is saved: the photo's name, say
         self.selected_id: str = ""
         self._revisions: dict[str, int] = {}
+        self._listening: dict[int, tuple[Layer, Callable[..., None]]] = {}  # id(layer) -> its connected listener
         self.layers.events.inserted.connect(self._on_inserted)
-        self.layers.events.removed.connect(lambda *_: self.layers_changed.emit())
+        self.layers.events.removed.connect(self._on_removed)
         self.layers.events.moved.connect(lambda *_: self.layers_changed.emit())
 
     # -- looking up --------------------------------------------------------------------------------
@@ -117,7 +118,21 @@ class Document:
 
     # -- events ------------------------------------------------------------------------------------
     def _on_inserted(self, index: int, layer: Layer) -> None:
-        layer.events.connect(lambda info, lid=layer.id: self._on_layer_event(lid, info.signal.name))
+        if id(layer) not in self._listening:  # once per layer object, however often it is re-inserted
+
+            def listener(info, lid: str = layer.id) -> None:
+                self._on_layer_event(lid, info.signal.name)
+
+            layer.events.connect(listener)
+            self._listening[id(layer)] = (layer, listener)
+        self.layers_changed.emit()
+
+    def _on_removed(self, index: int, layer: Layer) -> None:
+        """A removed layer (deleted, merged, flattened) is no longer heard; undo re-inserts and reconnects it."""
+        if not any(other is layer for other in self.layers):
+            entry = self._listening.pop(id(layer), None)
+            if entry is not None:
+                layer.events.disconnect(entry[1])
         self.layers_changed.emit()
 
     def _on_layer_event(self, layer_id: str, name: str) -> None:
@@ -185,21 +200,20 @@ class Document:
 
         self.history.push(Command(f"Move {layer.name}", lambda: move(new_index), lambda: move(old_index)))
 
-    def set(self, layer_id: str, field: str, value, merge_key: Hashable | None = None, text: str | None = None) -> None:
-        """Change one property of a layer. Pass the same ``merge_key`` for every step of a drag."""
+    def set(self, layer_id: str, field: str, value, text: str | None = None) -> None:
+        """Change one property of a layer. Inside a gesture (``history.begin_gesture``), every change of
+        the same property folds into one step."""
         layer = self.layer(layer_id)
         self._check_unlocked(layer, field)
         old = getattr(layer, field)
         if _same(old, value):
             return
         label = text or f"{field.replace('_', ' ').capitalize()} of {layer.name}"
-        key = None if merge_key is None else (layer_id, field, merge_key)
         self.history.push(Command(label, lambda: setattr(layer, field, value), lambda: setattr(layer, field, old),
-                                  merge_key=key))
+                                  merge_key=(layer_id, field)))
 
-    def place(self, layer_id: str, x: int, y: int, scale: float | None = None,
-              merge_key: Hashable | None = None) -> None:
-        """Move (and optionally rescale) a photo layer as one step; a drag passes one ``merge_key``."""
+    def place(self, layer_id: str, x: int, y: int, scale: float | None = None) -> None:
+        """Move (and optionally rescale) a photo layer as one step (a drag inside a gesture: one step)."""
         layer = self.layer(layer_id)
         if not isinstance(layer, ImageLayer):
             raise BadInputError(f"'{layer.name}' is not a photo layer; only photos can be moved or scaled")
@@ -215,16 +229,16 @@ class Document:
             layer.x, layer.y, layer.scale = value  # listeners coalesce the three events (one composite)
 
         what = "Move" if new[2] == old[2] else "Scale"
-        key = None if merge_key is None else (layer_id, "place", merge_key)
-        self.history.push(Command(f"{what} {layer.name}", lambda: put(new), lambda: put(old), merge_key=key))
+        self.history.push(Command(f"{what} {layer.name}", lambda: put(new), lambda: put(old),
+                                  merge_key=(layer_id, "place")))
 
-    def set_style_entry(self, layer_id: str, index: int, merge_key: Hashable | None = None, **changes) -> None:
+    def set_style_entry(self, layer_id: str, index: int, **changes) -> None:
         """Change one style of a style or fusion layer (its weight, or its weight map)."""
         layer = self.layer(layer_id)
         entries = list(layer.styles)
         entries[index] = replace(entries[index], **changes)
         what = "Weight map" if "weight_map" in changes else "Style weight"
-        self.set(layer_id, "styles", tuple(entries), merge_key, text=f"{what} in {layer.name}")
+        self.set(layer_id, "styles", tuple(entries), text=f"{what} in {layer.name}")
 
     def add_style(self, layer_id: str, entry: StyleEntry) -> None:
         layer = self.layer(layer_id)
@@ -239,7 +253,7 @@ class Document:
         self.set(layer_id, "styles", tuple(entries), text=f"Remove {removed.style.name} from {layer.name}")
 
     def paint(self, layer_id: str, target: str, box: tuple[int, int, int, int], before: np.ndarray | None,
-              after: np.ndarray, merge_key: Hashable | None = None, style_index: int | None = None) -> None:
+              after: np.ndarray, style_index: int | None = None) -> None:
         """Record a brush stroke: only the touched box (x0, y0, x1, y1) is kept, before and after, so a
         long history of strokes on a large photo stays small. ``target``: "mask", "weight_map" (a
         style's) or "source_mask" (a fused photo's). ``before`` None: the map did not exist yet (undo
@@ -262,7 +276,7 @@ class Document:
                 write(before)
 
         what = {"mask": "mask", "weight_map": "style", "source_mask": "photo"}[target]
-        self.history.push(Command(f"Paint {what} on {layer.name}", lambda: write(after), undo, merge_key=merge_key))
+        self.history.push(Command(f"Paint {what} on {layer.name}", lambda: write(after), undo))
 
     def map_for(self, layer_id: str, target: str, style_index: int | None = None) -> np.ndarray | None:
         return self._map(self.layer(layer_id), target, style_index)

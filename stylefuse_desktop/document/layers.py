@@ -21,10 +21,10 @@ from psygnal import evented
 
 from .blend import BlendMode
 from .raster import Raster
+from .style_catalogue import StyleKind
 from .style_file import StyleFile, style_from_bytes
 
 BELOW = "below"
-STYLE_KINDS = ("builtin", "user", "image")
 
 
 def new_id() -> str:
@@ -36,22 +36,24 @@ class StyleRef:
     """A style as a document keeps it: a built-in by name; a user style or a picture's style as its
     ``.sfstyle`` bytes (so a project opens on a machine that never saw the picture)."""
 
-    kind: str
+    kind: StyleKind
     name: str
     data: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.kind not in STYLE_KINDS:
-            raise ValueError(f"unknown style kind {self.kind!r}")
-        if self.kind != "builtin" and not self.data:
+        try:
+            object.__setattr__(self, "kind", StyleKind(self.kind))
+        except ValueError:
+            raise ValueError(f"unknown style kind {self.kind!r}") from None
+        if self.kind != StyleKind.BUILTIN and not self.data:
             raise ValueError(f"a {self.kind} style needs its .sfstyle data")
 
     @property
     def key(self) -> str:
         """Identity of the style's content (the same picture twice is the same style)."""
-        if self.kind == "builtin":
+        if self.kind == StyleKind.BUILTIN:
             return f"builtin:{self.name}"
-        return f"{self.kind}:{hashlib.sha1(self.data).hexdigest()[:16]}"
+        return f"{self.kind.value}:{hashlib.sha1(self.data or b'').hexdigest()[:16]}"
 
     def style_file(self) -> StyleFile | None:
         return None if self.data is None else style_from_bytes(self.data, self.name)

@@ -45,14 +45,35 @@ def layer_from_photo(photo: Photo, name: str, doc: Document) -> ImageLayer:
     return ImageLayer(name=name, raster=Raster.from_photo(photo), x=x, y=y, scale=scale, exif=photo.exif)
 
 
+def needs_painting(doc: Document, renders: RenderStore | None, layer: Layer, scale: float,
+                   draft_ok: bool = False) -> bool:
+    """The one staleness rule: a style or fusion layer needs painting at ``scale`` when it has no
+    painting there, the painting's signature is not the layer's (its settings or what it paints from
+    changed), or the painting is a draft and full quality is wanted."""
+    painted = renders.get(layer.id, scale) if renders is not None else None
+    return painted is None or painted.signature != doc.signature(layer) or (painted.draft and not draft_ok)
+
+
+def paintable(doc: Document) -> list[Layer]:
+    """The layers the engine paints: visible style and fusion layers that have a style."""
+    return [lay for lay in doc.layers if isinstance(lay, (StyleLayer, FusionLayer)) and lay.visible and lay.styles]
+
+
+def stale_layers(doc: Document, renders: RenderStore, scale: float, draft_ok: bool) -> list[str]:
+    """Paintable layers to paint at ``scale``, bottom first: the stale ones and every paintable layer
+    above the lowest of them (a layer above may paint from what is below)."""
+    layers = paintable(doc)
+    first = next((i for i, lay in enumerate(layers) if needs_painting(doc, renders, lay, scale, draft_ok)), None)
+    return [] if first is None else [lay.id for lay in layers[first:]]
+
+
 def stale_paintings(doc: Document, renders: RenderStore, layers: list[Layer]) -> list[str]:
     """Style/fusion layers among ``layers`` (and what they paint from) lacking a current full-size painting."""
     missing = []
     for layer in layers:
         if isinstance(layer, (StyleLayer, FusionLayer)) and layer.visible:
             missing += stale_paintings(doc, renders, doc.dependencies(layer))
-            painted = renders.get(layer.id, 1.0)
-            if painted is None or painted.signature != doc.signature(layer):
+            if needs_painting(doc, renders, layer, 1.0):
                 missing.append(layer.id)
     return list(dict.fromkeys(missing))
 

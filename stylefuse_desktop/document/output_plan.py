@@ -13,30 +13,11 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 from ..errors import BadInputError
-from .user_files import printable, user_path
-
-
-def _key(path: Path) -> str:
-    """One spelling for every way of naming a file: absolute, symlinks resolved, case folded where
-    the file system folds it."""
-    try:
-        resolved = path.expanduser().resolve(strict=False)
-    except (OSError, RuntimeError, ValueError):
-        resolved = Path(os.path.abspath(path))
-    return os.path.normcase(str(resolved))
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return _key(a) == _key(b)
+from .user_files import path_key, printable, same_file, user_path
 
 
 def _inside(path: Path, folder: Path) -> bool:
-    return _same(path.parent, folder)
+    return same_file(path.parent, folder)
 
 
 def plan_outputs(
@@ -67,12 +48,12 @@ def plan_outputs(
             ext = printable(target.suffix) or "no extension"
             raise BadInputError(f"{shown}: cannot write '{ext}' files here; use {', '.join(allowed)}")
         parent = target.parent if str(target.parent) else Path(".")
-        if creating is None or not _same(parent, creating):
+        if creating is None or not same_file(parent, creating):
             if not parent.is_dir():
                 raise BadInputError(f"{shown}: the folder {printable(parent)} does not exist")
             if not os.access(parent, os.W_OK):
                 raise BadInputError(f"{shown}: the folder {printable(parent)} is not writable")
-        key = _key(target)
+        key = path_key(target)
         if key in seen:
             j = seen[key]
             what = (f"{printable(sources[j])} and {printable(sources[i])} would both be written to {shown}"
@@ -84,7 +65,7 @@ def plan_outputs(
                 raise BadInputError(f"{shown}: the output would be written into {printable(folder)}, a folder "
                                     "being read; choose another output folder")
         for source in inputs:
-            if _same(target, source):
+            if same_file(target, source):
                 raise BadInputError(f"{shown}: the output would overwrite the input {printable(source)}; "
                                     "choose another output name")
     return planned

@@ -3,7 +3,10 @@ style's tensors as safetensors, and optionally a preview PNG. Never a pickle.
 
 Kinds:
 - ``embedding``: a 100-d style embedding for the arbitrary-style transformer (tensor ``embedding``);
-  optional ``decoder.*`` tensors replace the transformer's decoder weights for this style.
+  a trained style also has its own normalisation parameters (``norm.<i>.gamma``/``beta``) and
+  low-rank adapters of the decoder's convolutions (``adapter.<layer>.up``/``down``, see
+  ``engine/adapters.py``), described in the manifest's ``adapters`` entry (format version 2).
+  Version 1 files (embedding, optional norms) still load: they have no adapters.
 - ``look``: an editing look learnt from before/after pairs (tensors of the look generator).
 """
 
@@ -27,7 +30,7 @@ from .atomic import atomic_write_bytes
 from .user_files import UserZip, check_name, printable, readable_file
 
 STYLE_FORMAT = "stylefuse.style"
-STYLE_FORMAT_VERSION = 1
+STYLE_FORMAT_VERSION = 2
 STYLE_EXTENSION = ".sfstyle"
 KINDS = ("embedding", "look")
 EMBEDDING_SIZE = 100
@@ -43,7 +46,12 @@ MAX_LOOK_WIDTH = 256
 MAX_EMBEDDING_VALUE = 1e3  # predicted embeddings stay within about ten
 
 # format_version -> function upgrading a manifest of that version by one step
-_MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+_MIGRATIONS: dict[int, Callable[[dict], dict]] = {
+    # version 2 added per-style adapters; a version 1 style simply has none
+    1: lambda manifest: {**manifest, "format_version": 2, "adapters": None},
+}
+ADAPTER_PREFIX = "adapter."
+_MAX_ADAPTER_RANK = 64
 
 
 @dataclass
@@ -86,6 +94,9 @@ def _validate(style: StyleFile, origin: str) -> None:
         if float(np.abs(emb).max()) > MAX_EMBEDDING_VALUE:
             raise BadInputError(f"{origin}: the style embedding holds values far out of range; the file is damaged")
         _validate_norms(style.tensors, origin)
+        for key, value in style.tensors.items():
+            if key.startswith(ADAPTER_PREFIX) and (value.ndim != 2 or min(value.shape) > _MAX_ADAPTER_RANK):
+                raise BadInputError(f"{origin}: the style's adapter '{printable(key)}' is damaged")
     if style.kind == "look":
         architecture = style.info.get("architecture", {})
         width = architecture.get("width", 32) if isinstance(architecture, dict) else None
@@ -120,6 +131,7 @@ def style_to_bytes(style: StyleFile) -> bytes:
         "tensors": _TENSORS,
         "preview": _PREVIEW if style.preview_png else None,
         "info": style.info,
+        "adapters": _adapter_summary(style.tensors),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -129,6 +141,15 @@ def style_to_bytes(style: StyleFile) -> bytes:
         if style.preview_png:
             zf.writestr(_PREVIEW, style.preview_png)
     return buffer.getvalue()
+
+
+def _adapter_summary(tensors: dict[str, np.ndarray]) -> dict | None:
+    """What the manifest says of a style's adapters (a reader can tell without opening the tensors)."""
+    ups = {k[len(ADAPTER_PREFIX):-len(".up")]: v for k, v in tensors.items()
+           if k.startswith(ADAPTER_PREFIX) and k.endswith(".up")}
+    if not ups:
+        return None
+    return {"kind": "low-rank", "layers": sorted(ups), "rank": max(int(v.shape[1]) for v in ups.values())}
 
 
 def _migrate(manifest: dict, origin: str) -> dict:

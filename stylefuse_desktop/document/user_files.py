@@ -12,6 +12,7 @@ The limits are data (``ImageLimits``, ``ZipLimits``) so every caller uses the sa
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -97,12 +98,33 @@ def user_path(path: str | os.PathLike) -> Path:
     except RuntimeError:  # Path.resolve on a symlink loop (older Pythons)
         raise BadInputError(f"{shown}: a symbolic link loop") from None
     except OSError as exc:
-        if exc.errno == 40:  # ELOOP
+        if exc.errno == errno.ELOOP:
             raise BadInputError(f"{shown}: a symbolic link loop") from None
         if isinstance(exc, FileNotFoundError):
             return p
         raise BadInputError(f"{shown}: cannot be read ({exc.strerror or exc})") from None
     return p
+
+
+def path_key(path: Path) -> str:
+    """One spelling for every way of naming a file: absolute, symlinks resolved, case folded where
+    the file system folds it."""
+    try:
+        resolved = Path(path).expanduser().resolve(strict=False)
+    except (OSError, RuntimeError, ValueError):
+        resolved = Path(os.path.abspath(path))
+    return os.path.normcase(str(resolved))
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (or would, once written)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return path_key(a) == path_key(b)
 
 
 def readable_file(path: str | os.PathLike, what: str = "file") -> Path:

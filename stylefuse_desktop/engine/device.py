@@ -1,16 +1,23 @@
 """One place decides where torch runs (CUDA, Apple's MPS or the CPU) and how pixels cross to it and back.
 
-Two switches for CUDA, read from the environment so a benchmark can measure with and without them:
-``STYLEFUSE_CUDNN_BENCHMARK`` (default on: cuDNN picks the fastest convolution for each size it sees,
-which pays in folder runs of same-sized photos) and ``STYLEFUSE_COMPILE`` (``off`` by default;
+Switches for CUDA, read from the environment so a benchmark can measure with and without them:
+``STYLEFUSE_CUDNN_BENCHMARK`` (1 or 0; by default on for folder runs, where cuDNN's trial of every
+convolution algorithm for a size pays back over many photos of that size, and off for a single photo,
+where the trials would cost more than they save) and ``STYLEFUSE_COMPILE`` (``off`` by default;
 ``default`` or ``reduce-overhead`` (CUDA graphs) compile the one-tile forward pass with torch.compile).
 ``STYLEFUSE_BATCH`` sets how many same-sized photos of a folder a GPU paints in one pass (default 4).
+
+On the CPU, torch's threads are fitted to the cores other programs leave free (``STYLEFUSE_THREADS``
+fixes the number): every operation ends at a barrier where all threads wait for the slowest, and a
+thread whose core another program holds stalls them all for a scheduler slice. Measured on a 2-core
+machine kept busy by other processes: a 1024 px render took 0.9 s on one thread and 4-11 s on two.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import math
 import os
 import sys
 from functools import lru_cache
@@ -19,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..devices import DEVICE_CHOICES
 from ..errors import BadInputError
+from . import cpu_load
 
 log = logging.getLogger(__name__)
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 
 
@@ -68,6 +76,21 @@ def configure_threads() -> int:
     return threads
 
 
+def fit_threads_to_load() -> int:
+    """Set torch's CPU threads to the cores that are free now (at least one); returns the count."""
+    cores = configure_threads()
+    fixed = os.environ.get("STYLEFUSE_THREADS", "").strip()
+    if fixed.isdigit() and int(fixed) > 0:
+        threads = int(fixed)
+    else:
+        others = cpu_load.meter.busy_elsewhere(physical_cores())
+        threads = cores if others is None else max(1, min(cores, math.floor(cores - others + 0.5)))
+    if torch.get_num_threads() != threads:
+        log.debug("CPU threads: %d of %d cores (others busy)", threads, cores)
+        torch.set_num_threads(threads)
+    return threads
+
+
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend and backend.is_available())
@@ -80,11 +103,7 @@ def select_device(preference: str = "auto") -> torch.device:
     if preference not in DEVICE_CHOICES:
         raise BadInputError(f"unknown device '{preference}'; choose one of {', '.join(DEVICE_CHOICES)}")
     if preference == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if _mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        preference = "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"
     if preference == "cuda" and not torch.cuda.is_available():
         raise BadInputError("device 'cuda' was asked for, but no CUDA GPU is usable here; use --device cpu or auto")
     if preference == "mps" and not _mps_available():
@@ -92,6 +111,8 @@ def select_device(preference: str = "auto") -> torch.device:
     device = torch.device(preference)
     if device.type == "cuda":
         configure_cuda()
+    elif device.type == "cpu":
+        fit_threads_to_load()
     return device
 
 
@@ -101,8 +122,19 @@ def _switch(name: str, default: str) -> str:
 
 @lru_cache(maxsize=1)
 def configure_cuda() -> None:
-    """cuDNN autotuning for repeated sizes; TF32 stays off (the float32 paths are the exact reference)."""
-    torch.backends.cudnn.benchmark = _switch("STYLEFUSE_CUDNN_BENCHMARK", "1") not in ("0", "off", "no")
+    """TF32 stays off (the float32 paths are the exact reference); cuDNN autotuning as the switch says."""
+    expect_repeated_sizes(False)
+
+
+def expect_repeated_sizes(repeated: bool) -> None:
+    """Turn cuDNN's autotuning on when many photos will share their sizes (``STYLEFUSE_CUDNN_BENCHMARK``
+    overrides either way)."""
+    forced = _switch("STYLEFUSE_CUDNN_BENCHMARK", "")
+    if forced in ("0", "off", "no", "false"):
+        repeated = False
+    elif forced in ("1", "on", "yes", "true"):
+        repeated = True
+    torch.backends.cudnn.benchmark = repeated
 
 
 def compile_mode() -> str:
@@ -129,16 +161,20 @@ def folder_batch(device: torch.device) -> int:
         return 4
 
 
+def host_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """A tensor sharing ``pixels``' memory; a read-only array (Pillow's) is copied, as torch writes."""
+    pixels = np.ascontiguousarray(pixels)
+    return torch.from_numpy(pixels if pixels.flags.writeable else pixels.copy())
+
+
 def upload(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     """[H, W, 3] float32 or uint8 pixels -> [1, 3, H, W] float32 in [0, 1] on ``device``.
 
-    uint8 crosses as bytes (a quarter of the traffic) and becomes float on the device; on CUDA the copy
-    goes through page-locked memory, so it is one DMA transfer.
+    uint8 crosses as bytes (a quarter of the traffic) and becomes float on the device. The photo is not
+    pinned first: that would be one more host copy of it (576 MB at 8000x6000) to save a few ms of
+    transfer; the driver streams pageable memory through its own pinned buffers.
     """
-    host = torch.from_numpy(np.ascontiguousarray(rgb))
-    if device.type == "cuda":
-        host = host.pin_memory()
-    x = host.to(device, non_blocking=device.type == "cuda")
+    x = host_tensor(rgb).to(device)
     x = x.float().mul_(1 / 255.0) if x.dtype == torch.uint8 else x.float()
     return x.permute(2, 0, 1)[None]
 

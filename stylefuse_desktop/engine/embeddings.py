@@ -13,7 +13,7 @@ from PIL import Image
 from ..document.image_io import read_image, to_uint8
 from ..errors import BadInputError
 from .networks.style_predictor import INPUT_SIZE
-from .styles import IMAGE, USER, StyleSource
+from .styles import StyleSource
 from .weights import load_network
 
 
@@ -62,12 +62,12 @@ image_embeddings = _EmbeddingCache()
 
 def source_embedding(source: StyleSource, device: torch.device) -> torch.Tensor:
     """[100] embedding of an image or user style (images' embeddings are averaged)."""
-    if source.kind == IMAGE:
-        vectors = [image_embeddings.get(p, device) for p in source.image_paths]
-        return torch.from_numpy(np.mean(vectors, axis=0)).to(device)
-    if source.kind == USER and source.style_file is not None:
+    if source.style_file is not None:  # stored data paints, whatever the kind (a picture's style too)
         embedding = source.style_file.embedding
         if embedding is None:
             raise BadInputError(f"style '{source.label}' is a {source.style_file.kind} style and has no embedding")
         return torch.from_numpy(embedding.astype(np.float32)).to(device)
+    if source.image_paths:
+        vectors = [image_embeddings.get(p, device) for p in source.image_paths]
+        return torch.from_numpy(np.mean(vectors, axis=0)).to(device)
     raise ValueError(f"style '{source.label}' ({source.kind}) has no embedding")

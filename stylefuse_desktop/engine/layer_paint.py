@@ -14,30 +14,20 @@ import numpy as np
 
 from ..document.compositor import Painted, RenderStore, composite, image_layer_on_canvas, layer_pixels, resize_map
 from ..document.document import Document
-from ..document.layers import BELOW, FusionLayer, ImageLayer, StyleEntry, StyleLayer, StyleRef
+from ..document.layers import BELOW, FusionLayer, ImageLayer, StyleEntry, StyleLayer
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress
 from .fusion import fuse_photos
 from .render import RenderSettings, render_image
-from .styles import BUILTIN, IMAGE, USER, StyleMix, StyleSource, find_builtin
+from .styles import StyleMix, source_of
 
 DRAFT_SIDE = 768  # slider drags paint at most this long a side, for speed; the full quality follows
-
-
-def style_source(ref: StyleRef) -> StyleSource:
-    if ref.kind == "builtin":
-        builtin = find_builtin(ref.name)
-        if builtin is None:
-            raise BadInputError(f"unknown built-in style '{ref.name}'")
-        return StyleSource(kind=BUILTIN, label=builtin.name, builtin_index=builtin.index)
-    style = ref.style_file()
-    return StyleSource(kind=USER if ref.kind == "user" else IMAGE, label=ref.name, style_file=style)
 
 
 def style_mix(entries: tuple[StyleEntry, ...]) -> StyleMix:
     if not entries:
         raise BadInputError("this layer has no style yet: pick one in the Styles panel")
-    return StyleMix(tuple((style_source(e.style), max(0.0, e.weight)) for e in entries))
+    return StyleMix(tuple((source_of(e.style), max(0.0, e.weight)) for e in entries))
 
 
 def engine_settings(layer, doc: Document, scale: float, draft: bool, base: RenderSettings) -> RenderSettings:

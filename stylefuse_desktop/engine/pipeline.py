@@ -37,6 +37,10 @@ class FileResult(Generic[Job]):
     error: str | None = None  # the one-line reason it was skipped
 
 
+# results in job order, each with its write (None: nothing to write) and when its painting started
+_Writing = deque[tuple[FileResult[Job], "Future[None] | None", float]]
+
+
 def worker_counts(cores: int | None = None) -> tuple[int, int]:
     """(readers, writers) for this machine: encoding a PNG takes ~3x longer than decoding it, and the
     painter needs its own cores on a CPU render."""
@@ -55,8 +59,8 @@ class FolderPipeline(Generic[Job]):
 
     ``read(job) -> photo`` (anything with ``size`` as (width, height)), ``paint(pairs) -> outputs``
     (a list of one (job, photo) pair, or up to ``batch`` pairs of photos of the same size, painted
-    together), and
-    ``write(job, photo, output)``. Exceptions for which ``recoverable(exc)`` is true become a result's
+    together) and ``write(job, output)``. The pipeline lets go of a photo once it is painted, so its
+    pixels are freed while the result is encoded (the output carries what the writer needs). Exceptions for which ``recoverable(exc)`` is true become a result's
     ``error``; any other stops the run (reads not yet started are dropped; started writes finish,
     atomically).
     """
@@ -78,9 +82,9 @@ class FolderPipeline(Generic[Job]):
         self._writer_count = writers or default_writers
         self._writers = ThreadPoolExecutor(self._writer_count, thread_name_prefix="write")
         self._budget = read_ahead_pixels
-        self._reading: deque[tuple[Job, Future]] = deque()
+        self._reading: deque[tuple[Job, Future[Any]]] = deque()
         self._largest_seen = 0
-        self._reader_count = readers or default_readers
+        self._ahead = (readers or default_readers) + 1  # photos read or being read, beyond the one painting
         self._fill()
 
     # -- reading ahead ---------------------------------------------------------------------------
@@ -88,14 +92,19 @@ class FolderPipeline(Generic[Job]):
         total = 0
         for _, future in self._reading:
             if future.done() and future.exception() is None:
-                total += _pixels(future.result())
+                pixels = _pixels(future.result())
+                self._largest_seen = max(self._largest_seen, pixels)
+                total += pixels
             else:
                 total += self._largest_seen  # not decoded yet: assume the largest so far
         return total
 
     def _fill(self) -> None:
-        while self._jobs and len(self._reading) < self._reader_count + 1:
-            if self._reading and self._waiting_pixels() + self._largest_seen > self._budget:
+        while self._jobs and len(self._reading) < self._ahead:
+            # until a photo has been decoded its size is unknown: one read at a time (a folder of 50 MP
+            # photos must not decode five at once)
+            if self._reading and (not self._largest_seen or
+                                  self._waiting_pixels() + self._largest_seen > self._budget):
                 return
             job = self._jobs.popleft()
             self._reading.append((job, self._readers.submit(self._read, job)))
@@ -113,10 +122,11 @@ class FolderPipeline(Generic[Job]):
     def run(
         self,
         paint: Callable[[Sequence[tuple[Job, Any]]], Sequence[Any]],
-        write: Callable[[Job, Any, Any], None],
+        write: Callable[[Job, Any], None],
         batch: int = 1,
     ) -> Iterator[FileResult[Job]]:
-        writing: deque[tuple[FileResult[Job], Future | None, float]] = deque()
+        writing: _Writing[Job] = deque()
+        self._ahead = max(self._ahead, batch + self._ahead - 1)  # room for a whole batch to be decoded
         try:
             while self._reading or self._jobs:
                 group = self._take_group(batch, writing)
@@ -129,19 +139,19 @@ class FolderPipeline(Generic[Job]):
                 except Exception as exc:  # noqa: BLE001
                     if not self._recoverable(exc):
                         raise
-                    for job, photo in group:
-                        writing.append((FileResult(job, photo.size, error=str(exc)), None, started))
+                    writing.extend((FileResult(job, photo.size, error=str(exc)), None, started) for job, photo in group)
                     continue
-                for (job, photo), output in zip(group, outputs):
-                    writing.append((FileResult(job, photo.size), self._writers.submit(write, job, photo, output),
-                                    started))
-                del outputs, group
+                results = [FileResult(job, photo.size) for job, photo in group]
+                group.clear()  # the photos' pixels are freed while their results encode
+                writing.extend((result, self._writers.submit(write, result.job, output), started)
+                               for result, output in zip(results, outputs))
+                del outputs
                 yield from self._finished(writing, keep=self._writer_count)
             yield from self._finished(writing, keep=0)
         finally:
             self.close()
 
-    def _take_group(self, batch: int, writing) -> list[tuple[Job, Any]]:
+    def _take_group(self, batch: int, writing: _Writing[Job]) -> list[tuple[Job, Any]]:
         """The next photo, and following ones of the same size that are already decoded (up to ``batch``)."""
         if not self._reading:
             self._fill()
@@ -161,7 +171,7 @@ class FolderPipeline(Generic[Job]):
             group.append((job2, photo2))
         return group
 
-    def _finished(self, writing, keep: int) -> Iterator[FileResult[Job]]:
+    def _finished(self, writing: _Writing[Job], keep: int) -> Iterator[FileResult[Job]]:
         """Yield finished results from the front; wait for the oldest while more than ``keep`` are pending."""
         while writing:
             result, future, started = writing[0]

@@ -19,8 +19,10 @@ import torch.nn.functional as F
 
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
+from ..devices import DEVICE_CHOICES
+from .adapters import with_adapters
 from .color import luminance_match, transfer_luminance
-from .device import DEVICE_CHOICES, compile_mode, select_device, to_uint8_image, upload
+from .device import compile_mode, host_tensor, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
@@ -53,7 +55,7 @@ class RenderSettings:
     max_network_side: int | None = None  # paint no larger than this (slider drafts)
     device: str = "auto"
     tile: int | None = None  # tile side in pixels; None: chosen from free memory
-    tile_memory_mb: int | None = None  # memory a tile may use (CPU default 384 MB)
+    tile_memory_mb: int | None = None  # memory a tile may use (CPU default: a quarter of what is free, <= 1.5 GB)
     precision: str = "auto"  # transformer convolutions in bf16 where the hardware runs it natively ("fp32" to refuse)
 
     def __post_init__(self) -> None:
@@ -98,7 +100,14 @@ def pixel_blend_weight(strength: float, family: str) -> float:
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """[H, W, 3] float32 in [0, 1] or uint8 -> [1, 3, H, W] float32."""
+    if rgb.dtype == np.uint8:
+        return host_tensor(rgb).permute(2, 0, 1)[None].float().mul_(1 / 255.0)  # as image_io's reading scales
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+
+
+def float_pixels(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) * np.float32(1 / 255.0) if rgb.dtype == np.uint8 else rgb
 
 
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -217,7 +226,7 @@ def keeps_boundaries(device: torch.device, pixels: int) -> bool:
 
 
 def _paint(prepared, plan, settings, device, progress, features):
-    net = load_network(plan.network, device)
+    net = with_adapters(load_network(plan.network, device), plan.adapters)  # a trained style's own weights
     tile = tile_for(settings, device)
     h, w = prepared.padded.shape[-2:]
     if h * w <= tile * tile and not plan.norms.spatial and features is None:
@@ -373,7 +382,9 @@ class PaintedImage:
         """[H, W, 3] float32 on the CPU; where the photo is on a GPU, [1, 3, H, W] on that device."""
         height, width = self.size
         if self.photo.device.type != "cpu":
-            out_t = torch.empty((1, 3, height, width), device=self.photo.device)
+            # channels-last: the [H, W, 3] pixels the caller takes are this tensor's own layout
+            out_t = torch.empty((1, 3, height, width), device=self.photo.device,
+                                memory_format=torch.channels_last)
             for start in range(0, height, BAND_ROWS):
                 rows = range(start, min(height, start + BAND_ROWS))
                 out_t[..., rows.start : rows.stop, :] = self._box(rows, range(width),
@@ -403,8 +414,8 @@ def render_image(
     style_masks: Sequence[np.ndarray | None] | None = None,
     as_uint8: bool = False,
 ) -> np.ndarray:
-    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1]); the result has the same size. Looks learnt from
-    pairs in the mix are applied to the photo first (``looks``); the other styles then paint it.
+    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1], or uint8); the result has the same size. Looks learnt
+    from pairs in the mix are applied to the photo first (``looks``); the other styles then paint it.
     ``as_uint8`` returns 8-bit pixels (rounded as ``image_io.to_uint8``): on a GPU the conversion runs
     there and only the bytes come back.
 
@@ -445,6 +456,7 @@ def paint_image(
     device = select_device(settings.device)
     looks = [source for source, _ in mix.components if is_look(source)]
     if looks:
+        rgb = float_pixels(rgb)
         edited = apply_looks(rgb, looks, device)
         painting = [(i, c) for i, c in enumerate(mix.components) if not is_look(c[0])]
         if not painting:  # only looks: the edit, as strong as asked
@@ -469,7 +481,9 @@ def _paint_one_family(rgb, photo, mix, settings, device, progress, style_masks) 
     if style_masks is not None and any(m is not None for m in style_masks):
         partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components],
                                               tuple(prepared.padded.shape[-2:]))
-    own = predict_embedding(rgb, device) if settings.strength < 1.0 and family != MULTISTYLE_FAMILY else None
+    own = None
+    if settings.strength < 1.0 and family != MULTISTYLE_FAMILY:
+        own = predict_embedding(float_pixels(rgb), device)
     plan = plan_paint(mix, device, settings.strength, own, partition)
     raise_if_cancelled(progress)
     painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
@@ -518,7 +532,7 @@ def _paint_across_families(rgb, photo, mix, families, settings, device, progress
 def _paint_transformer(rgb, photo, mix, settings, device, progress) -> Finisher:
     """The whole mix in the transformer (built-ins by their distilled embeddings)."""
     prepared = prepare(rgb, settings, EMBEDDING_FAMILY, device, photo)
-    own = predict_embedding(rgb, device) if settings.strength < 1.0 else None
+    own = predict_embedding(float_pixels(rgb), device) if settings.strength < 1.0 else None
     plan = plan_paint(mix, device, settings.strength, own, allow_multistyle=False)
     raise_if_cancelled(progress)
     painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))

@@ -12,7 +12,7 @@ other style makes a small change.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -21,6 +21,7 @@ import torch
 from .. import locations
 from ..document.user_files import printable
 from ..errors import BadInputError
+from .adapters import check_adapter_tensors, weight_deltas
 from .embeddings import source_embedding
 from .networks.multistyle import NUM_STYLES
 from .norm_plan import NormPlan
@@ -53,7 +54,7 @@ def component_embedding(source, device: torch.device) -> torch.Tensor:
 
 def component_parameters(source, net, device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """A style's (gamma, beta) for every norm layer of the transformer: its own, when training tuned
-    them (the thorough preset), else those its embedding gives."""
+    them, else those its embedding gives."""
     style = source.style_file
     if style is not None and "norm.0.gamma" in style.tensors:
         own = [(style.tensors.get(f"norm.{i}.gamma"), style.tensors.get(f"norm.{i}.beta")) for i in range(len(net.gamma))]
@@ -91,11 +92,28 @@ def _multistyle_plan(mix: StyleMix, device: torch.device, masks: torch.Tensor | 
     return PaintPlan(MULTISTYLE, NormPlan(params, weights, masks), MULTISTYLE_FAMILY, alone_statistics=True)
 
 
+def mix_adapters(mix: StyleMix, strength: float = 1.0) -> dict[str, np.ndarray]:
+    """The mix's adapter weight changes: each trained style's adapters scaled by its weight in the mix
+    (and by the strength); styles without adapters add nothing. {} when no style has adapters."""
+    weighted = []
+    for source, weight in mix.components:
+        style = source.style_file
+        if style is None or style.kind != "embedding":
+            continue
+        problem = check_adapter_tensors(style.tensors)
+        if problem:
+            raise BadInputError(f"style '{printable(source.label)}': {problem}; the file is damaged")
+        weighted.append((style.tensors, weight * strength))
+    return weight_deltas(weighted)
+
+
 @dataclass
 class PaintPlan:
     network: str  # TRANSFORMER or MULTISTYLE
     norms: NormPlan
     family: str  # "multistyle" (pixel strength blend) or "embedding" (embedding interpolation)
+    # trained styles' adapters, already scaled by their weights: {layer: kernel change} (engine/adapters)
+    adapters: dict = field(default_factory=dict)
     alone_statistics: bool = False  # style masks: each style normalised as when it paints alone
 
 
@@ -142,9 +160,12 @@ def plan_paint(
         own = net.norm_parameters(photo_embedding[None].to(device))
         params = [[(torch.lerp(g0, g, strength), torch.lerp(b0, b, strength)) for (g0, b0), (g, b) in zip(own, p)]
                   for p in params]
+    # adapters are weight changes of the shared network, so they mix by the styles' overall weights
+    # even where masks place each style (their norm parameters still follow the masks)
+    adapters = mix_adapters(mix, strength if photo_embedding is not None else 1.0)
     if regions is not None and masks is None:
         count = regions.shape[0]
         return PaintPlan(TRANSFORMER, NormPlan(params * count, torch.full((count,), 1 / count), regions),
-                         EMBEDDING_FAMILY)
-    return PaintPlan(TRANSFORMER, NormPlan(params, weights, masks), EMBEDDING_FAMILY,
+                         EMBEDDING_FAMILY, adapters)
+    return PaintPlan(TRANSFORMER, NormPlan(params, weights, masks), EMBEDDING_FAMILY, adapters,
                      alone_statistics=masks is not None)

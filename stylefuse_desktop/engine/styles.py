@@ -7,74 +7,73 @@ or by name in the user styles folder). A mix is any number of styles with weight
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-from .. import locations
 from ..document.image_io import is_image_path
-from ..document.style_file import STYLE_EXTENSION, StyleFile, read_style_file, read_style_name
+from ..document.layers import StyleRef
+from ..document.style_catalogue import (
+    BuiltinStyle,
+    StoredStyle,
+    StyleKind,
+    builtin_styles,
+    find_builtin,
+    find_stored,
+    stored_styles,
+)
+from ..document.style_file import STYLE_EXTENSION, StyleFile, read_style_file
 from ..document.user_files import printable
 from ..errors import BadInputError
 
 log = logging.getLogger(__name__)
 
-BUILTIN = "builtin"
-IMAGE = "image"
-USER = "user"
+BUILTIN = StyleKind.BUILTIN
+IMAGE = StyleKind.IMAGE
+USER = StyleKind.USER
 
-
-@dataclass(frozen=True)
-class BuiltinStyle:
-    index: int
-    name: str
-    description: str
-
-    @property
-    def slug(self) -> str:
-        return _slug(self.name)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-@lru_cache(maxsize=1)
-def builtin_styles() -> tuple[BuiltinStyle, ...]:
-    """The 26 built-in styles in manifest order (stable)."""
-    manifest = json.loads((locations.models_dir() / "builtin_styles.json").read_text(encoding="utf-8"))
-    styles = tuple(BuiltinStyle(s["index"], s["name"], s.get("description", "")) for s in manifest["styles"])
-    if sorted(s.index for s in styles) != list(range(26)):
-        raise RuntimeError("models/builtin_styles.json must name each of the 26 styles once")
-    return styles
-
-
-def find_builtin(name: str) -> BuiltinStyle | None:
-    slug = _slug(name)
-    for style in builtin_styles():
-        if style.slug == slug:
-            return style
-    return None
+__all__ = ["BUILTIN", "IMAGE", "USER", "BuiltinStyle", "StyleKind", "StyleMix", "StyleSource", "builtin_styles",
+           "find_builtin", "find_user_style", "image_style", "parse_mix", "resolve_style", "source_of", "split_weight",
+           "user_styles"]
 
 
 @dataclass(frozen=True)
 class StyleSource:
-    """One style, resolved from what the user typed."""
+    """One style, resolved for the engine: a built-in's index, pictures to measure, or stored
+    ``.sfstyle`` data. Whatever the kind, a stored style file (when present) is what paints; a source
+    that has nothing to paint with cannot be made (an image style without pictures or data once
+    reached the engine and averaged the embeddings of nothing)."""
 
-    kind: str  # BUILTIN, IMAGE or USER
+    kind: StyleKind
     label: str
     builtin_index: int | None = None
     image_paths: tuple[Path, ...] = ()
     style_file: StyleFile | None = field(default=None, compare=False, hash=False)
     path: Path | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", StyleKind(self.kind))
+        if self.kind == StyleKind.BUILTIN and self.builtin_index is None:
+            raise BadInputError(f"built-in style '{self.label}' has no index")
+        if self.kind != StyleKind.BUILTIN and self.style_file is None and not self.image_paths:
+            raise BadInputError(f"style '{self.label}' has neither pictures nor style data")
+
     @property
     def family(self) -> str:
         """Styles of one family mix in parameter space: the 26-style net's, or embeddings."""
         return "multistyle" if self.kind == BUILTIN else "embedding"
+
+
+def source_of(ref: StyleRef) -> StyleSource:
+    """The engine's view of a style a document keeps: the one mapping from ``StyleRef``."""
+    if ref.kind == StyleKind.BUILTIN:
+        builtin = find_builtin(ref.name)
+        if builtin is None:
+            raise BadInputError(f"unknown built-in style '{ref.name}'")
+        return StyleSource(kind=BUILTIN, label=builtin.name, builtin_index=builtin.index)
+    return StyleSource(kind=ref.kind, label=ref.name, style_file=ref.style_file())
 
 
 @dataclass(frozen=True)
@@ -125,89 +124,23 @@ def split_weight(spec: str) -> tuple[str, float]:
     return match.group("name"), weight
 
 
-def user_style_files() -> list[Path]:
-    folder = locations.user_styles_dir()
-    return sorted(folder.glob(f"*{STYLE_EXTENSION}")) if folder.is_dir() else []
-
-
-# path -> ((mtime, size), style name or the reason it is unusable): a style's manifest is read once
-_names: dict[Path, tuple[tuple[int, int], str | BadInputError]] = {}
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    try:
-        st = path.stat()
-        return st.st_mtime_ns, st.st_size
-    except OSError:
-        return 0, -1
-
-
-def _user_style_name(path: Path) -> str:
-    """A user style's name from its manifest alone, cached by modification time; BadInputError if unusable."""
-    stamp = _stamp(path)
-    cached = _names.get(path)
-    if cached is None or cached[0] != stamp:
-        try:
-            cached = (stamp, read_style_name(path))
-        except BadInputError as exc:
-            cached = (stamp, exc)
-        _names[path] = cached
-    if isinstance(cached[1], BadInputError):
-        raise cached[1]
-    return cached[1]
+def _stored_source(found: StoredStyle) -> StyleSource:
+    return StyleSource(kind=found.kind, label=found.name, style_file=found.style, path=found.path)
 
 
 def user_styles() -> list[StyleSource]:
-    """Every readable style in the user styles folder, sorted by name; damaged files are skipped with a warning."""
-    found = []
-    for path in user_style_files():
-        try:
-            found.append(_user_source(path))
-        except (BadInputError, ValueError, OSError, MemoryError) as exc:
-            log.warning("skipping user style: %s", printable(exc, 300))
-    return sorted(found, key=lambda s: s.label.lower())
+    """Every readable stored style (the user's and those measured from pictures), as the picker lists them."""
+    return [_stored_source(found) for found in stored_styles()]
+
+
+def find_user_style(text: str) -> StyleSource | None:
+    found = find_stored(text)
+    return None if found is None else _stored_source(found)
 
 
 def _user_source(path: Path) -> StyleSource:
     style = read_style_file(path)
     return StyleSource(kind=USER, label=style.name, style_file=style, path=path)
-
-
-def find_user_style(text: str) -> StyleSource | None:
-    """A user style by name: files whose name matches are tried first, then the manifests' names
-    (read once per file and cached), so naming one style does not load every style's tensors."""
-    wanted = _slug(text)
-    files = user_style_files()
-    for path in files:
-        if _slug(path.stem) == wanted:
-            return _user_source(path)
-    for path in files:
-        try:
-            if _slug(_user_style_name(path)) == wanted:
-                return _user_source(path)
-        except BadInputError as exc:
-            log.warning("skipping user style: %s", printable(exc, 300))
-    return None
-
-
-def user_styles_taken(stem: str, name: str) -> tuple[Path, str]:
-    """A file in the user styles folder and a style name for an imported style that replace neither
-    an existing file nor a style of the same name: "Name (2)", "Name (3)", ..."""
-    folder = locations.user_styles_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    taken = set()
-    for path in user_style_files():
-        try:
-            taken.add(_slug(_user_style_name(path)))
-        except BadInputError:
-            pass
-    base_stem = _slug(stem) or "style"
-    for n in range(1, 10_000):
-        candidate_name = name if n == 1 else f"{name} ({n})"
-        candidate = folder / (f"{base_stem}{STYLE_EXTENSION}" if n == 1 else f"{base_stem}-{n}{STYLE_EXTENSION}")
-        if not candidate.exists() and _slug(candidate_name) not in taken:
-            return candidate, candidate_name
-    raise BadInputError(f"'{printable(name)}': too many styles of this name in {folder}")
 
 
 def image_style(paths: list[Path] | tuple[Path, ...], label: str | None = None) -> StyleSource:
@@ -246,7 +179,7 @@ def resolve_style(name_or_file: str) -> StyleSource:
                         "image file")
 
 
-def parse_mix(styles: list[str] = (), style_images: list[str] = ()) -> StyleMix:
+def parse_mix(styles: Sequence[str] = (), style_images: Sequence[str] = ()) -> StyleMix:
     """The CLI's ``--style NAME_OR_FILE[:W]`` and ``--style-image PATH[:W]`` options, as one mix."""
     components: list[tuple[StyleSource, float]] = []
     for spec in styles:

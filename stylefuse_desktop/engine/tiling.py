@@ -196,8 +196,20 @@ def auto_tile_size(device: torch.device, bytes_per_pixel: int = 320, budget_mb: 
             free, _ = torch.cuda.mem_get_info(device)
             budget_mb = int(free / 2**20 * 0.5)
         else:
-            budget_mb = 384
+            budget_mb = cpu_tile_budget_mb()
     side = int(math.sqrt(budget_mb * 2**20 / bytes_per_pixel))
     # a GPU with room paints large photos in one piece (48 MP at 8192): tiles only cost launches there
     largest = 8192 if device.type == "cuda" else 4096
     return max(MIN_TILE, min(largest, side // 64 * 64))
+
+
+def cpu_tile_budget_mb() -> int:
+    """What one tile may use on the CPU: a quarter of the memory available now, between 384 MB and 1.5 GB.
+    A tiled render recomputes the first layer and the halos (measured at 2048 px: twice the CPU time of
+    one piece), so a machine with room paints photos up to ~4 MP whole."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            available_kib = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return 384
+    return max(384, min(1536, available_kib // 1024 // 4))

@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 
 from .. import locations
 from ..document.atomic import atomic_path
-from ..errors import WeightsError
+from ..errors import BadInputError, WeightsError
 from .networks import NETWORKS
 
 log = logging.getLogger(__name__)
@@ -118,9 +118,14 @@ def ensure_converted(network: str) -> Path:
     target = locations.weights_cache_dir() / converted_file_name(network)
     metadata_ = {"source": onnx_path.name, "source_sha256": REFERENCE_SHA256[onnx_path.name],
                  "conversion_version": str(CONVERSION_VERSION), "licence": "Apache-2.0 (Magenta)"}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as tmp:
-        save_file(state, str(tmp), metadata=metadata_)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            save_file(state, str(tmp), metadata=metadata_)
+    except (OSError, SafetensorError) as exc:  # a full or read-only cache disk: say where, nothing half-written
+        reason = getattr(exc, "strerror", None) or exc
+        raise BadInputError(f"{target.parent}: the converted weights cannot be written ({reason}); free some disk "
+                            "space there or set STYLEFUSE_CACHE_DIR") from None
     return target
 
 

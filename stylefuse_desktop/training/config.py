@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..errors import BadInputError
 
-# steps per preset, measured to fit the targets on a 2-core laptop CPU at 256 px (bench_train.py)
+# Presets, defined here once for the CLI and the dialog: steps, measured to fit the time targets on a
+# 2-core laptop CPU at 256 px (benchmarks/bench_train.py)
 STYLE_PRESETS = {"fast": 160, "balanced": 400, "thorough": 900}
 PAIRS_PRESETS = {"fast": 500, "balanced": 1200, "thorough": 3000}
 PRESETS = ("fast", "balanced", "thorough")
@@ -57,18 +58,12 @@ class StyleTrainingConfig(TrainingConfig):
     """Mode 1: a style from a folder of pictures (unpaired, adversarial)."""
 
     styles: Path = Path()
-    content: Path | None = None  # default: generated landscapes (+ the photos open in the editor)
+    content: Path | None = None  # with extra_content, the photos painted while training; neither: generated ones
     extra_content: tuple = field(default=(), compare=False)  # float32 arrays from the editor
 
     @property
     def total_steps(self) -> int:
         return self.steps or STYLE_PRESETS[self.preset]
-
-    @property
-    def tune_norms(self) -> bool:
-        """The thorough preset also tunes each normalisation layer's parameters, not just the embedding."""
-        return self.preset == "thorough"
-
 
 
 @dataclass(frozen=True)

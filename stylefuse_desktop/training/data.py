@@ -1,4 +1,7 @@
-"""Training data: folders of pictures, before/after pairs, the default content photos, augmentation."""
+"""Training data: folders of pictures, before/after pairs, the default content photos, and crops.
+
+Everything a run trains on is read and prepared once and kept on the training device; each step only
+picks crops there (random boxes drawn from the run's numpy stream, so a resumed run draws the same)."""
 
 from __future__ import annotations
 
@@ -10,14 +13,7 @@ import numpy as np
 import torch
 
 from ..document.image_io import fit_longest_side, is_image_path, read_image
-from ..errors import BadInputError, StyleFuseError
-
-try:
-    from torchvision import tv_tensors
-    from torchvision.transforms import v2 as T
-except (ImportError, RuntimeError) as exc:  # a build of torchvision that does not match torch
-    raise StyleFuseError(f"Training needs torchvision, which this installation lacks or cannot load ({exc}); "
-                         "painting and everything else still work") from None
+from ..errors import BadInputError
 
 log = logging.getLogger(__name__)
 
@@ -117,67 +113,154 @@ def load_pairs(before: Path, after: Path) -> Loaded:
     return loaded
 
 
-def default_content(count: int = 6) -> list[np.ndarray]:
-    """Content photos when the user gives none: generated landscapes (the project's own)."""
-    from ..samples import sample_landscapes
+PROJECT_PHOTOS_VERSION = 1
 
-    return sample_landscapes(count)
+
+def project_photos(kind: str, count: int, size: tuple[int, int], first_seed: int) -> list[np.ndarray]:
+    """The project's own generated landscapes, made once and kept as PNGs in the cache folder (reading
+    them back takes milliseconds; generating them takes seconds): never regenerated per run."""
+    from PIL import Image
+
+    from .. import locations
+    from ..document.atomic import atomic_path
+
+    folder = locations.cache_dir() / "training-photos" / f"{kind}-v{PROJECT_PHOTOS_VERSION}-{size[0]}x{size[1]}"
+    paths = [folder / f"{first_seed + i}.png" for i in range(count)]
+    out = []
+    for seed, path in zip(range(first_seed, first_seed + count), paths):
+        try:
+            with Image.open(path) as im:
+                out.append(np.asarray(im.convert("RGB"), np.float32) / 255.0)
+            continue
+        except (OSError, ValueError):
+            pass
+        from ..samples import sample_landscapes
+
+        rgb = sample_landscapes(1, size=size, first_seed=seed)[0]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)).save(tmp, format="PNG")
+        except OSError as exc:  # a read-only cache only costs time
+            log.warning("cannot cache the training photo %s: %s", path, exc)
+        out.append(np.asarray(Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)), np.float32) / 255)
+    return out
+
+
+def default_content(count: int = 6) -> list[np.ndarray]:
+    """Content photos when the user gives none: the project's generated landscapes (cached)."""
+    return project_photos("content", count, (480, 320), 101)
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)
 
 
-def augmenter(size: int, scale: tuple[float, float] = (0.2, 1.0)) -> T.Compose:
-    """Random crops at several scales and flips; with several inputs, the same crop for each (pairs)."""
-    return T.Compose([T.RandomResizedCrop(size, scale=scale, ratio=(0.75, 1.333), antialias=True),
-                      T.RandomHorizontalFlip()])
-
-
-def centre_crop(size: int) -> T.Compose:
-    """The same crop every time (for measurements that must not depend on the random stream)."""
-    return T.Compose([T.Resize(size, antialias=True), T.CenterCrop(size)])
-
-
 STYLE_VIEW = 256  # style pictures are seen with their short side at this size, as the style predictor sees them
 
 
-def style_view(images: list[np.ndarray]) -> list[np.ndarray]:
-    """Each style picture resized so its short side is STYLE_VIEW: the scale of its brushwork that the
-    zero-shot style already reflects, used alike for training crops and for measuring the result."""
+def style_view(images: list[np.ndarray], short_side: int = STYLE_VIEW) -> list[np.ndarray]:
+    """Each style picture resized so its short side is ``short_side``: the scale of its brushwork that
+    the zero-shot style already reflects, used alike for training crops and for measuring the result."""
     from ..document.image_io import resize_array
 
     out = []
     for rgb in images:
         h, w = rgb.shape[:2]
-        scale = STYLE_VIEW / min(h, w)
+        scale = short_side / min(h, w)
         out.append(resize_array(rgb, (max(1, round(w * scale)), max(1, round(h * scale)))))
     return out
 
 
-def prepare(images: list[np.ndarray], size: int) -> list[torch.Tensor]:
-    """Tensors at least ``size`` on their short side (small pictures are enlarged for cropping)."""
+def prepare(images: list[np.ndarray], size: int, device: torch.device | str = "cpu") -> list[torch.Tensor]:
+    """Tensors on ``device``, at least ``size`` on their short side (small pictures are enlarged)."""
     out = []
     for rgb in images:
         t = to_tensor(rgb)
         short = min(t.shape[-2:])
         if short < size:
-            scale = size / short
-            t = torch.nn.functional.interpolate(t[None], scale_factor=scale, mode="bilinear", align_corners=False,
-                                                antialias=False)[0].clamp(0, 1)
-        out.append(t)
+            t = torch.nn.functional.interpolate(t[None], scale_factor=size / short, mode="bilinear",
+                                                align_corners=False)[0].clamp(0, 1)
+        out.append(t.to(device))
     return out
 
 
-def batch(pool: list[torch.Tensor], picks: np.ndarray, crops: T.Compose) -> torch.Tensor:
-    return torch.stack([crops(pool[i]) for i in picks])
+@dataclass(frozen=True)
+class Box:
+    top: int
+    left: int
+    height: int
+    width: int
+    flip: bool
 
 
-def paired_batch(pool: list[torch.Tensor], picks: np.ndarray, crops: T.Compose) -> tuple[torch.Tensor, torch.Tensor]:
-    xs, ys = [], []
-    for i in picks:
-        # wrapped as images: torchvision then crops both the same way (plain tensors: only the first)
-        x, y = crops(tv_tensors.Image(pool[2 * i]), tv_tensors.Image(pool[2 * i + 1]))
-        xs.append(x.as_subclass(torch.Tensor))
-        ys.append(y.as_subclass(torch.Tensor))
-    return torch.stack(xs), torch.stack(ys)
+def random_box(rng: np.random.Generator, height: int, width: int, size: int,
+               scale: tuple[float, float] = (1.0, 1.0), ratio: tuple[float, float] = (0.75, 1.333)) -> Box:
+    """A crop box covering ``scale`` of the picture's area (1.0: a ``size`` square at the picture's own
+    scale, the scale a style is applied at), with an aspect in ``ratio``, and a coin for a mirror."""
+    if scale == (1.0, 1.0):
+        h, w = min(size, height), min(size, width)
+    else:
+        area = height * width * rng.uniform(*scale)
+        aspect = np.exp(rng.uniform(np.log(ratio[0]), np.log(ratio[1])))
+        h = int(np.clip(round(np.sqrt(area / aspect)), 8, height))
+        w = int(np.clip(round(np.sqrt(area * aspect)), 8, width))
+    top = int(rng.integers(0, height - h + 1))
+    left = int(rng.integers(0, width - w + 1))
+    return Box(top, left, h, w, bool(rng.integers(0, 2)))
+
+
+def crop(picture: torch.Tensor, box: Box, size: int) -> torch.Tensor:
+    """[C, H, W] -> [C, size, size]: the box, resized (on the picture's device), mirrored if the box says."""
+    x = picture[:, box.top : box.top + box.height, box.left : box.left + box.width]
+    if x.shape[-2:] != (size, size):
+        x = torch.nn.functional.interpolate(x[None], size=(size, size), mode="bilinear", align_corners=False,
+                                            antialias=True)[0]
+    return x.flip(-1) if box.flip else x
+
+
+def frame_positions(box: Box, frame: tuple[int, int], size: int, device) -> torch.Tensor:
+    """[3, size, size]: the look generator's position channels (x, y in [-1, 1] over the whole frame,
+    distance from its centre) at the crop's true place in the frame, mirrored with the crop."""
+    fh, fw = frame
+    ys = box.top + (torch.arange(size, device=device) + 0.5) * box.height / size - 0.5
+    xs = box.left + (torch.arange(size, device=device) + 0.5) * box.width / size - 0.5
+    y, x = torch.meshgrid(ys / max(fh - 1, 1) * 2 - 1, xs / max(fw - 1, 1) * 2 - 1, indexing="ij")
+    positions = torch.stack([x, y, torch.sqrt(x * x + y * y) / (2**0.5)])
+    if box.flip:
+        # the picture is mirrored, its pixels keep their place in the frame
+        positions = positions.flip(-1)
+    return positions
+
+
+def batch(pool: list[torch.Tensor], rng: np.random.Generator, count: int, size: int,
+          scale: tuple[float, float] = (1.0, 1.0)) -> torch.Tensor:
+    """``count`` random crops of random pictures of ``pool``, stacked on the pool's device."""
+    out = []
+    for i in rng.integers(0, len(pool), count):
+        box = random_box(rng, pool[i].shape[-2], pool[i].shape[-1], size, scale)
+        out.append(crop(pool[i], box, size))
+    return torch.stack(out)
+
+
+def paired_batch(pool: list[torch.Tensor], rng: np.random.Generator, count: int, size: int,
+                 scale: tuple[float, float] = (0.2, 1.0)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Crops of pairs (``pool`` alternates before, after; one box for both) and their frame positions."""
+    xs, ys, positions = [], [], []
+    for i in rng.integers(0, len(pool) // 2, count):
+        before, after = pool[2 * i], pool[2 * i + 1]
+        box = random_box(rng, before.shape[-2], before.shape[-1], size, scale)
+        xs.append(crop(before, box, size))
+        ys.append(crop(after, box, size))
+        positions.append(frame_positions(box, before.shape[-2:], size, before.device))
+    return torch.stack(xs), torch.stack(ys), torch.stack(positions)
+
+
+def centre_batch(pool: list[torch.Tensor], count: int, size: int) -> torch.Tensor:
+    """The same crops every time (measurements that must not depend on the random stream)."""
+    out = []
+    for t in pool[:count]:
+        h, w = t.shape[-2:]
+        side = min(h, w)
+        out.append(crop(t, Box((h - side) // 2, (w - side) // 2, side, side, False), size))
+    return torch.stack(out)

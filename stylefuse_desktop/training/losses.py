@@ -19,23 +19,52 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 
 
 def content_loss(
-    predictor, output: torch.Tensor, content: torch.Tensor, stages: tuple[int, ...] = (3, 6)
+    predictor, output: torch.Tensor, content: torch.Tensor, stages: tuple[int, ...] = (3, 6),
+    output_features: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """How far the output's structure strays from the photo's, in the style predictor's feature space."""
+    """How far the output's structure strays from the photo's, in the style predictor's feature space
+    (``output_features``: the output's features at ``stages``, when already computed)."""
     with torch.no_grad():
         target = predictor.features(content, stages)
-    return sum(F.mse_loss(a, b) for a, b in zip(predictor.features(output, stages), target)) / len(stages)
+    ours = output_features if output_features is not None else predictor.features(output, stages)
+    return sum(F.mse_loss(a.float(), b.float()) for a, b in zip(ours, target)) / len(stages)
 
 
-def feature_statistics_loss(predictor, output: torch.Tensor, style: torch.Tensor,
-                            stages: tuple[int, ...] = (3, 6, 13)) -> torch.Tensor:
-    """How far the output's feature statistics (per-channel mean and spread of the pixels themselves and
-    at several depths of the style predictor) are from the style pictures': the palette and texture the
-    discriminator judges, given as a steady gradient so that a 100-number style can follow it."""
+STAT_STAGES = (3, 6, 13)  # depths of the style predictor whose statistics describe a style
+
+
+def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """[N, C, H, W] -> (per-channel mean [C], channel covariance [C, C]) over the batch's pixels."""
+    flat = features.float().transpose(0, 1).reshape(features.shape[1], -1)
+    mean = flat.mean(dim=1)
+    centred = flat - mean[:, None]
+    return mean, centred @ centred.T / centred.shape[1]
+
+
+def statistics_distance(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Distance between two (mean, covariance) pairs, each part relative to the target's own size."""
+    (mean_a, cov_a), (mean_b, cov_b) = a, b
+    return (mean_a - mean_b).pow(2).sum() / (mean_b.pow(2).sum() + 1e-6) + \
+        (cov_a - cov_b).pow(2).sum() / (cov_b.pow(2).sum() + 1e-6)
+
+
+def style_targets(predictor, pictures: list[torch.Tensor], stages: tuple[int, ...] = STAT_STAGES) -> list:
+    """The style pictures' statistics, each picture whole ([C, H, W], any sizes) and averaged: of the
+    pixels themselves and at several depths of the predictor."""
+    total = None
     with torch.no_grad():
-        target = [style] + predictor.features(style, stages)
-    loss = output.new_zeros(())
-    for a, b in zip([output] + predictor.features(output, stages), target):
-        loss = loss + F.mse_loss(a.mean(dim=(0, 2, 3)), b.mean(dim=(0, 2, 3))) + \
-            F.mse_loss(a.std(dim=(2, 3)).mean(0), b.std(dim=(2, 3)).mean(0))
-    return loss / (len(stages) + 1)
+        for picture in pictures:
+            x = picture[None]
+            stats = [feature_statistics(f) for f in [x] + predictor.features(x, stages)]
+            total = stats if total is None else [(m + m2, c + c2) for (m, c), (m2, c2) in zip(total, stats)]
+    return [(m / len(pictures), c / len(pictures)) for m, c in total]
+
+
+def feature_statistics_loss(predictor, output: torch.Tensor, targets: list, stages: tuple[int, ...] = STAT_STAGES,
+                            output_features: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """How far the output's feature statistics (means and covariances of the pixels and of the style
+    predictor's features at several depths) are from the style pictures' (``style_targets``): palette
+    and texture as a steady gradient beside the discriminator's noisy one."""
+    features = output_features if output_features is not None else predictor.features(output, stages)
+    ours = [feature_statistics(f) for f in [output] + features]
+    return sum(statistics_distance(a, b) for a, b in zip(ours, targets)) / len(targets)

@@ -1,7 +1,10 @@
 """Measures of a trained style, none of them a training loss:
 
 - ``patch_swd``: sliced Wasserstein distance between the distributions of small colour patches of two
-  sets of pictures (lower: the output's brushwork and palette are more like the style's);
+  sets of pictures (lower: the output's brushwork and palette are more like the style's); measured at
+  the pictures' own scale and at half of it (``patch_swd_two_scales``);
+- ``statistics_gap``: how far the means and covariances of the style predictor's features over a whole
+  set of paintings are from those over the style pictures (lower: closer);
 - ``edge_ssim``: structural similarity of the edge maps of photo and painting (higher: the photo stays
   readable);
 - ``psnr``: peak signal-to-noise ratio, for looks learnt from pairs.
@@ -36,6 +39,32 @@ def patch_swd(a: list[np.ndarray], b: list[np.ndarray], patch: int = 5, count: i
     projected_a = np.sort(pa @ directions, axis=0)
     projected_b = np.sort(pb @ directions, axis=0)
     return float(np.abs(projected_a - projected_b).mean())
+
+
+def half_size(images: list[np.ndarray]) -> list[np.ndarray]:
+    out = []
+    for img in images:
+        t = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
+        out.append(F.avg_pool2d(t, 2)[0].permute(1, 2, 0).numpy())
+    return out
+
+
+def patch_swd_two_scales(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[float, float]:
+    """(full-scale, half-scale) patch SWD: fine brushwork, and the larger marks."""
+    return patch_swd(a, b), patch_swd(half_size(a), half_size(b))
+
+
+def statistics_gap(predictor, paintings: list[np.ndarray], style_images: list[np.ndarray], device) -> float:
+    """Feature-statistics distance between a set of paintings and the style pictures, each set pooled
+    whole (not a training batch's), at the predictor's depths."""
+    from .losses import statistics_distance, style_targets
+
+    def pooled(images):
+        return style_targets(predictor, [torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
+                                         .permute(2, 0, 1).to(device) for img in images])
+
+    ours, theirs = pooled(paintings), pooled(style_images)
+    return float(sum(statistics_distance(a, b) for a, b in zip(ours, theirs)) / len(ours))
 
 
 def _grey(img: np.ndarray) -> torch.Tensor:

@@ -2,8 +2,9 @@
 
 The generator (``LookGenerator``) turns a photo x into G(x); the discriminator judges the pair
 D(x, G(x)) against the real pair D(x, y), so it learns what an *edit of x* looks like; an L1 term keeps
-G(x) close to y. Pairs are cropped identically at several scales and flipped. Checkpointed, resumable,
-deterministic for a seed.
+G(x) close to y. Pairs are cropped identically at several scales and flipped, and the generator's
+position channels give each crop's true place in the frame (a vignette is taught where it is).
+Checkpointed, resumable, deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ from ..document.style_file import StyleFile
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
 from .config import PairsTrainingConfig
-from .data import augmenter, load_pairs, paired_batch, prepare, to_tensor
+from .data import load_pairs, paired_batch, prepare, to_tensor
 from .discriminator import ConditionalPatchDiscriminator
-from .events import TrainingEvent, emit, wait_while_paused
 from .losses import discriminator_hinge, generator_hinge
 from .metrics import psnr
-from .style_trainer import PREVIEW_EVERY, TrainResult, _small, checkpoint_dir_for, png_bytes
+from .run import TrainResult, checkpoint_dir_for, png_bytes, run_loop, small
 
 BATCH = 4
 L1_WEIGHT = 100.0
@@ -76,8 +76,7 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
         discriminator = ConditionalPatchDiscriminator().to(device)
     opt_g = torch.optim.Adam(generator.parameters(), lr=2e-3, betas=(0.5, 0.99))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.99))
-    crops = augmenter(config.size)
-    pool = prepare([img for i in train_idx for img in pairs[i]], config.size)
+    pool = prepare([img for i in train_idx for img in pairs[i]], config.size, device)
 
     checkpoints = Checkpoints(checkpoint_dir_for(config))
     step = 0
@@ -86,41 +85,33 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
         generator.load_state_dict(with_prefix(tensors, "g."))
         discriminator.load_state_dict(with_prefix(tensors, "d."))
 
-    total = config.total_steps
-    session_start, session_first = time.perf_counter(), step
-    cancelled = False
-    preview_photo = _small(config.preview_photo if config.preview_photo is not None
-                           else pairs[held_idx[0] if held_idx else 0][0])
+    preview_photo = small(config.preview_photo if config.preview_photo is not None
+                          else pairs[held_idx[0] if held_idx else 0][0])
+
+    def train_step() -> dict:
+        x, y, positions = paired_batch(pool, rng, BATCH, config.size)
+        # fp32 throughout: the look network is tiny, and its colour corrections need the precision
+        fake = generator(x, positions=positions)
+        d_loss = discriminator_hinge(discriminator.judge(x, y), discriminator.judge(x, fake.detach()))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+
+        adversarial = generator_hinge(discriminator.judge(x, fake))
+        l1 = F.l1_loss(fake, y)
+        g_loss = adversarial + L1_WEIGHT * l1
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        return {"D": d_loss.detach(), "G adv": adversarial.detach(), "L1": l1.detach()}
+
+    def checkpoint(at: int) -> None:
+        _save(checkpoints, config, at, generator, discriminator, opt_g, opt_d, rng)
+
     with torch.inference_mode(False), torch.enable_grad():
-        while step < total:
-            wait_while_paused(progress)
-            if progress.cancelled:
-                cancelled = True
-                break
-            x, y = paired_batch(pool, rng.integers(0, len(train_idx), BATCH), crops)
-            x, y = x.to(device), y.to(device)
-            fake = generator(x)
-
-            d_loss = discriminator_hinge(discriminator.judge(x, y), discriminator.judge(x, fake.detach()))
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-
-            adversarial = generator_hinge(discriminator.judge(x, fake))
-            l1 = F.l1_loss(fake, y)
-            g_loss = adversarial + L1_WEIGHT * l1
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            step += 1
-
-            elapsed = time.perf_counter() - session_start
-            eta = elapsed / max(1, step - session_first) * (total - step)
-            preview = apply_numpy(generator, preview_photo, device) if step % PREVIEW_EVERY == 0 else None
-            losses = {"D": d_loss.item(), "G adv": adversarial.item(), "L1": l1.item()}
-            emit(progress, TrainingEvent(step, total, losses, elapsed, eta, preview))
-            if step % config.checkpoint_every == 0 and step < total:
-                _save(checkpoints, config, step, generator, discriminator, opt_g, opt_d, rng)
+        step, cancelled = run_loop(progress, step, config.total_steps, train_step,
+                                   lambda: apply_numpy(generator, preview_photo, device), checkpoint,
+                                   config.checkpoint_every, device)
 
     if cancelled:
         _save(checkpoints, config, step, generator, discriminator, opt_g, opt_d, rng)
@@ -128,7 +119,7 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     metrics = {"train": measure(generator, [pairs[i] for i in train_idx], device),
                "held_out": measure(generator, held_out if held_out is not None else [pairs[i] for i in held_idx],
                                    device)}
-    preview = apply_numpy(generator, _small(pairs[0][0], 256), device)
+    preview = apply_numpy(generator, small(pairs[0][0], 256), device)
     info = {"kind_detail": "look from before/after pairs", "training": config.settings(), "metrics": metrics,
             "steps_done": step, "cancelled": cancelled, "pairs": loaded.names,
             "seconds": round(time.perf_counter() - started, 1),

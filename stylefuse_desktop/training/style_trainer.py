@@ -1,149 +1,190 @@
 """Mode 1: learn a style from a folder of pictures (unpaired, adversarial fine-tuning).
 
-Start from the zero-shot style (the mean embedding of the style pictures), then train adversarially:
-a multi-scale PatchGAN tells patches of the style pictures from patches of painted content photos,
-and the generator side moves the style (its embedding; with the thorough preset also every
-normalisation layer's own parameters) to fool it. A feature-statistics term (mean and spread of the
-style predictor's features, as the discriminator's judgement is noisy for a 100-number style) steadies
-it; a content term on the predictor's features (only beyond the zero-shot style's own drift) and total
-variation keep the photo readable. A plain function of its configuration,
-data and a progress object; deterministic for a seed; checkpointed and resumable.
+Start from the zero-shot style (the mean embedding of the style pictures). The style then gets its own
+weights on top of the frozen shared transformer: low-rank adapters on the decoder's convolutions and
+every normalisation layer's own (gamma, beta) (``engine/adapters.py``). Adapters start at zero, so
+step 0 is exactly the zero-shot style. They are trained against:
+
+- a multi-scale PatchGAN (spectral norm, hinge) telling crops of the style pictures from crops of
+  painted content photos, both at the scale the style is applied at (pixel for pixel);
+- feature statistics (means and covariances of the pixels and of the style predictor's features at
+  three depths) of the painted crops against those of all the style pictures;
+- a content term on the predictor's features, costing only drift beyond the zero-shot style's own,
+  so the photo stays as readable as the instant style keeps it.
+
+At the end a quality gate compares trained and zero-shot on held-out photos by measures that are not
+the training loss (patch SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
+A plain function of its configuration, data and a progress object; deterministic for a seed;
+checkpointed and resumable.
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from .. import locations
-from ..document.image_io import to_uint8
-from ..document.style_file import StyleFile, write_style_file
+from ..document.style_file import StyleFile
+from ..engine.adapters import (
+    adapter_parameters,
+    adapter_tensors,
+    initial_adapters,
+    load_adapter_tensors,
+    trainable_copy,
+    weight_deltas,
+    with_adapters,
+)
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
-from .config import StyleTrainingConfig
-from .data import augmenter, batch, centre_crop, default_content, load_folder, prepare, style_view
+from .config import STYLE_PRESETS, StyleTrainingConfig
+from .data import STYLE_VIEW, batch, centre_batch, default_content, load_folder, prepare, project_photos, style_view
 from .discriminator import MultiScalePatchDiscriminator
-from .events import TrainingEvent, emit, wait_while_paused
-from .losses import content_loss, discriminator_hinge, feature_statistics_loss, generator_hinge, total_variation
-from .metrics import edge_ssim, patch_swd
+from .losses import (
+    STAT_STAGES,
+    content_loss,
+    discriminator_hinge,
+    feature_statistics_loss,
+    generator_hinge,
+    style_targets,
+)
+from .metrics import edge_ssim, patch_swd_two_scales, statistics_gap
+from .run import (  # noqa: F401  (save_result and TrainResult are imported from here by callers)
+    TrainResult,
+    checkpoint_dir_for,
+    output_path,
+    png_bytes,
+    run_loop,
+    save_result,
+    small,
+)
 
 log = logging.getLogger(__name__)
 
 BATCH = 2
-# content is measured relative to the zero-shot style's own content loss (1 = as readable as zero-shot)
-WEIGHTS = {"adversarial": 1.0, "statistics": 1.0, "content": 2.0, "tv": 0.5, "anchor": 0.05}
-CONTENT_SLACK = 1.25
-PREVIEW_EVERY = 20
-
-
-@dataclass
-class TrainResult:
-    style: StyleFile
-    path: Path | None
-    metrics: dict
-    steps_done: int
-    cancelled: bool
-    seconds: float
-    skipped: list[str] = field(default_factory=list)
-
-
-def slug(name: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "style"
-
-
-def output_path(config) -> Path:
-    return Path(config.output) if config.output else locations.user_styles_dir() / f"{slug(config.name)}.sfstyle"
-
-
-def checkpoint_dir_for(config) -> Path:
-    return locations.data_dir() / "training" / slug(config.name)
-
-
-def png_bytes(rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(to_uint8(rgb)).save(buffer, format="PNG")
-    return buffer.getvalue()
+WEIGHTS = {"adversarial": 0.5, "statistics": 2.0, "content": 10.0}
+CONTENT_SLACK = 1.0  # content loss allowed, relative to the zero-shot style's own (1 = as readable)
+LEARNING_RATES = {"adapters": 2e-3, "norms": 4e-3, "discriminator": 4e-4}
+CONTENT_STAGES = (1, 3, 6)  # the predictor's shallower depths: edges and structure, not style
+SEEN_STAGES = tuple(sorted(set(CONTENT_STAGES) | set(STAT_STAGES)))
+READABILITY_MARGIN = 0.05  # edge SSIM a trained style may lose against the zero-shot one
 
 
 class _Style:
-    """What is being learnt: the embedding, and with the thorough preset per-layer norm parameters."""
+    """What is being learnt: adapters (inside a trainable copy of the transformer) and norm parameters."""
 
-    def __init__(self, transformer, embedding: torch.Tensor, tune_norms: bool) -> None:
-        self.transformer = transformer
-        self.embedding = embedding.clone().requires_grad_(True)
-        self.norms: list[tuple[torch.Tensor, torch.Tensor]] | None = None
-        if tune_norms:
-            with torch.no_grad():
-                params = transformer.norm_parameters(embedding[None])
-            self.norms = [(g[0].clone().requires_grad_(True), b[0].clone().requires_grad_(True)) for g, b in params]
+    def __init__(self, transformer, embedding: torch.Tensor, seed: int) -> None:
+        self.embedding = embedding
+        with torch.no_grad():
+            params = transformer.norm_parameters(embedding[None])
+        self.norms = [(g[0].clone().requires_grad_(True), b[0].clone().requires_grad_(True)) for g, b in params]
+        generator = torch.Generator().manual_seed(seed)
+        self.network = trainable_copy(transformer, initial_adapters(transformer, generator))
 
-    def parameters(self) -> list[torch.Tensor]:
-        params = [self.embedding]
-        if self.norms is not None:
-            params += [t for pair in self.norms for t in pair]
-        return params
+    def norm_list(self) -> list[torch.Tensor]:
+        return [t for pair in self.norms for t in pair]
 
     def norm_parameters(self, n: int):
-        if self.norms is None:
-            return self.transformer.norm_parameters(self.embedding[None].expand(n, -1))
         return [(g[None].expand(n, -1), b[None].expand(n, -1)) for g, b in self.norms]
 
     def tensors(self) -> dict[str, torch.Tensor]:
         out = {"embedding": self.embedding.detach().cpu().clone()}
-        if self.norms is not None:
-            for i, (g, b) in enumerate(self.norms):
-                out[f"norm.{i}.gamma"] = g.detach().cpu().clone()
-                out[f"norm.{i}.beta"] = b.detach().cpu().clone()
+        for i, (g, b) in enumerate(self.norms):
+            out[f"norm.{i}.gamma"] = g.detach().cpu().clone()
+            out[f"norm.{i}.beta"] = b.detach().cpu().clone()
+        out.update(adapter_tensors(self.network))
         return out
 
     def load(self, tensors: dict[str, torch.Tensor]) -> None:
         with torch.no_grad():
-            self.embedding.copy_(tensors["embedding"])
-            if self.norms is not None:
-                for i, (g, b) in enumerate(self.norms):
-                    g.copy_(tensors[f"norm.{i}.gamma"])
-                    b.copy_(tensors[f"norm.{i}.beta"])
+            for i, (g, b) in enumerate(self.norms):
+                g.copy_(tensors[f"norm.{i}.gamma"])
+                b.copy_(tensors[f"norm.{i}.beta"])
+        load_adapter_tensors(self.network, tensors)
 
 
-def _paint(transformer, style: _Style, images: list[np.ndarray], device) -> list[np.ndarray]:
+def paint_with(transformer, tensors: dict[str, np.ndarray], images: list[np.ndarray], device) -> list[np.ndarray]:
+    """Paint ``images`` with a style given by its file tensors, as a render does: adapters merged into
+    the shared network's kernels, the style's own norm parameters (else its embedding's)."""
+    net = with_adapters(transformer, weight_deltas([(tensors, 1.0)]))
+    if "norm.0.gamma" in tensors:
+        params = [(torch.from_numpy(np.asarray(tensors[f"norm.{i}.gamma"])).float().to(device)[None],
+                   torch.from_numpy(np.asarray(tensors[f"norm.{i}.beta"])).float().to(device)[None])
+                  for i in range(len(transformer.gamma))]
+    else:
+        embedding = torch.from_numpy(np.asarray(tensors["embedding"])).float().to(device)
+        params = transformer.norm_parameters(embedding[None])
     out = []
     with torch.no_grad():
         for rgb in images:
             x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].to(device)
             h, w = x.shape[-2:]
             x = torch.nn.functional.pad(x, (0, (-w) % 4, 0, (-h) % 4), mode="reflect")
-            y = transformer.decode(transformer.encode(x), style.norm_parameters(1))[..., :h, :w]
-            out.append(y[0].permute(1, 2, 0).cpu().numpy())
+            y = net.decode(net.encode(x), params)[..., :h, :w]
+            out.append(y[0].permute(1, 2, 0).float().cpu().numpy())
     return out
 
 
-def evaluate(transformer, style: _Style, zero_shot: _Style, photos: list[np.ndarray], style_images: list[np.ndarray],
-             device) -> dict:
-    """The trained style against the zero-shot one on photos the training never saw."""
-    trained, baseline = _paint(transformer, style, photos, device), _paint(transformer, zero_shot, photos, device)
+def evaluate(transformer, predictor, trained: dict, zero_shot: dict, photos: list[np.ndarray],
+             style_images: list[np.ndarray], device) -> dict:
+    """The quality gate's figures: trained against zero-shot on photos the training never saw."""
+    ours, theirs = paint_with(transformer, trained, photos, device), paint_with(transformer, zero_shot, photos, device)
+    swd_trained, swd_zero = patch_swd_two_scales(ours, style_images), patch_swd_two_scales(theirs, style_images)
     return {
         "held_out_photos": len(photos),
-        "patch_swd_trained": round(patch_swd(trained, style_images), 4),
-        "patch_swd_zero_shot": round(patch_swd(baseline, style_images), 4),
-        "edge_ssim_trained": round(float(np.mean([edge_ssim(p, t) for p, t in zip(photos, trained)])), 4),
-        "edge_ssim_zero_shot": round(float(np.mean([edge_ssim(p, t) for p, t in zip(photos, baseline)])), 4),
+        "patch_swd_trained": round(swd_trained[0], 4),
+        "patch_swd_zero_shot": round(swd_zero[0], 4),
+        "patch_swd_half_trained": round(swd_trained[1], 4),
+        "patch_swd_half_zero_shot": round(swd_zero[1], 4),
+        "statistics_gap_trained": round(statistics_gap(predictor, ours, style_images, device), 4),
+        "statistics_gap_zero_shot": round(statistics_gap(predictor, theirs, style_images, device), 4),
+        "edge_ssim_trained": round(float(np.mean([edge_ssim(p, t) for p, t in zip(photos, ours)])), 4),
+        "edge_ssim_zero_shot": round(float(np.mean([edge_ssim(p, t) for p, t in zip(photos, theirs)])), 4),
     }
 
 
-def held_out_photos(count: int = 3) -> list[np.ndarray]:
-    """Photos for the metrics, never trained on: landscapes generated with seeds training never uses."""
-    from ..samples import sample_landscapes
+def swd_ratio(metrics: dict) -> float:
+    """Trained over zero-shot patch SWD, both scales averaged (below 1: closer to the pictures)."""
+    full = metrics["patch_swd_trained"] / max(metrics["patch_swd_zero_shot"], 1e-9)
+    half = metrics["patch_swd_half_trained"] / max(metrics["patch_swd_half_zero_shot"], 1e-9)
+    return (full + half) / 2
 
-    return sample_landscapes(count, size=(320, 224), first_seed=9001)
+
+def next_preset(preset: str) -> str | None:
+    names = list(STYLE_PRESETS)
+    return names[names.index(preset) + 1] if preset in names and names.index(preset) + 1 < len(names) else None
+
+
+def gate(metrics: dict, preset: str) -> tuple[str, str]:
+    """(verdict, one line for the user): is the trained style the result, and if not, what is better."""
+    ratio = swd_ratio(metrics)
+    closer = ratio < 1.0 and metrics["statistics_gap_trained"] <= metrics["statistics_gap_zero_shot"]
+    readable = metrics["edge_ssim_trained"] >= metrics["edge_ssim_zero_shot"] - READABILITY_MARGIN
+    if closer and readable:
+        return "closer", ""
+    following = next_preset(preset)
+    offer = (f"train again with the '{following}' preset, or keep the instant style (saved instead)" if following
+             else "keep the instant style (saved instead)")
+    if not closer:
+        return "not_closer", (f"Training did not beat the instant style: on held-out photos it is no closer to your "
+                              f"pictures (patch SWD {ratio:.2f}x the instant style's); {offer}.")
+    return "less_readable", (f"Training made the photo harder to read than the instant style (edge SSIM "
+                             f"{metrics['edge_ssim_trained']:.2f} against {metrics['edge_ssim_zero_shot']:.2f}); "
+                             f"{offer}.")
+
+
+def held_out_photos(count: int = 3) -> list[np.ndarray]:
+    """Photos for the gate, never trained on: the project's landscapes with seeds training never uses."""
+    return project_photos("held-out", count, (320, 224), 9001)
+
+
+def autocast(device: torch.device):
+    """bf16 mixed precision on CUDA (for the transformer and the predictor; losses in fp32)."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def train_style(
@@ -160,13 +201,14 @@ def train_style(
     progress.report(0.0, "Reading the pictures")
     styles = load_folder(config.styles, "style")
     skipped = list(styles.skipped)
+    # the user's photos when given (a folder, the photos open in the editor), else the project's own
+    content_images = list(config.extra_content)
     if config.content is not None:
         content = load_folder(config.content, "content")
         skipped += content.skipped
-        content_images = content.images
-    else:
+        content_images = content.images + content_images
+    if not content_images:
         content_images = default_content()
-    content_images = content_images + list(config.extra_content)
 
     device = select_device(config.device)
     with torch.inference_mode(False):
@@ -175,19 +217,24 @@ def train_style(
     # seeded after the networks load: building them (first time in a process) draws random numbers
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    zero_shot_embedding = torch.stack([predict_embedding(img, device) for img in styles.images]).mean(0).clone()
+    zero_shot_embedding = torch.stack([predict_embedding(img, device) for img in styles.images]).mean(0)
     zero_shot_embedding = zero_shot_embedding.detach().clone().float()
-    style = _Style(transformer, zero_shot_embedding, config.tune_norms)
-    baseline = _Style(transformer, zero_shot_embedding, False)
-    discriminator = MultiScalePatchDiscriminator(3).to(device)
-    opt_g = torch.optim.Adam(style.parameters(), lr=0.01, betas=(0.5, 0.99))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=4e-4, betas=(0.5, 0.99))
-    crops = augmenter(config.size)
-    style_images = style_view(styles.images)
-    style_crops = augmenter(config.size, scale=(0.5, 1.0))  # near the brushwork's own scale
-    style_pool = prepare(style_images, config.size)
-    content_pool = prepare(content_images, config.size)
-    preview_photo = config.preview_photo if config.preview_photo is not None else content_images[0]
+    zero_shot = StyleFile(config.name, "embedding", {"embedding": zero_shot_embedding.cpu().numpy()},
+                          {"kind_detail": "instant style from pictures", "style_images": styles.names})
+
+    with torch.inference_mode(False):
+        style = _Style(transformer, zero_shot_embedding, config.seed)
+        discriminator = MultiScalePatchDiscriminator(3).to(device)
+    opt_g = torch.optim.Adam([{"params": adapter_parameters(style.network), "lr": LEARNING_RATES["adapters"]},
+                              {"params": style.norm_list(), "lr": LEARNING_RATES["norms"]}], betas=(0.5, 0.99))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=LEARNING_RATES["discriminator"], betas=(0.5, 0.99))
+
+    # everything the loop reads is prepared once, on the training device
+    view = max(STYLE_VIEW, config.size)
+    style_images = style_view(styles.images, view)
+    style_pool = prepare(style_images, config.size, device)
+    content_pool = prepare(content_images, config.size, device)
+    preview_photo = small(config.preview_photo if config.preview_photo is not None else content_images[0])
 
     checkpoints = Checkpoints(checkpoint_dir_for(config))
     step = 0
@@ -197,87 +244,84 @@ def train_style(
         discriminator.load_state_dict(with_prefix(tensors, "d."))
         progress.report(step / config.total_steps, f"Resuming at step {step}")
 
-    total = config.total_steps
-    losses: dict[str, float] = {}
-    # the zero-shot style's own losses set the scale of the content and statistics terms; measured on
-    # centre crops, so the figures (and the random streams) are the same whether a run starts or resumes
-    centre = centre_crop(config.size)
-    with torch.no_grad():
-        probe = batch(content_pool, np.arange(min(4, len(content_pool))), centre).to(device)
-        reference = content_loss(predictor, transformer.decode(transformer.encode(probe),
-                                                                 baseline.norm_parameters(len(probe))), probe)
-        reference = max(float(reference), 1e-6)
-        style_probe = batch(style_pool, np.arange(min(4, len(style_pool))), centre).to(device)
-        zero_shot_paint = transformer.decode(transformer.encode(probe), baseline.norm_parameters(len(probe)))
-        stats_reference = max(float(feature_statistics_loss(predictor, zero_shot_paint, style_probe)), 1e-6)
-    session_start, session_first = time.perf_counter(), step
-    cancelled = False
-    with torch.inference_mode(False), torch.enable_grad():
-        while step < total:
-            wait_while_paused(progress)
-            if progress.cancelled:
-                cancelled = True
-                break
-            content = batch(content_pool, rng.integers(0, len(content_pool), BATCH), crops).to(device)
-            real = batch(style_pool, rng.integers(0, len(style_pool), BATCH), style_crops).to(device)
+    with torch.no_grad(), torch.inference_mode(False):
+        targets = style_targets(predictor, style_pool)
+        # the zero-shot style's own content loss sets the scale of the content term; measured on centre
+        # crops, so the figure (and the random streams) are the same whether a run starts or resumes
+        probe = centre_batch(content_pool, min(4, len(content_pool)), config.size)
+        zero_params = transformer.norm_parameters(zero_shot_embedding[None].to(device).expand(len(probe), -1))
+        reference = max(float(content_loss(predictor, transformer.decode(transformer.encode(probe), zero_params),
+                                           probe, CONTENT_STAGES)), 1e-6)
+
+    def train_step() -> dict:
+        content = batch(content_pool, rng, BATCH, config.size)
+        real = batch(style_pool, rng, BATCH, config.size)
+        with autocast(device):  # the networks that cost: the transformer and the predictor
             with torch.no_grad():
                 features = transformer.encode(content)
-            painted = transformer.decode(features, style.norm_parameters(BATCH))
+            painted = style.network.decode(features, style.norm_parameters(BATCH)).float()
+        # the discriminator stays in fp32 (small; its spectral norm's power iteration wants fp32)
+        d_loss = discriminator_hinge(discriminator(real), discriminator(painted.detach()))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
 
-            d_loss = discriminator_hinge(discriminator(real), discriminator(painted.detach()))
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
+        adversarial = generator_hinge(discriminator(painted))
+        with autocast(device):
+            seen = dict(zip(SEEN_STAGES, predictor.features(painted, SEEN_STAGES)))  # one pass for both terms
+        statistics = feature_statistics_loss(predictor, painted, targets,
+                                             output_features=[seen[i] for i in STAT_STAGES])
+        structure = content_loss(predictor, painted, content, CONTENT_STAGES,
+                                 output_features=[seen[i] for i in CONTENT_STAGES]) / reference
+        # the photo must stay about as readable as the zero-shot style keeps it: only drift beyond that
+        # costs (a plain content loss would pull the style back towards the photo)
+        readability = torch.relu(structure - CONTENT_SLACK)
+        g_loss = (WEIGHTS["adversarial"] * adversarial + WEIGHTS["statistics"] * statistics
+                  + WEIGHTS["content"] * readability)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        return {"D": d_loss.detach(), "G adv": adversarial.detach(), "statistics": statistics.detach(),
+                "content": structure.detach()}
 
-            adversarial = generator_hinge(discriminator(painted))
-            statistics = feature_statistics_loss(predictor, painted, real) / stats_reference
-            structure = content_loss(predictor, painted, content) / reference
-            # the photo must stay about as readable as the zero-shot style keeps it: only drift beyond
-            # that costs (a plain content loss would pull the style back towards the photo)
-            readability = torch.relu(structure - CONTENT_SLACK)
-            smooth = total_variation(painted)
-            anchor = (style.embedding - zero_shot_embedding).pow(2).mean()
-            g_loss = (WEIGHTS["adversarial"] * adversarial + WEIGHTS["statistics"] * statistics
-                      + WEIGHTS["content"] * readability + WEIGHTS["tv"] * smooth + WEIGHTS["anchor"] * anchor)
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            step += 1
+    def preview() -> np.ndarray:
+        return paint_with(transformer, _numpy(style.tensors()), [preview_photo], device)[0]
 
-            losses = {"D": d_loss.item(), "G adv": adversarial.item(), "statistics": statistics.item(),
-                      "content": structure.item()}
-            elapsed = time.perf_counter() - session_start
-            eta = elapsed / max(1, step - session_first) * (total - step)
-            preview = None
-            if step % PREVIEW_EVERY == 0 or step == total:
-                preview = _paint(transformer, style, [_small(preview_photo)], device)[0]
-            emit(progress, TrainingEvent(step, total, losses, elapsed, eta, preview))
-            if step % config.checkpoint_every == 0 and step < total:
-                _save(checkpoints, config, step, style, discriminator, opt_g, opt_d, rng)
+    def checkpoint(at: int) -> None:
+        _save(checkpoints, config, at, style, discriminator, opt_g, opt_d, rng)
+
+    with torch.inference_mode(False), torch.enable_grad():
+        step, cancelled = run_loop(progress, step, config.total_steps, train_step, preview, checkpoint,
+                                   config.checkpoint_every, device)
 
     if cancelled and step == 0:
-        return TrainResult(StyleFile(config.name, "embedding", baseline.tensors()), None, {}, 0, True,
-                           time.perf_counter() - started, skipped)
+        return TrainResult(zero_shot, None, {}, 0, True, time.perf_counter() - started, skipped, zero_shot)
     if cancelled:  # keep the run resumable from exactly here
-        _save(checkpoints, config, step, style, discriminator, opt_g, opt_d, rng)
-    progress.report(0.97, "Measuring the result")
+        checkpoint(step)
+    progress.report(0.97, "Measuring the result on held-out photos")
+    trained = _numpy(style.tensors())
     photos = held_out if held_out is not None else held_out_photos()
-    metrics = evaluate(transformer, style, baseline, photos, style_images, device)
-    preview = _paint(transformer, style, [_small(preview_photo, 256)], device)[0]
+    metrics = evaluate(transformer, predictor, trained, zero_shot.tensors, photos, style_images, device)
+    verdict, advice = gate(metrics, config.preset)
+    metrics["beats_zero_shot"] = verdict == "closer"
+    metrics["verdict"] = verdict
+    preview_png = png_bytes(paint_with(transformer, trained, [small(preview_photo, 256)], device)[0])
     info = {"kind_detail": "style from pictures", "training": config.settings(), "metrics": metrics,
             "steps_done": step, "cancelled": cancelled, "style_images": styles.names,
             "seconds": round(time.perf_counter() - started, 1)}
-    result = StyleFile(config.name, "embedding", {k: v.numpy() for k, v in style.tensors().items()}, info,
-                       png_bytes(preview))
-    return TrainResult(result, None, metrics, step, cancelled, time.perf_counter() - started, skipped)
+    zero_shot.info.update({"training": config.settings(), "metrics": metrics, "kept_instead_of_training": True,
+                           "steps_done": step, "cancelled": cancelled})
+    zero_shot.preview_png = png_bytes(paint_with(transformer, zero_shot.tensors, [small(preview_photo, 256)],
+                                                 device)[0])
+    result = StyleFile(config.name, "embedding", trained, info, preview_png)
+    if advice:
+        log.info("%s", advice)
+    return TrainResult(result, None, metrics, step, cancelled, time.perf_counter() - started, skipped,
+                       zero_shot, verdict, advice)
 
 
-def _small(rgb: np.ndarray, side: int = 192) -> np.ndarray:
-    from ..document.image_io import resize_array
-
-    h, w = rgb.shape[:2]
-    scale = side / max(h, w)
-    return resize_array(rgb, (max(8, round(w * scale)), max(8, round(h * scale))))
+def _numpy(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    return {k: v.numpy() for k, v in tensors.items()}
 
 
 def _save(checkpoints, config, step, style, discriminator, opt_g, opt_d, rng) -> None:
@@ -288,12 +332,3 @@ def _save(checkpoints, config, step, style, discriminator, opt_g, opt_d, rng) ->
     r_tensors, r_meta = rng_state(rng)
     checkpoints.save({**tensors, **g_tensors, **d_tensors, **r_tensors},
                      {"step": step, "config": config.settings(), "opt_g": g_meta, "opt_d": d_meta, **r_meta})
-
-
-def save_result(result: TrainResult, config, clear_checkpoint: bool = True) -> TrainResult:
-    """Write the style file (atomically); the run's checkpoint goes once the style is safe."""
-    path = write_style_file(output_path(config), result.style)
-    if clear_checkpoint and not result.cancelled:
-        Checkpoints(checkpoint_dir_for(config)).clear()
-    result.path = path
-    return result

@@ -44,3 +44,37 @@ def texture_style_set(count: int = 6, side: int = 320, seed: int = 3) -> list[np
             draw.line([(x, y), (x + dx, y + dy)], fill=colour, width=int(rng.integers(4, 9)))
         out.append(np.asarray(im.filter(ImageFilter.GaussianBlur(0.8)), np.float32) / 255)
     return out
+
+
+def _vignette(h: int, w: int, strength: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r2 = (((xx / max(w - 1, 1)) * 2 - 1) ** 2 + ((yy / max(h - 1, 1)) * 2 - 1) ** 2) / 2
+    return (1 - strength * r2)[..., None]
+
+
+def warm_split_tone(rgb: np.ndarray) -> np.ndarray:
+    """Warm highlights, teal shadows, a gentle S curve, a soft vignette."""
+    return synthetic_look(rgb)
+
+
+def faded_film(rgb: np.ndarray) -> np.ndarray:
+    """Lifted blacks, lowered whites, less saturation, a green-yellow cast: a faded print."""
+    x = np.clip(rgb.astype(np.float32), 0, 1)
+    luma = (0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2])[..., None]
+    x = luma + 0.65 * (x - luma)
+    x = 0.12 + 0.78 * x
+    x = x * np.array([1.02, 1.03, 0.92], np.float32) + np.array([0.0, 0.01, 0.02], np.float32)
+    return np.clip(x, 0, 1).astype(np.float32)
+
+
+def cool_contrast_vignette(rgb: np.ndarray) -> np.ndarray:
+    """A strong contrast curve, a blue cast, and a dark vignette reaching the middle of the edges."""
+    x = np.clip(rgb.astype(np.float32), 0, 1)
+    x = np.clip((x - 0.5) * 1.45 + 0.5, 0, 1)
+    x = x * np.array([0.88, 0.97, 1.1], np.float32)
+    x = x * _vignette(x.shape[0], x.shape[1], 0.6)
+    return np.clip(x, 0, 1).astype(np.float32)
+
+
+SYNTHETIC_LOOKS = {"warm split-tone": warm_split_tone, "faded film": faded_film,
+                   "cool contrast + vignette": cool_contrast_vignette}

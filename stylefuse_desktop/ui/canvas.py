@@ -9,7 +9,6 @@ per drag) and the arrow keys nudge it.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -20,13 +19,12 @@ from PySide6.QtWidgets import QWidget
 
 from ..document.compositor import RenderStore, composite, resize_map
 from ..document.document import Document
-from ..document.layers import ImageLayer
+from ..document.layers import ImageLayer, Layer
 from ..errors import BadInputError
 
 STYLE_MIME = "application/x-stylefuse-style"
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 _NUDGES = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
-_gestures = itertools.count()  # one id per drag: its steps merge into one undo step
 
 
 def rgba_to_qimage(rgba: np.ndarray) -> QImage:
@@ -92,18 +90,31 @@ class QtCanvas(QWidget):
         self._dragging_split = False
         self._stroke: dict | None = None
         self.move_tool = False
-        self._move: tuple[str, QPointF, int, int, int] | None = None  # layer, start point, x, y, gesture
+        self._move: tuple[str, QPointF, int, int] | None = None  # layer, start point, x, y (one gesture)
         self._cursor = QPointF(-1, -1)
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self._recomposite)
         self.composites = 0  # how many times the proxy was recomposited (tests wait on it)
+        self.fitted = True  # the view follows the window's size until the user zooms
 
     # -- document ----------------------------------------------------------------------------------
     def set_document(self, doc: Document | None, renders: RenderStore | None) -> None:
+        """Show ``doc`` with the paintings in ``renders``; the canvas listens to the document itself."""
+        if self.doc is not None:
+            self.doc.layers_changed.disconnect(self.refresh)
+            self.doc.layer_changed.disconnect(self._layer_changed)
+        self._end_move()
         self.doc, self.renders = doc, renders
+        if doc is not None:
+            doc.layers_changed.connect(self.refresh)
+            doc.layer_changed.connect(self._layer_changed)
         self.brush_target = None
         self.fit()
         self.refresh()
+
+    def _layer_changed(self, layer_id: str, field: str) -> None:
+        if field not in Layer.COSMETIC:
+            self.refresh()
 
     @property
     def proxy_scale(self) -> float:
@@ -157,14 +168,21 @@ class QtCanvas(QWidget):
         self.zoom = max(MIN_ZOOM, min((self.width() - margin) / self.doc.width,
                                       (self.height() - margin) / self.doc.height, 8.0))
         self.center = QPointF(self.doc.width / 2, self.doc.height / 2)
+        self.fitted = True
         self.zoom_changed.emit(self.zoom)
         self.update()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.fitted:  # a fitted view stays fitted as the window changes size
+            self.fit()
 
     def actual_pixels(self) -> None:
         self.set_zoom(1.0)
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        self.fitted = False
         if anchor is not None and self.doc is not None:
             before = self.to_canvas(anchor)
             self.zoom = zoom
@@ -297,6 +315,7 @@ class QtCanvas(QWidget):
         if self._pan_from is not None:
             start, centre = self._pan_from
             self.center = centre - (pos - start) / self.zoom
+            self.fitted = False
         elif self._dragging_split:
             rect = self.image_rect()
             self.split = min(1.0, max(0.0, (pos.x() - rect.x()) / max(1.0, rect.width())))
@@ -317,7 +336,7 @@ class QtCanvas(QWidget):
         self._dragging_split = False
         if self._stroke is not None:
             self._end_stroke()
-        self._move = None
+        self._end_move()
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self._cursor = QPointF(-1, -1)
@@ -326,7 +345,7 @@ class QtCanvas(QWidget):
     # -- the move tool -----------------------------------------------------------------------------
     def set_move_tool(self, on: bool) -> None:
         self.move_tool = on
-        self._move = None
+        self._end_move()
         if on:
             self.set_brush_target(None)
             self.setCursor(Qt.CursorShape.SizeAllCursor)
@@ -347,15 +366,22 @@ class QtCanvas(QWidget):
     def _begin_move(self, point: QPointF) -> None:
         layer = self._movable()
         if layer is not None:
-            self._move = (layer.id, point, layer.x, layer.y, next(_gestures))
+            self._move = (layer.id, point, layer.x, layer.y)
+            self.doc.history.begin_gesture(f"Move {layer.name}")  # the whole drag is one undo step
 
     def _continue_move(self, point: QPointF) -> None:
-        layer_id, start, x0, y0, gesture = self._move
+        layer_id, start, x0, y0 = self._move
         try:
-            self.doc.place(layer_id, x0 + point.x() - start.x(), y0 + point.y() - start.y(), merge_key=gesture)
+            self.doc.place(layer_id, x0 + point.x() - start.x(), y0 + point.y() - start.y())
         except (KeyError, BadInputError) as exc:  # deleted or locked meanwhile
-            self._move = None
+            self._end_move()
             self.refused.emit(str(exc))
+
+    def _end_move(self) -> None:
+        if self._move is not None:
+            self._move = None
+            if self.doc is not None:
+                self.doc.history.end_gesture()
 
     def nudge(self, dx: int, dy: int) -> None:
         """Arrow keys: move the selected photo by whole pixels, each press one step."""

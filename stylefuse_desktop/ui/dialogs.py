@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__, locations
+from ..devices import DEVICE_LABELS
 
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 
@@ -58,8 +59,7 @@ class QtPreferencesDialog(QDialog):
         self.setWindowTitle("Preferences")
         form = QFormLayout()
         self.device = QComboBox()
-        for value, label in (("auto", "Automatic (GPU when there is one)"), ("cpu", "CPU"),
-                             ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (Metal)")):
+        for value, label in DEVICE_LABELS.items():
             self.device.addItem(label, value)
         self.device.setCurrentIndex(max(0, self.device.findData(prefs.device)))
         self.tile = QSpinBox(minimum=64, maximum=16384, singleStep=64, suffix=" MB", value=prefs.tile_memory_mb)

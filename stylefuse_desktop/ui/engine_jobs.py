@@ -3,6 +3,7 @@ object; each imports the engine (and so torch) inside, so the window never waits
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import numpy as np
 
 from ..document.compositor import Painted, RenderStore
 from ..document.document import Document
-from ..document.layers import FusionLayer, StyleLayer, StyleRef
+from ..document.layers import StyleRef
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EngineOptions:
@@ -35,10 +37,14 @@ def warm_up(progress) -> str:
 
 
 def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scale: float, draft: bool,
-                 options: EngineOptions, progress) -> list[tuple[str, Painted]]:
-    """Paint style/fusion layers bottom to top (a layer above may paint from one below)."""
+                 options: EngineOptions, progress, failures: dict[str, str] | None = None) -> list[tuple[str, Painted]]:
+    """Paint style/fusion layers bottom to top (a layer above may paint from one below).
+
+    With ``failures`` (the editor's previews), a layer that fails is logged and named there and the
+    others still paint; without it (export, merge down), the first failure stops the job."""
     from ..engine.layer_paint import paint_layer
     from ..engine.render import RenderSettings
+    from ..errors import Cancelled
     from ..progress import SubProgress, raise_if_cancelled
 
     base = RenderSettings(device=options.device, tile_memory_mb=options.tile_memory_mb)
@@ -53,7 +59,21 @@ def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scal
         name = doc.layer(layer_id).name
         step = SubProgress(progress, i / len(layer_ids), (i + 1) / len(layer_ids))
         step.report(0.0, f"Painting {name}")
-        painted = paint_layer(doc, layer_id, local, scale, draft, base, step)
+        try:
+            painted = paint_layer(doc, layer_id, local, scale, draft, base, step)
+            if not np.isfinite(painted.rgba).all():  # a black canvas would hide the problem
+                from ..errors import BadInputError
+
+                raise BadInputError(f"'{name}' painted invalid numbers (NaN or infinity): one of its styles or "
+                                    "weights holds values out of range; the layer is left as it was")
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one layer's failure must not take the others down
+            if failures is None:
+                raise
+            log.exception("painting layer '%s' failed", name)
+            failures[layer_id] = str(exc) or type(exc).__name__
+            continue
         local.put(layer_id, painted)
         results.append((layer_id, painted))
     return results
@@ -127,7 +147,3 @@ def export_document(doc: Document, renders: RenderStore, path: Path, quality: in
     out = export(doc, renders, path, quality=quality, layer_id=layer_id)
     progress.report(1.0, f"Exported {Path(path).name}")
     return out
-
-
-def paintable(doc: Document) -> list[str]:
-    return [lay.id for lay in doc.layers if isinstance(lay, (StyleLayer, FusionLayer)) and lay.visible and lay.styles]

@@ -4,10 +4,9 @@ per source photo. Every drag is one undoable step; the canvas previews while the
 
 from __future__ import annotations
 
-import itertools
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,8 +25,7 @@ from ..document.layers import BELOW, MAX_STROKE, MIN_STROKE, FusionLayer, Fusion
 from . import icons
 from .canvas import BrushTarget
 from .feedback import attempt
-
-_gestures = itertools.count()
+from .gestures import track_drags
 
 
 class QtWeightRow(QWidget):
@@ -51,15 +49,14 @@ class QtWeightRow(QWidget):
 
 
 class QtFusionPanel(QWidget):
-    interaction = Signal(bool)  # True while a slider is held (draft previews), False when released
     brush_target_changed = Signal(object)  # BrushTarget or None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.doc: Document | None = None
         self.layer_id = ""
-        self._gesture = None
         self.rows: list[QtWeightRow] = []
+        self._structure: tuple | None = None  # what the rows were built for; values update in place
         self.painting: tuple[str, int] | None = None  # which map the brush paints, kept across rebuilds
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -78,12 +75,14 @@ class QtFusionPanel(QWidget):
         form.addRow("Source", self.source)
         self.strength = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100,
                                 toolTip="0: the photo, 100: the full style")
-        self._wire(self.strength, lambda v: ("strength", v / 100.0))
-        form.addRow("Strength", self.strength)
+        self.strength_value = _readout()
+        self._wire(self.strength, lambda v: ("strength", v / 100.0), "Strength")
+        form.addRow("Strength", _with_readout(self.strength, self.strength_value))
         self.stroke = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100,
                               toolTip="Stroke size relative to the image")
-        self._wire(self.stroke, lambda v: ("stroke_size", _stroke_from_slider(v)))
-        form.addRow("Stroke size", self.stroke)
+        self.stroke_value = _readout()
+        self._wire(self.stroke, lambda v: ("stroke_size", _stroke_from_slider(v)), "Stroke size")
+        form.addRow("Stroke size", _with_readout(self.stroke, self.stroke_value))
         self.preserve = QCheckBox("Keep the photo's colours")
         self.preserve.toggled.connect(lambda on: self._set("preserve_color", on))
         form.addRow("", self.preserve)
@@ -105,6 +104,7 @@ class QtFusionPanel(QWidget):
             self.doc.layer_changed.disconnect(self._changed)
             self.doc.layers_changed.disconnect(self.refresh)
         self.doc = doc
+        self._structure = None
         if doc is not None:
             doc.selection_changed.connect(self._selection)
             doc.layer_changed.connect(self._changed)
@@ -118,12 +118,9 @@ class QtFusionPanel(QWidget):
         self.refresh()
 
     def _changed(self, layer_id: str, field: str) -> None:
-        if layer_id == self.layer_id and field != "name" and not self._dragging():
+        # another layer's name shows in the source lists; this layer's values update in place
+        if layer_id == self.layer_id or field == "name":
             self.refresh()
-
-    def _dragging(self) -> bool:
-        return any(r.slider.isSliderDown() for r in self.rows) or self.strength.isSliderDown() or \
-            self.stroke.isSliderDown()
 
     @property
     def layer(self):
@@ -136,28 +133,43 @@ class QtFusionPanel(QWidget):
         return layer if isinstance(layer, (StyleLayer, FusionLayer)) else None
 
     # -- building the rows -------------------------------------------------------------------------
+    def _structure_of(self, layer) -> tuple | None:
+        """What decides which rows exist: rebuilt only when this changes (as napari's controls do)."""
+        if layer is None or self.doc is None:
+            return None
+        others = tuple((o.id, o.name, o.kind) for o in self.doc.layers if o.id != layer.id)
+        sources = tuple(s.layer_id for s in layer.sources) if isinstance(layer, FusionLayer) else ()
+        return (layer.id, layer.name, layer.kind, tuple((e.style.key, e.style.name) for e in layer.styles), sources, others)
+
     def refresh(self) -> None:
+        """Show the selected layer: rebuild the rows if its structure changed, then set every value in
+        place with the controls' signals blocked (focus and a held slider stay where they are)."""
         layer = self.layer
+        structure = self._structure_of(layer)
+        if structure != self._structure:
+            self._structure = structure
+            self._rebuild(layer)
+        if layer is not None:
+            self._show_values(layer)
+
+    def _rebuild(self, layer) -> None:
         for box in (self.weights_box, self.settings_box):
             box.setVisible(layer is not None)
         self.sources_box.setVisible(isinstance(layer, FusionLayer))
         self.hint.setVisible(layer is None)
         for row in self.rows:
             row.setParent(None)
+            row.deleteLater()
         self.rows.clear()
         if layer is None:
             return
-        total = sum(max(0.0, e.weight) for e in layer.styles) or 1.0
         for i, entry in enumerate(layer.styles):
-            row = QtWeightRow(entry.style.name, entry.weight, max(0.0, entry.weight) / total,
-                              "Paint where this style goes")
-            row.slider.sliderPressed.connect(self._begin)
-            row.slider.sliderReleased.connect(self._end)
+            row = QtWeightRow(entry.style.name, entry.weight, 0.0, "Paint where this style goes")
+            track_drags(row.slider, lambda: self.doc, f"Style weight in {layer.name}")
             row.slider.valueChanged.connect(lambda v, i=i: self._style_weight(i, v))
-            row.paint.setChecked(self.painting == ("weight_map", i))
             row.paint.toggled.connect(
                 lambda on, i=i, name=entry.style.name: self._paint_toggled(on, "weight_map", i, name))
-            row.remove.clicked.connect(lambda _=False, i=i: self._guard(lambda: self.doc.remove_style(layer.id, i)))
+            row.remove.clicked.connect(lambda _=False, i=i: self._remove_style(i))
             self.weights_layout.addWidget(row)
             self.rows.append(row)
         if not layer.styles:
@@ -165,81 +177,82 @@ class QtFusionPanel(QWidget):
             empty.setEnabled(False)
             self.weights_layout.addWidget(empty)
             self.rows.append(empty)
-        for slider, value in ((self.strength, round(layer.strength * 100)),
-                              (self.stroke, _slider_from_stroke(layer.stroke_size))):
-            slider.blockSignals(True)
-            slider.setValue(value)
-            slider.blockSignals(False)
-        self.preserve.blockSignals(True)
-        self.preserve.setChecked(layer.preserve_color)
-        self.preserve.blockSignals(False)
         self._fill_sources(layer)
 
-    def _fill_sources(self, layer) -> None:
-        self.source.blockSignals(True)
-        self.source.clear()
-        self.source.setVisible(isinstance(layer, StyleLayer))
+    def _show_values(self, layer) -> None:
+        style_rows = self.rows[: len(layer.styles)]
+        for i, (entry, row) in enumerate(zip(layer.styles, style_rows)):
+            _set_quietly(row.slider, round(entry.weight * 100))
+            with QSignalBlocker(row.paint):
+                row.paint.setChecked(self.painting == ("weight_map", i))
+        self._update_shares([e.weight for e in layer.styles], style_rows)
+        _set_quietly(self.strength, round(layer.strength * 100))
+        _set_quietly(self.stroke, _slider_from_stroke(layer.stroke_size))
+        self.strength_value.setText(f"{round(layer.strength * 100)}%")
+        self.stroke_value.setText(f"{layer.stroke_size:.2f}×")
+        with QSignalBlocker(self.preserve):
+            self.preserve.setChecked(layer.preserve_color)
         if isinstance(layer, StyleLayer):
-            self.source.addItem("Everything below", BELOW)
-            for other in self.doc.layers:
-                if other.id != layer.id:
-                    self.source.addItem(other.name, other.id)
-            self.source.setCurrentIndex(max(0, self.source.findData(layer.source)))
-        self.source.blockSignals(False)
+            with QSignalBlocker(self.source):
+                self.source.setCurrentIndex(max(0, self.source.findData(layer.source)))
+        if isinstance(layer, FusionLayer):
+            source_rows = self.rows[len(layer.styles) or 1 :]
+            for i, (source, row) in enumerate(zip(layer.sources, source_rows)):
+                _set_quietly(row.slider, round(source.weight * 100))
+                with QSignalBlocker(row.paint):
+                    row.paint.setChecked(self.painting == ("source_mask", i))
+            self._update_shares([s.weight for s in layer.sources], source_rows)
+
+    def _fill_sources(self, layer) -> None:
+        with QSignalBlocker(self.source):
+            self.source.clear()
+            self.source.setVisible(isinstance(layer, StyleLayer))
+            if isinstance(layer, StyleLayer):
+                self.source.addItem("Everything below", BELOW)
+                for other in self.doc.layers:
+                    if other.id != layer.id:
+                        self.source.addItem(other.name, other.id)
         if not isinstance(layer, FusionLayer):
             return
-        total = sum(max(0.0, s.weight) for s in layer.sources) or 1.0
         for i, source in enumerate(layer.sources):
             try:
                 name = self.doc.layer(source.layer_id).name
             except KeyError:
                 name = "(deleted layer)"
-            row = QtWeightRow(name, source.weight, max(0.0, source.weight) / total, "Paint where this photo goes")
-            row.slider.sliderPressed.connect(self._begin)
-            row.slider.sliderReleased.connect(self._end)
+            row = QtWeightRow(name, source.weight, 0.0, "Paint where this photo goes")
+            track_drags(row.slider, lambda: self.doc, f"Photo weight in {layer.name}")
             row.slider.valueChanged.connect(lambda v, i=i: self._source_weight(i, v))
-            row.paint.setChecked(self.painting == ("source_mask", i))
             row.paint.toggled.connect(lambda on, i=i, n=name: self._paint_toggled(on, "source_mask", i, n))
             row.remove.clicked.connect(lambda _=False, i=i: self._remove_source(i))
             self.sources_layout.insertWidget(self.sources_layout.count() - 1, row)
             self.rows.append(row)
-        self.add_source.blockSignals(True)
-        self.add_source.clear()
-        self.add_source.addItem("Add a photo layer…", "")
-        used = {s.layer_id for s in layer.sources}
-        for other in self.doc.layers:
-            if isinstance(other, ImageLayer) and other.id not in used:
-                self.add_source.addItem(other.name, other.id)
-        self.add_source.blockSignals(False)
+        with QSignalBlocker(self.add_source):
+            self.add_source.clear()
+            self.add_source.addItem("Add a photo layer…", "")
+            used = {s.layer_id for s in layer.sources}
+            for other in self.doc.layers:
+                if isinstance(other, ImageLayer) and other.id not in used:
+                    self.add_source.addItem(other.name, other.id)
 
     # -- gestures ----------------------------------------------------------------------------------
-    def _begin(self) -> None:
-        self._gesture = next(_gestures)
-        self.interaction.emit(True)
+    def _wire(self, slider: QSlider, to_value, text: str) -> None:
+        track_drags(slider, lambda: self.doc, text)
+        slider.valueChanged.connect(lambda v: self._set(*to_value(v)))
 
-    def _end(self) -> None:
-        self.interaction.emit(False)
-        self.refresh()
-
-    def _key(self):
-        return self._gesture if self._dragging() else next(_gestures)
-
-    def _wire(self, slider: QSlider, to_value) -> None:
-        slider.sliderPressed.connect(self._begin)
-        slider.sliderReleased.connect(self._end)
-        slider.valueChanged.connect(lambda v: self._set(*to_value(v), merge_key=self._key()))
-
-    def _set(self, field: str, value, merge_key=None) -> None:
+    def _set(self, field: str, value) -> None:
         layer = self.layer
         if layer is not None:
-            self._guard(lambda: self.doc.set(layer.id, field, value, merge_key=merge_key))
+            self._guard(lambda: self.doc.set(layer.id, field, value))
 
     def _style_weight(self, index: int, value: int) -> None:
         layer = self.layer
-        if layer is None:
-            return
-        self._guard(lambda: self.doc.set_style_entry(layer.id, index, merge_key=self._key(), weight=value / 100.0))
-        self._update_shares([e.weight for e in layer.styles], self.rows[: len(layer.styles)])
+        if layer is not None:
+            self._guard(lambda: self.doc.set_style_entry(layer.id, index, weight=value / 100.0))
+
+    def _remove_style(self, index: int) -> None:
+        layer = self.layer
+        if layer is not None:
+            self._guard(lambda: self.doc.remove_style(layer.id, index))
 
     def _source_weight(self, index: int, value: int) -> None:
         layer = self.layer
@@ -247,9 +260,7 @@ class QtFusionPanel(QWidget):
             return
         sources = list(layer.sources)
         sources[index] = FusionSource(sources[index].layer_id, value / 100.0, sources[index].mask)
-        self._guard(lambda: self.doc.set(layer.id, "sources", tuple(sources), merge_key=self._key(),
-                                         text=f"Photo weight in {layer.name}"))
-        self._update_shares([s.weight for s in layer.sources], self.rows[len(layer.styles) or 1 :])
+        self._guard(lambda: self.doc.set(layer.id, "sources", tuple(sources), text=f"Photo weight in {layer.name}"))
 
     @staticmethod
     def _update_shares(weights: list[float], rows: list[QtWeightRow]) -> None:
@@ -274,27 +285,46 @@ class QtFusionPanel(QWidget):
         self._guard(lambda: self.doc.set(layer.id, "sources", tuple(sources), text=f"Remove a photo from {layer.name}"))
 
     def _paint_toggled(self, on: bool, target: str, index: int, name: str) -> None:
-        for row in self.rows:
-            if row.paint.isChecked() and on and row.paint is not self.sender():
-                row.paint.blockSignals(True)
-                row.paint.setChecked(False)
-                row.paint.blockSignals(False)
+        self.painting = (target, index) if on else None
+        layer = self.layer
+        if layer is not None:
+            self._show_values(layer)  # one brush at a time: the other toggles go off
         if not on:
-            self.painting = None
             self.brush_target_changed.emit(None)
             return
-        self.painting = (target, index)
         self.brush_target_changed.emit(BrushTarget(self.layer_id, target, index, f"where {name} goes"))
 
     def stop_painting(self) -> None:
         self.painting = None
         for row in self.rows:
-            row.paint.blockSignals(True)
-            row.paint.setChecked(False)
-            row.paint.blockSignals(False)
+            with QSignalBlocker(row.paint):
+                row.paint.setChecked(False)
 
     def _guard(self, action) -> None:
-        attempt(self, action)
+        if not attempt(self, action):
+            self.refresh()  # the controls go back to what the layer still has
+
+
+def _set_quietly(slider: QSlider, value: int) -> None:
+    if slider.value() != value:
+        with QSignalBlocker(slider):
+            slider.setValue(value)
+
+
+def _readout() -> QLabel:
+    label = QLabel()
+    label.setMinimumWidth(44)
+    label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return label
+
+
+def _with_readout(slider: QSlider, readout: QLabel) -> QWidget:
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(slider, 1)
+    row.addWidget(readout)
+    return box
 
 
 def _stroke_from_slider(value: int) -> float:

@@ -6,12 +6,11 @@ from the document's events and never holds a second copy of the truth.
 
 from __future__ import annotations
 
-import itertools
-
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -30,10 +29,10 @@ from ..document.layers import ImageLayer, Layer
 from . import icons
 from .canvas import rgba_to_qimage
 from .feedback import attempt
+from .gestures import track_drags
 
 THUMB = 44
 KIND_LABEL = {"image": "Photo", "style": "Style", "fusion": "Fusion"}
-_gestures = itertools.count()
 
 
 def layer_thumbnail(doc: Document, renders: RenderStore | None, layer: Layer) -> QPixmap:
@@ -62,16 +61,16 @@ class QtLayerRow(QWidget):
         row.setContentsMargins(4, 2, 4, 2)
         self.eye = QToolButton(checkable=True, autoRaise=True, toolTip="Show or hide this layer")
         self.eye.setChecked(layer.visible)
-        self.eye.toggled.connect(lambda on: panel.doc.set(layer.id, "visible", on, text=f"{'Show' if on else 'Hide'} "
-                                                                                        f"{layer.name}"))
+        self.eye.toggled.connect(lambda on: attempt(self, lambda: panel.doc.set(
+            layer.id, "visible", on, text=f"{'Show' if on else 'Hide'} {layer.name}")))
         self.thumb = QLabel()
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title = QLabel()
         self.lock = QToolButton(checkable=True, autoRaise=True, toolTip="Lock this layer against changes")
         self.lock.setChecked(layer.locked)
-        self.lock.toggled.connect(lambda on: panel.doc.set(layer.id, "locked", on,
-                                                           text=f"{'Lock' if on else 'Unlock'} {layer.name}"))
+        self.lock.toggled.connect(lambda on: attempt(self, lambda: panel.doc.set(
+            layer.id, "locked", on, text=f"{'Lock' if on else 'Unlock'} {layer.name}")))
         row.addWidget(self.eye)
         row.addWidget(self.thumb)
         row.addWidget(self.title, 1)
@@ -79,6 +78,7 @@ class QtLayerRow(QWidget):
         self.update_from(panel, layer)
 
     def update_from(self, panel: QtLayersPanel, layer: Layer) -> None:
+        error = panel.errors.get(layer.id, "")
         self.eye.blockSignals(True)
         self.eye.setChecked(layer.visible)
         self.eye.setIcon(icons.eye(layer.visible))
@@ -92,32 +92,60 @@ class QtLayerRow(QWidget):
             detail += f" · {layer.blend_mode.label}"
         if layer.opacity < 1:
             detail += f" · {round(layer.opacity * 100)}%"
-        self.title.setText(f"<b>{layer.name}</b><br><small>{detail}</small>")
+        marker = "<span style='color:#d04030'>⚠</span> " if error else ""
+        self.title.setText(f"{marker}<b>{layer.name}</b><br><small>{detail}</small>")
+        self.title.setToolTip(f"Could not be painted: {error}" if error else "")
         self.thumb.setPixmap(layer_thumbnail(panel.doc, panel.renders, layer))
 
 
 class QtLayerList(QListWidget):
-    """The list, top layer first; internal drag and drop reorders layers."""
+    """The list, top layer first. Dragging a row with the mouse reorders layers.
+
+    The drag is done here with plain mouse events (press, move past the drag distance, release over the
+    new place) rather than Qt's item drag and drop, whose drop moved the list's rows behind the
+    document's back and did not respond to real pointer input in every platform plugin."""
 
     moved = Signal(str, int)  # layer id, new position from the top
 
     def __init__(self) -> None:
         super().__init__()
-        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
-        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setSpacing(1)
+        self._press: tuple[str, QPoint] | None = None  # the row's layer id and where the button went down
+        self.dragging = False
 
-    def dropEvent(self, event) -> None:  # noqa: N802
-        dragged = self.currentItem()
-        layer_id = dragged.data(Qt.ItemDataRole.UserRole) if dragged else None
-        super().dropEvent(event)
-        if layer_id is None:
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        super().mousePressEvent(event)
+        item = self.itemAt(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and item is not None:
+            self._press = (item.data(Qt.ItemDataRole.UserRole), event.position().toPoint())
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._press is not None:
+            distance = (event.position().toPoint() - self._press[1]).manhattanLength()
+            if distance >= QApplication.startDragDistance():
+                self.dragging = True
+                self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            return  # no rubber-band selection while a row is held
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        press, dragging = self._press, self.dragging
+        self._press, self.dragging = None, False
+        self.unsetCursor()
+        if press is not None and dragging:
+            self.moved.emit(press[0], self.drop_row(event.position().toPoint()))
             return
-        for row in range(self.count()):
-            if self.item(row).data(Qt.ItemDataRole.UserRole) == layer_id:
-                self.moved.emit(layer_id, row)
-                return
+        super().mouseReleaseEvent(event)
+
+    def drop_row(self, pos: QPoint) -> int:
+        """The row (from the top) a row dropped at ``pos`` takes: the row under the pointer, or the last
+        row when dropped below them all."""
+        item = self.itemAt(pos)
+        if item is not None:
+            return self.row(item)
+        return 0 if self.count() and pos.y() < self.visualItemRect(self.item(0)).top() else max(0, self.count() - 1)
 
 
 class QtLayersPanel(QWidget):
@@ -134,7 +162,7 @@ class QtLayersPanel(QWidget):
         self.doc: Document | None = None
         self.renders: RenderStore | None = None
         self._rows: dict[str, QtLayerRow] = {}
-        self._opacity_gesture = None
+        self.errors: dict[str, str] = {}  # layer id -> why its painting failed (a marker on its row)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
 
@@ -146,7 +174,7 @@ class QtLayersPanel(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Opacity")
         self.opacity_label = QLabel("100%")
         self.opacity_label.setMinimumWidth(36)
-        self.opacity.sliderPressed.connect(self._begin_opacity)
+        track_drags(self.opacity, lambda: self.doc, "Opacity")  # a drag is one step and paints drafts
         self.opacity.valueChanged.connect(self._opacity_changed)
         top.addWidget(self.blend, 1)
         top.addWidget(self.opacity, 1)
@@ -182,6 +210,7 @@ class QtLayersPanel(QWidget):
                                  (self.doc.selection_changed, self._selection_changed)):
                 signal.disconnect(slot)
         self.doc, self.renders = doc, renders
+        self.errors.clear()
         if doc is not None:
             doc.layers_changed.connect(self.rebuild)
             doc.layer_changed.connect(self._layer_changed)
@@ -203,6 +232,14 @@ class QtLayersPanel(QWidget):
                 self._rows[layer.id] = row
         self.list.blockSignals(False)
         self._selection_changed(self.doc.selected_id if self.doc else "")
+
+    def set_error(self, layer_id: str, message: str) -> None:
+        """Mark a layer whose painting failed (``message`` empty: painted again, the marker goes)."""
+        if message:
+            self.errors[layer_id] = message
+        else:
+            self.errors.pop(layer_id, None)
+        self.refresh_thumbnails([layer_id])
 
     def refresh_thumbnails(self, layer_ids: list[str] | None = None) -> None:
         if self.doc is None:
@@ -254,15 +291,11 @@ class QtLayersPanel(QWidget):
         if layer is not None:
             self._guard(lambda: self.doc.set(layer.id, "blend_mode", BlendMode(self.blend.itemData(index))))
 
-    def _begin_opacity(self) -> None:
-        self._opacity_gesture = next(_gestures)
-
     def _opacity_changed(self, value: int) -> None:
         layer = self.doc.selected if self.doc else None
         self.opacity_label.setText(f"{value}%")
         if layer is not None:
-            gesture = self._opacity_gesture if self.opacity.isSliderDown() else next(_gestures)
-            self._guard(lambda: self.doc.set(layer.id, "opacity", value / 100.0, merge_key=gesture))
+            self._guard(lambda: self.doc.set(layer.id, "opacity", value / 100.0))
 
     def _moved(self, layer_id: str, row_from_top: int) -> None:
         self.doc.move_layer(layer_id, len(self.doc.layers) - 1 - row_from_top)

@@ -4,7 +4,6 @@ style layer. Thumbnails are painted in the background at small size and cached p
 
 from __future__ import annotations
 
-import logging
 
 from pathlib import Path
 
@@ -22,37 +21,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import locations
 from ..document.layers import StyleRef
-from ..document.style_file import STYLE_EXTENSION, read_style_file
-from ..engine.styles import builtin_styles
-from ..errors import BadInputError
+from ..document.style_catalogue import StyleKind, builtin_styles, image_styles_dir, stored_styles
+from ..document.style_file import STYLE_EXTENSION
 from .canvas import STYLE_MIME, rgba_to_qimage
 
 ICON = 72
 KEY_ROLE = Qt.ItemDataRole.UserRole
 SECTION_ROLE = Qt.ItemDataRole.UserRole + 1
 
-log = logging.getLogger(__name__)
-
-
-def image_styles_dir() -> Path:
-    return locations.data_dir() / "image-styles"
 
 
 def user_style_refs() -> list[StyleRef]:
-    refs = []
-    for folder, kind in ((locations.user_styles_dir(), "user"), (image_styles_dir(), "image")):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob(f"*{STYLE_EXTENSION}")):
-            try:
-                style = read_style_file(path)
-            except BadInputError as exc:
-                log.warning("skipping a style: %s", exc)  # a damaged file in the folder must not hide the others
-                continue
-            refs.append(StyleRef(kind, style.name, path.read_bytes()))  # painting styles and looks alike
-    return refs
+    """The stored styles of the catalogue (the same folders the CLI lists), as a document keeps them."""
+    return [StyleRef(found.kind, found.name, found.data()) for found in stored_styles()]
 
 
 def save_image_style(ref: StyleRef) -> Path:
@@ -122,14 +104,14 @@ class QtStylePicker(QWidget):
 
     def reload(self) -> None:
         """Rebuild the sections from the built-ins and the user's folders."""
-        builtins = [StyleRef("builtin", s.name) for s in builtin_styles()]
+        builtins = [StyleRef(StyleKind.BUILTIN, s.name) for s in builtin_styles()]
         user = user_style_refs()
         self.refs = {r.key: r for r in builtins + user}
         favourites = [k for k in self.favourites if k in self.refs]
         sections = [("Favourites", [self.refs[k] for k in favourites]),
                     ("Built-in", builtins),
-                    ("My styles", [r for r in user if r.kind == "user"]),
-                    ("From image", [r for r in user if r.kind == "image"])]
+                    ("My styles", [r for r in user if r.kind == StyleKind.USER]),
+                    ("From image", [r for r in user if r.kind == StyleKind.IMAGE])]
         current = self.list.currentItem().data(KEY_ROLE) if self.list.currentItem() else None
         self.list.clear()
         for title, refs in sections:
@@ -152,6 +134,7 @@ class QtStylePicker(QWidget):
                 star = "★ " if ref.key in favourites else ""
                 item = QListWidgetItem(self.thumbnails.get(ref.key) or self._spinner(self._spin_step),
                                        f"{star}{ref.name}")
+                item.setSizeHint(QSize(0, ICON + 6))  # placeholder or thumbnail, the row keeps its height
                 item.setData(KEY_ROLE, ref.key)
                 item.setData(SECTION_ROLE, title)
                 item.setToolTip(_describe(ref))
@@ -179,8 +162,8 @@ class QtStylePicker(QWidget):
 
     def _spin(self) -> None:
         self._spin_step += 1
-        waiting = [self.list.item(row) for row in range(self.list.count())
-                   if self.list.item(row).data(KEY_ROLE) and self.list.item(row).data(KEY_ROLE) not in self.thumbnails]
+        waiting = [item for item in map(self.list.item, range(self.list.count()))
+                   if item.data(KEY_ROLE) and item.data(KEY_ROLE) not in self.thumbnails]
         if not waiting:
             self._spinning.stop()
             return
@@ -252,8 +235,8 @@ class QtStylePicker(QWidget):
 
 
 def _describe(ref: StyleRef) -> str:
-    if ref.kind == "builtin":
+    if ref.kind == StyleKind.BUILTIN:
         found = next((s for s in builtin_styles() if s.name == ref.name), None)
         return f"{ref.name}: {found.description}" if found else ref.name
-    return f"{ref.name} ({'your style' if ref.kind == 'user' else 'from a picture'})"
+    return f"{ref.name} ({'your style' if ref.kind == StyleKind.USER else 'from a picture'})"
 

@@ -9,7 +9,9 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -31,12 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..document.image_io import is_image_path
+from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS
 from .canvas import rgba_to_qimage
 from .workers import Job, JobProgress
 
 STRIP = 8  # thumbnails shown per folder
-PRESET_STEPS = {"style": {"fast": 160, "balanced": 400, "thorough": 900},
-                "pairs": {"fast": 500, "balanced": 1200, "thorough": 3000}}
+PRESET_STEPS = {"style": STYLE_PRESETS, "pairs": PAIRS_PRESETS}  # defined once, in training.config (no torch)
 CURVE_COLOURS = ["#e0603a", "#3a7be0", "#3aae5c", "#a05ad0"]
 
 
@@ -57,7 +59,10 @@ class TrainingProgress(JobProgress):
         (self._pause.set if on else self._pause.clear)()
 
     def observe(self, event) -> None:
-        self.observed.emit(event)
+        try:
+            self.observed.emit(event)
+        except RuntimeError:  # "Signal source has been deleted": the dialog closed mid-run, so stop quietly
+            self.cancel()
 
 
 class QtLossChart(QWidget):
@@ -81,9 +86,23 @@ class QtLossChart(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), self.palette().base())
-        w, h = self.width() - 10, self.height() - 24
-        legend_x = 8
         metrics = p.fontMetrics()
+        left, top = metrics.horizontalAdvance("high") + 8, 6
+        bottom = self.height() - 2 * metrics.height() - 8  # room for the step labels and the legend
+        w, h = max(1, self.width() - left - 8), max(1, bottom - top)
+        # axes: each curve is scaled to its own range, so the y axis reads low..high, the x axis steps
+        text = self.palette().text().color()
+        p.setPen(QPen(text, 1))
+        p.drawLine(QPointF(left, top), QPointF(left, bottom))
+        p.drawLine(QPointF(left, bottom), QPointF(left + w, bottom))
+        p.drawText(2, top + metrics.ascent(), "high")
+        p.drawText(2, bottom, "low")
+        steps = max((len(v) for v in self.series.values()), default=0)
+        label_y = bottom + metrics.height()
+        p.drawText(int(left), int(label_y), "0")
+        last = f"{steps} steps"
+        p.drawText(int(left + w - metrics.horizontalAdvance(last)), int(label_y), last)
+        legend_x = left
         for i, (name, values) in enumerate(self.series.items()):
             colour = QColor(CURVE_COLOURS[i % len(CURVE_COLOURS)])
             p.setPen(QPen(colour, 1.6))
@@ -91,16 +110,19 @@ class QtLossChart(QWidget):
                 smooth = np.convolve(values, np.ones(5) / 5, mode="valid") if len(values) > 10 else np.array(values)
                 lo, hi = float(np.min(smooth)), float(np.max(smooth))
                 span = hi - lo or 1.0
-                points = [QPointF(5 + w * k / (len(smooth) - 1), 5 + h * (1 - (v - lo) / span))
+                points = [QPointF(left + w * k / (len(smooth) - 1), top + h * (1 - (v - lo) / span))
                           for k, v in enumerate(smooth)]
                 for a, b in zip(points, points[1:]):
                     p.drawLine(a, b)
             label = f"{name} {values[-1]:.3f}" if values else name
-            p.drawText(legend_x, self.height() - 6, label)
+            p.drawText(int(legend_x), self.height() - 6, label)
             legend_x += metrics.horizontalAdvance(label) + 14  # labels of any length never overlap
 
 
-def _thumbnail(path: Path, side: int = 48) -> QPixmap | None:
+THUMB_SIDE = 48
+
+
+def _thumbnail(path: Path, side: int = THUMB_SIDE) -> QPixmap | None:
     from ..document.user_files import open_image  # the gate: no PostScript, no bombs in a folder scan
     from ..errors import BadInputError
 
@@ -132,10 +154,14 @@ class QtFolderField(QWidget):
         row.addWidget(browse)
         layout.addLayout(row)
         self.summary = QLabel(" ")
-        self.strip = QHBoxLayout()
+        self.summary.setFixedHeight(self.summary.sizeHint().height())  # one line, whatever it says
+        strip_box = QWidget()
+        strip_box.setFixedHeight(THUMB_SIDE + 4)  # the strip's room is kept when empty: nothing jumps
+        self.strip = QHBoxLayout(strip_box)
+        self.strip.setContentsMargins(0, 0, 0, 0)
         self.strip.setSpacing(2)
         layout.addWidget(self.summary)
-        layout.addLayout(self.strip)
+        layout.addWidget(strip_box)
         self.edit.editingFinished.connect(self.scan)
         self.count = 0
 
@@ -182,13 +208,19 @@ class QtFolderField(QWidget):
 
 
 class QtTrainDialog(QDialog):
-    style_ready = Signal(Path)  # the new .sfstyle
+    style_ready = Signal(Path)  # the new .sfstyle (``result_name`` is the style's name)
     apply_requested = Signal(Path)
     training_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None, preview_photo: np.ndarray | None = None,
-                 extra_content: tuple = ()) -> None:
+                 extra_content: tuple = (), run_job: Callable | None = None) -> None:
         super().__init__(parent)
+        # the window's job runner: training joins its job list, so Cancel and closing the window stop it
+        self.run_job = run_job
+        self.result_name = ""
+        self._has_checkpoint = False
+        self._checkpoint_timer = QTimer(self, singleShot=True, interval=250)
+        self._checkpoint_timer.timeout.connect(self._check_checkpoint)
         self.setWindowTitle("Train on my images")
         self.setModal(False)
         self.resize(760, 640)
@@ -226,7 +258,7 @@ class QtTrainDialog(QDialog):
         settings = QHBoxLayout()
         self.name = QLineEdit(placeholderText="Name of the new style")
         self.preset = QComboBox()
-        for preset in ("fast", "balanced", "thorough"):
+        for preset in PRESETS:
             self.preset.addItem(preset.capitalize(), preset)
         self.steps = QSpinBox(minimum=1, maximum=100_000, suffix=" steps")
         self.preset.currentIndexChanged.connect(self._preset_changed)
@@ -271,9 +303,9 @@ class QtTrainDialog(QDialog):
         self.discard.clicked.connect(self._discard)
         self.close_button.clicked.connect(self.close)
         self.stopped_early = False
-        self.name.textChanged.connect(self._update_buttons)
+        self.name.textChanged.connect(self._form_changed)
         for field in (self.styles, self.before, self.after):
-            field.changed.connect(self._update_buttons)
+            field.changed.connect(self._form_changed)
         self._mode_changed()
         self._preset_changed()
 
@@ -305,21 +337,40 @@ class QtTrainDialog(QDialog):
                                        extra_content=self.extra_content)
         return PairsTrainingConfig(**common, before=self.before.path() or Path(), after=self.after.path() or Path())
 
-    def _checkpoint_exists(self) -> bool:
-        from ..training.checkpoint import Checkpoints
-        from ..training.style_trainer import checkpoint_dir_for
+    def _form_changed(self) -> None:
+        """A keystroke or a folder: update the buttons now, look for a resumable run a moment later in a
+        worker (the check imports the trainers, and so torch: never on the UI thread)."""
+        self._has_checkpoint = False
+        self._update_buttons()
+        self._checkpoint_timer.start()
+
+    def _check_checkpoint(self) -> None:
+        from ..errors import StyleFuseError
 
         try:
-            return Checkpoints(checkpoint_dir_for(self._config())).exists
-        except Exception:  # noqa: BLE001 - an unfinished form has no checkpoint
-            return False
+            config = self._config()
+        except StyleFuseError:
+            return  # an unfinished form has no checkpoint
+
+        def found(exists: bool) -> None:
+            self._has_checkpoint = bool(exists)
+            self._update_buttons()
+
+        self._run(Job("Looking for an interrupted run", _checkpoint_exists, config), "train-checkpoint", found,
+                  quiet=True)
+
+    def _run(self, job: Job, key: str, on_success, quiet: bool = False) -> Job:
+        if self.run_job is not None:
+            return self.run_job(job, key, on_success, quiet=quiet)
+        job.succeeded.connect(on_success)
+        return job.start()
 
     def _update_buttons(self) -> None:
         running = self.job is not None and self.job.running
         ready = bool(self.name.text().strip()) and (
             self.styles.count > 0 if self.mode == "style" else self.before.count > 0 and self.after.count > 0)
         self.start.setEnabled(ready and not running)
-        self.resume.setVisible(not running and ready and self._checkpoint_exists())
+        self.resume.setVisible(not running and ready and self._has_checkpoint)
         self.pause.setEnabled(running)
         self.cancel.setEnabled(running)
         self.apply.setVisible(self.result_path is not None and not running)
@@ -339,15 +390,17 @@ class QtTrainDialog(QDialog):
         progress = TrainingProgress()
         progress.observed.connect(self._event)
         self.chart.clear()
+        self.bar.setValue(0)
         self.result_path = None
+        self.result_name = config.name
         self.job = Job(f"Training {config.name}", _train, config, resume, progress=progress)
         self.job.progressed.connect(lambda f, m: self.bar.setValue(int(f * 1000)))
-        self.job.succeeded.connect(self._finished)
         self.job.failed.connect(self._failed)
         self.job.cancelled.connect(lambda: self._stopped("Cancelled. Resume picks up from the last checkpoint."))
         self.job.finished.connect(self._update_buttons)
+        self.job.finished.connect(self._checkpoint_timer.start)  # a stopped run may be resumable now
         self.job.finished.connect(lambda: self.training_changed.emit(False))
-        self.job.start()
+        self._run(self.job, "training", self._finished, quiet=True)  # the dialog shows its own progress
         self.status.setText("Reading the pictures…")
         self.training_changed.emit(True)
         self._update_buttons()
@@ -382,19 +435,23 @@ class QtTrainDialog(QDialog):
         if result is None:
             self._stopped("Stopped before the first step; nothing to keep.")
             return
-        path, metrics, cancelled = result
+        path, metrics, cancelled, advice = result
         self.result_path = path
         self.stopped_early = cancelled
+        if not cancelled:
+            self.bar.setValue(self.bar.maximum())  # the last steps report less than 100%: done is done
         note = " (stopped early: keep it, discard it, or resume to train further)" if cancelled else ""
-        detail = _describe(metrics)
-        self.status.setText(f"Saved '{path.stem}' to My styles{note}. {detail}")
+        if advice:  # the quality gate: the trained style was not better, the instant one was saved
+            self.status.setText(f"<b>{advice}</b> {_describe(metrics)}")
+        else:
+            self.status.setText(f"Saved '{self.result_name}' to My styles{note}. {_describe(metrics)}")
         self.style_ready.emit(path)
 
     def _discard(self) -> None:
         if self.result_path is not None:
             self.result_path.unlink(missing_ok=True)
             self.style_ready.emit(self.result_path)  # the picker forgets it
-            self.status.setText(f"Discarded '{self.result_path.stem}'.")
+            self.status.setText(f"Discarded '{self.result_name}'.")
             self.result_path = None
         self._update_buttons()
 
@@ -413,21 +470,32 @@ class QtTrainDialog(QDialog):
 def _describe(metrics: dict) -> str:
     if "patch_swd_trained" in metrics:
         gain = 1 - metrics["patch_swd_trained"] / max(metrics["patch_swd_zero_shot"], 1e-9)
-        return f"Closer to your pictures than the instant style by {gain * 100:.0f}% (patch distance)."
+        closer = "closer to" if gain > 0 else "further from"
+        return (f"On held-out photos: {closer} your pictures than the instant style by "
+                f"{abs(gain) * 100:.0f}% (patch distance {metrics['patch_swd_zero_shot']:.4f} -> "
+                f"{metrics['patch_swd_trained']:.4f}; feature statistics {metrics['statistics_gap_zero_shot']:.3f} "
+                f"-> {metrics['statistics_gap_trained']:.3f}); edge SSIM {metrics['edge_ssim_zero_shot']:.2f} -> "
+                f"{metrics['edge_ssim_trained']:.2f}.")
     held = metrics.get("held_out") or metrics.get("train") or {}
     if "gain_db" in held:
         return f"The look reproduces the edits {held['gain_db']:+.1f} dB better than the untouched photos."
     return ""
 
 
+def _checkpoint_exists(config, progress) -> bool:
+    """Worker: is there an interrupted run of this configuration to resume?"""
+    from ..training.checkpoint import Checkpoints
+    from ..training.run import checkpoint_dir_for
+
+    return Checkpoints(checkpoint_dir_for(config)).exists
+
+
 def _train(config, resume: bool, progress):
     """Worker: train, then keep the result (a cancelled run keeps what it learnt, and stays resumable)."""
-    from ..training.pairs_trainer import train_pairs
-    from ..training.style_trainer import save_result, train_style
+    from ..training.run import save_result, train
 
-    trainer = train_style if hasattr(config, "styles") else train_pairs
-    result = trainer(config, progress, resume=resume)
+    result = train(config, progress, resume=resume)
     if result.cancelled and result.steps_done == 0:
         return None
     save_result(result, config)
-    return result.path, result.metrics, result.cancelled
+    return result.path, result.metrics, result.cancelled, result.advice

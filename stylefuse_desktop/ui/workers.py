@@ -3,8 +3,8 @@
 Every job is a plain function of its inputs and a progress object (the engine's contract). ``Job``
 runs it through a superqt worker; its ``JobProgress`` forwards reports to the UI thread by signal and
 tells the engine, at its next tile, that the user cancelled. ``LatestOnly`` keeps at most one job
-running and one waiting per key: a new request supersedes the waiting one and cancels the running
-one, so the queue never grows however fast a slider moves.
+running and one waiting per key: a new request supersedes the waiting one (and cancels the running
+one unless told to let it land), so the queue never grows however fast a slider moves.
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ class Job(QObject):
         self._worker.errored.connect(self._on_errored)
         self._worker.finished.connect(self._on_finished)
         self.running = False
+        self.quiet = False  # no progress bar in the status bar (previews, autosaves)
+        self.draft = False  # a quick preview that the next full-quality paint replaces
 
     def start(self) -> Job:
         self.running = True
@@ -89,6 +91,9 @@ class Job(QObject):
             self.failed.emit(exc)
 
 
+_ORPHANS: set[Job] = set()  # jobs abandoned at closing whose threads are still finishing
+
+
 class LatestOnly(QObject):
     """Per key: at most one running job and one waiting request; the newest request wins."""
 
@@ -99,11 +104,15 @@ class LatestOnly(QObject):
         self._running: dict[Any, Job] = {}
         self._waiting: dict[Any, Callable[[], Job]] = {}
 
-    def submit(self, key: Any, make_job: Callable[[], Job]) -> None:
+    def submit(self, key: Any, make_job: Callable[[], Job], cancel_running: bool = True) -> None:
+        """Start ``make_job()`` now, or when the running job of ``key`` ends (replacing any older waiting
+        request). ``cancel_running=False`` lets the running job finish first: a stream of previews then
+        shows every finished one instead of cancelling each before it lands."""
         running = self._running.get(key)
         if running is not None and running.running:
             self._waiting[key] = make_job  # replaces any older waiting request
-            running.cancel()
+            if cancel_running:
+                running.cancel()
             return
         self._start(key, make_job)
 
@@ -131,6 +140,21 @@ class LatestOnly(QObject):
         self._waiting.clear()
         for job in list(self._running.values()):
             job.cancel()
+
+    def abandon_all(self) -> None:
+        """Closing: cancel everything and silence the jobs still running, so a result that lands after
+        the window is gone reaches nobody (each stops at its next checkpoint)."""
+        self.cancel_all()
+        for job in list(self._running.values()):
+            job.blockSignals(True)
+            job.progress.blockSignals(True)
+            _ORPHANS.add(job)  # alive until its thread ends, so the worker never emits into a deleted object
+            job._worker.finished.connect(lambda j=job: _ORPHANS.discard(j))
+        self._running.clear()
+
+    def running_job(self, key: Any) -> Job | None:
+        job = self._running.get(key)
+        return job if job is not None and job.running else None
 
     def busy(self, key: Any = None) -> bool:
         if key is None:

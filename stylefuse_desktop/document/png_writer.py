@@ -1,0 +1,94 @@
+"""8-bit PNG written on several cores.
+
+Pillow's PNG writer is single-threaded and tries every row filter on every row: 12 MP takes most of a
+second, more than a GPU render of it. Here every row takes the Up filter (the difference with the row
+above: on photos and paintings as small as Pillow's adaptive choice at the same zlib level, in half the
+time), and the image is deflated in strips on a thread pool (zlib runs without the GIL). Each strip is
+a raw deflate stream flushed to a byte boundary, so the strips joined are one valid zlib stream; each
+goes in its own IDAT chunk, and the Adler-32 checksums of the strips are combined arithmetically.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOUR_TYPES = {3: 2, 4: 6}  # channels -> PNG colour type (RGB, RGBA)
+_ZLIB_HEADER = b"\x78\x5e"  # deflate, 32 KiB window, "fast" level; (0x785E % 31 == 0)
+_ADLER_BASE = 65521
+MIN_STRIP_ROWS = 128
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _threads() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, cores))
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_threads(), thread_name_prefix="png")
+        return _pool
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+
+
+def adler32_combine(first: int, second: int, second_length: int) -> int:
+    """The Adler-32 of A+B from those of A and B: s1 = s1A + s1B - 1, s2 = s2A + s2B + len(B) (s1A - 1)."""
+    s1a, s2a = first & 0xFFFF, first >> 16
+    s1b, s2b = second & 0xFFFF, second >> 16
+    s1 = (s1a + s1b - 1) % _ADLER_BASE
+    s2 = (s2a + s2b + second_length * (s1a - 1)) % _ADLER_BASE
+    return (s2 << 16) | s1
+
+
+def _strip(rows: np.ndarray, start: int, stop: int, level: int, last: bool) -> tuple[bytes, int, int]:
+    """Up-filtered rows [start, stop) deflated -> (IDAT chunk, Adler-32 of the filtered bytes, their length)."""
+    block = np.empty((stop - start, rows.shape[1] + 1), np.uint8)
+    block[:, 0] = 2  # filter type Up on every row; the first row's "row above" is zeros
+    if start == 0:
+        block[0, 1:] = rows[0]
+        np.subtract(rows[1:stop], rows[: stop - 1], out=block[1:, 1:])
+    else:
+        np.subtract(rows[start:stop], rows[start - 1 : stop - 1], out=block[:, 1:])
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    data = compressor.compress(block.data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+    return _chunk(b"IDAT", data), zlib.adler32(block.data), block.size
+
+
+def encode_png(pixels: np.ndarray, level: int = 3, exif: bytes | None = None) -> bytes:
+    """uint8 [H, W, 3 or 4] -> PNG bytes (with an eXIf chunk when ``exif`` is given)."""
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] not in _COLOUR_TYPES:
+        raise ValueError("expected uint8 pixels of shape [H, W, 3 or 4]")
+    height, width, channels = pixels.shape
+    rows = np.ascontiguousarray(pixels).reshape(height, width * channels)
+    strips = max(1, min(_threads() * 2, height // MIN_STRIP_ROWS))
+    bounds = [round(height * i / strips) for i in range(strips + 1)]
+    jobs = [(bounds[i], bounds[i + 1], i == strips - 1) for i in range(strips)]
+    if strips == 1:
+        parts = [_strip(rows, 0, height, level, True)]
+    else:
+        parts = list(_executor().map(lambda job: _strip(rows, job[0], job[1], level, job[2]), jobs))
+    adler = 1
+    for _, strip_adler, length in parts:
+        adler = adler32_combine(adler, strip_adler, length)
+    header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPES[channels], 0, 0, 0)
+    out = [_SIGNATURE, _chunk(b"IHDR", header)]
+    if exif:
+        out.append(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif))
+    out.append(_chunk(b"IDAT", _ZLIB_HEADER))
+    out += [chunk for chunk, _, _ in parts]
+    out += [_chunk(b"IDAT", struct.pack(">I", adler)), _chunk(b"IEND", b"")]
+    return b"".join(out)

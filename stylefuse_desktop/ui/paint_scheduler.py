@@ -1,0 +1,154 @@
+"""Keeping the paintings of style and fusion layers up to date: the one place that decides what to
+paint, when, and at what quality.
+
+The scheduler owns the render store of the open document. It listens to the document: a change that
+alters pixels asks for a paint. The first request paints at once; while a gesture is open (a slider or
+the move tool held, ``History.gesture_changed``) it paints drafts at most every ``THROTTLE_MS``, and a
+new draft waits for the running one to land rather than cancelling it, so a steady drag keeps showing
+previews. When the gesture ends, full quality follows at once (cancelling a running draft). What is
+stale is decided by ``operations.stale_layers`` alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..document.compositor import Painted, RenderStore
+from ..document.document import Document
+from ..document.layers import Layer
+from ..document.operations import stale_layers
+from . import engine_jobs
+from .engine_jobs import EngineOptions
+from .workers import Job, LatestOnly
+
+log = logging.getLogger(__name__)
+
+THROTTLE_MS = 120  # while dragging: at most one new preview request this often
+PAINT_KEY = "paint"
+
+
+class PaintScheduler(QObject):
+    painted = Signal(list)  # ids of the layers whose paintings just landed
+    layer_failed = Signal(str, str)  # layer id, message (the layer keeps its last painting)
+    failed = Signal(object, object)  # job, exception: a whole paint job failed
+
+    def __init__(self, jobs: LatestOnly, scale: Callable[[], float], options: Callable[[], EngineOptions],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self._scale = scale  # the canvas's proxy scale, read when a paint is submitted
+        self._options = options
+        self.doc: Document | None = None
+        self.renders = RenderStore()
+        self.engine_ready = False
+        self.interacting = False
+        self.failures: dict[str, str] = {}  # layer id -> why its last paint failed
+        self.submitted = 0  # paint jobs submitted (tests and benchmarks count them)
+        self._pending = False
+        self._soon = QTimer(self, singleShot=True, interval=0)  # one request per event-loop turn
+        self._soon.timeout.connect(self._submit)
+        self._throttle = QTimer(self, singleShot=True, interval=THROTTLE_MS)
+        self._throttle.timeout.connect(self._throttle_ended)
+
+    # -- the document ------------------------------------------------------------------------------
+    def set_document(self, doc: Document | None, renders: RenderStore | None = None) -> None:
+        if self.doc is not None:
+            self.doc.layers_changed.disconnect(self.request)
+            self.doc.layer_changed.disconnect(self._layer_changed)
+            self.doc.history.gesture_changed.disconnect(self._gesture_changed)
+        self.cancel()
+        self.doc = doc
+        self.renders = renders or RenderStore()
+        self.failures.clear()
+        self.interacting = False
+        if doc is not None:
+            doc.layers_changed.connect(self.request)
+            doc.layer_changed.connect(self._layer_changed)
+            doc.history.gesture_changed.connect(self._gesture_changed)
+        self.request()
+
+    def _layer_changed(self, layer_id: str, field: str) -> None:
+        if field not in Layer.COSMETIC:
+            self.request()
+
+    def _gesture_changed(self, on: bool) -> None:
+        self.interacting = on
+        if not on:  # the hand is up: full quality now
+            self._throttle.stop()
+            self._pending = False
+            self._soon.start()
+
+    def set_engine_ready(self) -> None:
+        self.engine_ready = True
+        self.request()
+
+    # -- requests ----------------------------------------------------------------------------------
+    def request(self) -> None:
+        """Something changed: paint at once, or at the end of the throttle period while dragging."""
+        if self._throttle.isActive():
+            self._pending = True
+        else:
+            self._soon.start()
+
+    def _throttle_ended(self) -> None:
+        if self._pending:
+            self._pending = False
+            self._submit()
+
+    def stale_layers(self, draft: bool) -> list[str]:
+        if self.doc is None:
+            return []
+        return stale_layers(self.doc, self.renders, self._scale(), draft_ok=draft)
+
+    def _submit(self) -> None:
+        draft = self.interacting
+        if draft:
+            self._throttle.start()
+        self.paint(draft)
+
+    def paint(self, draft: bool) -> Job | None:
+        """Submit a paint of the stale layers at the canvas's scale (None when nothing is stale)."""
+        if self.doc is None or not self.engine_ready:
+            return None
+        stale = self.stale_layers(draft)
+        if not stale:
+            return None
+        doc, renders, scale = self.doc, self.renders, self._scale()
+        snapshot = doc.snapshot()
+        failures: dict[str, str] = {}
+        job = Job("Previewing" if draft else "Painting", engine_jobs.paint_layers, snapshot, stale, renders, scale,
+                  draft, self._options(), failures=failures)
+        job.quiet = draft  # a draft shows no progress bar: it lands in a moment
+        job.draft = draft
+        job.succeeded.connect(lambda results: self._landed(doc, renders, draft, results, stale, failures))
+        job.failed.connect(lambda exc: self.failed.emit(job, exc))
+        running = self.jobs.running_job(PAINT_KEY)
+        # a draft lets a running draft land (no starving); full quality replaces anything older
+        cancel = not (draft and running is not None and running.draft)
+        self.submitted += 1
+        self.jobs.submit(PAINT_KEY, lambda: job, cancel_running=cancel)
+        return job
+
+    def _landed(self, doc: Document, renders: RenderStore, draft: bool, results: list[tuple[str, Painted]],
+                asked: list[str], failures: dict[str, str]) -> None:
+        if doc is not self.doc:
+            return  # a result for a document that is no longer open
+        for layer_id, item in results:
+            renders.put(layer_id, Painted(item.rgba, item.scale, item.signature, draft))
+        for layer_id in asked:
+            if layer_id in failures:
+                self.failures[layer_id] = failures[layer_id]
+                self.layer_failed.emit(layer_id, failures[layer_id])
+            elif layer_id in self.failures:
+                del self.failures[layer_id]
+                self.layer_failed.emit(layer_id, "")  # painted again: the marker goes
+        self.painted.emit([layer_id for layer_id, _ in results])
+
+    def cancel(self) -> None:
+        self._soon.stop()
+        self._throttle.stop()
+        self._pending = False
+        self.jobs.cancel(PAINT_KEY)

@@ -1,0 +1,80 @@
+"""CPU threads fitted to the load other programs put on the machine."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stylefuse_desktop.engine import cpu_load, device
+
+
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("others, expected", [(0.0, 4), (0.4, 4), (1.0, 3), (2.6, 1), (9.0, 1)])
+def test_threads_leave_the_cores_other_programs_hold(monkeypatch, restore_threads, others, expected):
+    monkeypatch.setattr(device, "configure_threads", lambda: 4)
+    monkeypatch.setattr(device, "physical_cores", lambda: 4)
+    monkeypatch.setattr(cpu_load.meter, "busy_elsewhere", lambda cores: others)
+    monkeypatch.delenv("STYLEFUSE_THREADS", raising=False)
+    assert device.fit_threads_to_load() == expected
+    assert torch.get_num_threads() == expected
+
+
+def test_threads_can_be_fixed_and_unknown_load_uses_every_core(monkeypatch, restore_threads):
+    monkeypatch.setattr(device, "configure_threads", lambda: 2)
+    monkeypatch.setattr(cpu_load.meter, "busy_elsewhere", lambda cores: None)
+    monkeypatch.delenv("STYLEFUSE_THREADS", raising=False)
+    assert device.fit_threads_to_load() == 2
+    monkeypatch.setenv("STYLEFUSE_THREADS", "1")
+    assert device.fit_threads_to_load() == 1
+
+
+def test_the_load_meter_counts_other_programs_not_this_one(monkeypatch):
+    samples = iter([(0.0, 0.0, 0.0), (1.0, 2.0, 1.5)])  # 1 s: both cores busy, 1.5 core-seconds ours
+    monkeypatch.setattr(cpu_load, "_sample", lambda: next(samples))
+    monkeypatch.setattr(cpu_load.os, "cpu_count", lambda: 2)
+    meter = cpu_load.LoadMeter()
+    assert meter.busy_elsewhere(cores=2) == pytest.approx(0.5)
+
+
+def test_the_load_meter_waits_out_a_too_short_window(monkeypatch):
+    samples = iter([(0.0, 0.0, 0.0), (0.01, 0.0, 0.0), (0.1, 0.05, 0.0)])
+    slept = []
+    monkeypatch.setattr(cpu_load, "_sample", lambda: next(samples))
+    monkeypatch.setattr(cpu_load.time, "sleep", slept.append)
+    monkeypatch.setattr(cpu_load.os, "cpu_count", lambda: 1)
+    assert cpu_load.LoadMeter().busy_elsewhere(cores=1) == pytest.approx(0.5)
+    assert slept == [pytest.approx(0.09)]
+
+
+@pytest.mark.parametrize("switch, repeated, expected", [("", True, True), ("", False, False),
+                                                        ("0", True, False), ("1", False, True)])
+def test_cudnn_autotuning_for_folders_unless_the_switch_says_otherwise(monkeypatch, switch, repeated, expected):
+    before = torch.backends.cudnn.benchmark
+    monkeypatch.setenv("STYLEFUSE_CUDNN_BENCHMARK", switch)
+    try:
+        device.expect_repeated_sizes(repeated)
+        assert torch.backends.cudnn.benchmark is expected
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+def test_cpu_tiles_grow_with_free_memory_within_bounds(monkeypatch):
+    import io
+
+    from stylefuse_desktop.engine import tiling
+
+    def meminfo(kib):
+        return lambda *a, **k: io.StringIO(f"MemTotal: 99999999 kB\nMemAvailable: {kib} kB\n")
+
+    for available_kib, expected in ((512 * 1024, 384), (4 * 1024 * 1024, 1024), (64 * 1024 * 1024, 1536)):
+        monkeypatch.setattr("builtins.open", meminfo(available_kib))
+        assert tiling.cpu_tile_budget_mb() == expected
+    monkeypatch.undo()
+    side = tiling.auto_tile_size(torch.device("cpu"), budget_mb=1536)
+    assert side * side >= 2048 * 2048  # a 4 MP photo paints in one piece with the largest budget

@@ -1,0 +1,253 @@
+"""Per-style adapters, the quality gate, content photos and looks' frame coordinates (issue 10)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stylefuse_desktop.cli import main
+from stylefuse_desktop.document.style_file import StyleFile, read_style_file, style_from_bytes, write_style_file
+from stylefuse_desktop.engine.adapters import PREFIX, initial_adapters, trainable_copy
+from stylefuse_desktop.engine.render import RenderSettings, render_image
+from stylefuse_desktop.engine.style_plan import mix_adapters
+from stylefuse_desktop.engine.styles import StyleMix, parse_mix, resolve_style
+from stylefuse_desktop.engine.weights import load_network
+from stylefuse_desktop.training.config import StyleTrainingConfig
+from stylefuse_desktop.training.data import Box, crop, frame_positions, project_photos
+from stylefuse_desktop.training.run import save_result
+from stylefuse_desktop.training.style_trainer import _Style, evaluate, gate, paint_with, train_style
+from stylefuse_desktop.training.synthetic import texture_style_set
+
+CPU = torch.device("cpu")
+
+
+def save(folder, name, rgb):
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(folder / name)
+
+
+@pytest.fixture
+def style_folder(tmp_path):
+    for i, img in enumerate(texture_style_set(3, side=160)):
+        save(tmp_path / "styles", f"s{i}.png", img)
+    return tmp_path / "styles"
+
+
+@pytest.fixture
+def content_folder(tmp_path, photo_rgb):
+    save(tmp_path / "content", "c0.png", photo_rgb)
+    save(tmp_path / "content", "c1.png", photo_rgb[:, ::-1])
+    return tmp_path / "content"
+
+
+class Watcher:
+    cancelled = False
+
+    def __init__(self):
+        self.events = []
+
+    def report(self, fraction, message=""):
+        pass
+
+    def observe(self, event):
+        self.events.append(event)
+
+
+def embedding_of(seed=0):
+    return torch.from_numpy(np.random.default_rng(seed).normal(0, 0.3, 100).astype(np.float32))
+
+
+def test_an_untrained_adapter_paints_exactly_the_zero_shot_style(photo_rgb):
+    net = load_network("style_transformer", CPU)
+    embedding = embedding_of()
+    style = _Style(net, embedding, seed=0)
+    tensors = {k: v.numpy() for k, v in style.tensors().items()}
+    assert any(k.startswith(PREFIX) for k in tensors)
+    trained = paint_with(net, tensors, [photo_rgb], CPU)[0]
+    zero_shot = paint_with(net, {"embedding": embedding.numpy()}, [photo_rgb], CPU)[0]
+    assert np.array_equal(trained, zero_shot)
+    # and the trainable copy the loop uses is the shared network at step 0, with gradients on
+    x = torch.from_numpy(photo_rgb).permute(2, 0, 1)[None]
+    with torch.enable_grad():  # the same convolution path on both sides (the grad path pads plainly)
+        ours = style.network.decode(net.encode(x), style.norm_parameters(1))
+        theirs = net.decode(net.encode(x), net.norm_parameters(embedding[None]))
+    # (the copy's kernels are W + 0 in another memory layout: equal up to the convolution's rounding)
+    assert ours.requires_grad
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=0, atol=1e-5)
+    assert not any(p.requires_grad for p in net.parameters())  # the shared network stays frozen
+
+
+def test_a_few_steps_move_the_adapters_and_lower_the_statistics_loss(style_folder, content_folder):
+    watcher = Watcher()
+    config = StyleTrainingConfig(name="few steps", styles=style_folder, content=content_folder, steps=24, size=64,
+                                 checkpoint_every=1000)
+    result = train_style(config, watcher, held_out=[np.full((64, 64, 3), 0.5, np.float32)])
+    ups = [v for k, v in result.style.tensors.items() if k.startswith(PREFIX) and k.endswith(".up")]
+    assert len(ups) == 13 and all(np.abs(u).max() > 0 for u in ups)  # every adapter moved off zero
+    stats = [e.losses["statistics"] for e in watcher.events]
+    assert len(stats) == 24
+    assert np.mean(stats[-6:]) < 0.8 * np.mean(stats[:3])
+
+
+def test_the_gate_reports_a_worse_style_as_worse_and_keeps_the_instant_style(tmp_path, photo_rgb):
+    net = load_network("style_transformer", CPU)
+    predictor = load_network("style_predictor", CPU)
+    from stylefuse_desktop.engine.embeddings import predict_embedding
+
+    style_images = texture_style_set(2, side=96)
+    embedding = torch.stack([predict_embedding(img, CPU) for img in style_images]).mean(0)
+    # a constructed worse style: the norms of a flat grey picture's style instead of the pictures'
+    style = _Style(net, predict_embedding(np.full((96, 96, 3), 0.5, np.float32), CPU), seed=0)
+    worse = {k: v.numpy() for k, v in style.tensors().items()}
+    worse["embedding"] = embedding.numpy()
+    metrics = evaluate(net, predictor, worse, {"embedding": embedding.numpy()}, [photo_rgb], style_images, CPU)
+    assert metrics["patch_swd_trained"] > metrics["patch_swd_zero_shot"]
+    verdict, advice = gate(metrics, "fast")
+    assert verdict != "closer"
+    assert "instant style" in advice and "'balanced'" in advice and "\n" not in advice
+
+    from stylefuse_desktop.training.run import TrainResult
+
+    zero_shot = StyleFile("worse", "embedding", {"embedding": embedding.numpy()})
+    result = TrainResult(StyleFile("worse", "embedding", worse), None, metrics, 10, False, 1.0, [], zero_shot,
+                         verdict, advice)
+    config = StyleTrainingConfig(name="worse", styles=tmp_path, output=tmp_path / "worse.sfstyle")
+    save_result(result, config)
+    assert result.saved == "zero_shot"
+    saved = read_style_file(tmp_path / "worse.sfstyle")
+    assert not any(k.startswith(PREFIX) for k in saved.tensors)  # never the worse style as the result
+
+
+def _adapter_style(scale=1.0, seed=3):
+    net = load_network("style_transformer", CPU)
+    style = _Style(net, embedding_of(seed), seed=seed)
+    tensors = {k: v.numpy() for k, v in style.tensors().items()}
+    generator = torch.Generator().manual_seed(seed)
+    for key in tensors:
+        if key.startswith(PREFIX) and key.endswith(".up"):
+            tensors[key] = (torch.randn(tensors[key].shape, generator=generator) * 0.3 * scale).numpy()
+    return tensors
+
+
+def test_a_style_with_adapters_round_trips_renders_in_the_cli_and_stays_small(tmp_path, photo_rgb):
+    tensors = _adapter_style()
+    path = write_style_file(tmp_path / "mine.sfstyle", StyleFile("Mine", "embedding", tensors, {"metrics": {}}))
+    assert path.stat().st_size <= 4 * 1024 * 1024
+    back = read_style_file(path)
+    assert back.tensors.keys() == tensors.keys()
+    assert all(np.array_equal(back.tensors[k], tensors[k]) for k in tensors)
+    manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))
+    assert manifest["format_version"] == 2 and manifest["adapters"]["rank"] == 8
+    assert len(manifest["adapters"]["layers"]) == 13
+
+    save(tmp_path, "photo.png", photo_rgb)
+    assert main(["render", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"), "--style", str(path)]) == 0
+    with_adapters = np.asarray(Image.open(tmp_path / "out.png"), np.float32) / 255
+    plain = {k: v for k, v in tensors.items() if not k.startswith(PREFIX)}
+    write_style_file(tmp_path / "plain.sfstyle", StyleFile("Plain", "embedding", plain))
+    assert main(["render", str(tmp_path / "photo.png"), "-o", str(tmp_path / "plain.png"), "--style",
+                 str(tmp_path / "plain.sfstyle")]) == 0
+    without = np.asarray(Image.open(tmp_path / "plain.png"), np.float32) / 255
+    assert np.abs(with_adapters - without).mean() > 0.01  # the adapters are applied, not ignored
+
+
+def test_adapters_scale_with_the_styles_weight_in_a_mix(tmp_path, photo_rgb):
+    tensors = _adapter_style()
+    half = {k: (v * 0.5 if k.startswith(PREFIX) and k.endswith(".up") else v) for k, v in tensors.items()}
+    plain = {k: v for k, v in tensors.items() if not k.startswith(PREFIX)}
+    for name, t in (("full", tensors), ("half", half), ("plain", plain)):
+        write_style_file(tmp_path / f"{name}.sfstyle", StyleFile(name, "embedding", t))
+    mix = parse_mix([f"{tmp_path / 'full.sfstyle'}:0.5", f"{tmp_path / 'plain.sfstyle'}:0.5"])
+    full_deltas = mix_adapters(StyleMix.single(resolve_style(str(tmp_path / "full.sfstyle"))))
+    mixed = mix_adapters(mix)
+    assert set(mixed) == set(full_deltas)
+    for layer in full_deltas:
+        np.testing.assert_allclose(mixed[layer], 0.5 * full_deltas[layer], rtol=1e-5, atol=1e-7)
+    # same norms and embedding on both sides: the 50/50 mix paints as the style with half its adapters
+    settings = RenderSettings(device="cpu")
+    a = render_image(photo_rgb, mix, settings)
+    b = render_image(photo_rgb, parse_mix([str(tmp_path / "half.sfstyle")]), settings)
+    assert np.abs(a - b).max() < 2e-3
+
+
+def test_a_version_1_style_file_still_loads_and_renders(tmp_path, photo_rgb):
+    embedding = embedding_of(2).numpy()
+    manifest = {"format": "stylefuse.style", "format_version": 1, "kind": "embedding", "name": "Old",
+                "tensors": "tensors.safetensors", "preview": None, "info": {}}
+    from safetensors.numpy import save as save_tensors
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr("tensors.safetensors", save_tensors({"embedding": embedding}))
+    (tmp_path / "old.sfstyle").write_bytes(buffer.getvalue())
+    style = style_from_bytes(buffer.getvalue())
+    assert style.name == "Old" and np.array_equal(style.embedding, embedding)
+    out = render_image(photo_rgb, parse_mix([str(tmp_path / "old.sfstyle")]), RenderSettings(device="cpu"))
+    assert out.shape == photo_rgb.shape and np.isfinite(out).all()
+
+
+def test_damaged_adapters_are_refused_with_a_clear_message(tmp_path):
+    tensors = _adapter_style()
+    tensors[f"{PREFIX}residual.0.down"] = tensors[f"{PREFIX}residual.0.down"][:, :10]
+    write_style_file(tmp_path / "bad.sfstyle", StyleFile("Bad", "embedding", tensors))
+    from stylefuse_desktop.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="adapter of layer residual.0"):
+        mix_adapters(parse_mix([str(tmp_path / "bad.sfstyle")]))
+
+
+def test_content_photos_are_generated_once_then_read_from_the_cache(monkeypatch):
+    first = project_photos("test", 2, (64, 48), 101)
+    import stylefuse_desktop.samples as samples
+
+    monkeypatch.setattr(samples, "sample_landscapes", lambda *a, **k: pytest.fail("generated again"))
+    again = project_photos("test", 2, (64, 48), 101)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert first[0].shape == (48, 64, 3)
+
+
+def test_a_crop_gets_the_position_channels_of_its_place_in_the_frame():
+    from stylefuse_desktop.engine.networks.look import position_channels
+
+    frame = position_channels(60, 80, CPU)[0]
+    box = Box(top=10, left=30, height=32, width=32, flip=False)
+    np.testing.assert_allclose(frame_positions(box, (60, 80), 32, CPU), frame[:, 10:42, 30:62], atol=1e-5)
+    mirrored = frame_positions(Box(10, 30, 32, 32, True), (60, 80), 32, CPU)
+    np.testing.assert_allclose(mirrored, frame[:, 10:42, 30:62].flip(-1), atol=1e-5)
+    picture = torch.arange(60 * 80, dtype=torch.float32).view(1, 60, 80)
+    assert torch.equal(crop(picture, box, 32), picture[:, 10:42, 30:62])
+
+
+def test_initial_adapters_are_zero_on_the_up_side():
+    net = load_network("style_transformer", CPU)
+    adapters = initial_adapters(net, torch.Generator().manual_seed(0))
+    assert all(float(up.abs().max()) == 0 and float(down.abs().max()) > 0 for up, down in adapters.values())
+    copy = trainable_copy(net, adapters)
+    assert copy is not net and sum(p.numel() for p in copy.parameters() if p.requires_grad) > 0
+
+
+def test_the_cli_reports_the_gate_and_never_saves_a_worse_style_as_the_result(style_folder, tmp_path, capsys):
+    out = tmp_path / "cli.sfstyle"
+    args = ["train", "style", "--styles", str(style_folder), "--name", "Cli", "--steps", "2", "--out", str(out)]
+    assert main([*args, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    m = summary["metrics"]
+    for key in ("patch_swd_trained", "patch_swd_half_zero_shot", "statistics_gap_trained", "edge_ssim_zero_shot"):
+        assert key in m
+    saved = read_style_file(out)
+    assert saved.info["metrics"]["verdict"] == summary["verdict"]
+    if summary["verdict"] == "closer":
+        assert summary["saved"] == "trained" and any(k.startswith(PREFIX) for k in saved.tensors)
+    else:  # two steps rarely beat the instant style: then the instant style is what is saved, and said so
+        assert summary["saved"] == "zero_shot" and "instant style" in summary["advice"]
+        assert not any(k.startswith(PREFIX) for k in saved.tensors)
+        assert main([*args, "--keep-worse"]) == 0
+        assert "kept as asked" in capsys.readouterr().out
+        assert any(k.startswith(PREFIX) for k in read_style_file(out).tensors)
