@@ -137,6 +137,8 @@ def look_rows(args, work: Path) -> list[list[str]]:
     before = save_all(work / "before", train_photos)
     rows = []
     for look_name, look in SYNTHETIC_LOOKS.items():
+        if args.looks and not any(look_name.startswith(prefix) for prefix in args.looks):
+            continue
         after = save_all(work / f"after-{look_name.split()[0]}", [look(p) for p in train_photos])
         held_pairs = [(p, look(p)) for p in held]
         for preset in args.presets:
@@ -163,6 +165,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument("--quick", action="store_true", help="the fast preset only")
     parser.add_argument("--sets", nargs="+", help="only the style sets whose names start so (e.g. procedural)")
+    parser.add_argument("--looks", nargs="+", help="only the synthetic looks whose names start so (e.g. faded)")
     parser.add_argument("--steps", type=int, help="override every preset's steps (experiments)")
     parser.add_argument("--json-out", help="append each style row's full metrics to this file (JSON lines)")
     args = parser.parse_args()
