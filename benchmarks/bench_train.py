@@ -2,7 +2,7 @@
 
 Mode 1 (a style from pictures) on three style sets of different kinds: procedural strokes, scikit-image
 textures (brick, grass, gravel) and photos of a patterned object (views of scikit-image's stained
-tissue). Each is scored on held-out photos (scikit-image's astronaut, cat, coffee, rocket: never
+tissue); a fourth, views of scikit-image's retina photograph, was never used while tuning. Each is scored on held-out photos (scikit-image's astronaut, cat, coffee, rocket: never
 trained on) against the zero-shot style: patch SWD at full and half scale (trained / zero-shot, target
 <= 0.85 for the fast preset on every set), the set-wide feature-statistics gap, and edge SSIM (target:
 no lower than zero-shot - 0.05). Mode 2 (a look from pairs) on three synthetic looks, 8 training pairs
@@ -80,12 +80,22 @@ def tissue_views() -> list[np.ndarray]:
     return [img[y : y + 320, x : x + 320] for y, x in ((0, 0), (0, 192), (192, 0), (192, 192), (96, 96))]
 
 
+def retina_views() -> list[np.ndarray]:
+    """Four views of scikit-image's retina photograph (vessels on an orange fundus): a set the training
+    settings were never tuned on, kept as a check."""
+    from skimage import data, transform
+
+    img = transform.resize(data.retina(), (640, 640), anti_aliasing=True).astype(np.float32)
+    return [img[y : y + 288, x : x + 288] for y, x in ((96, 96), (96, 256), (256, 96), (256, 256))]
+
+
 def style_rows(args, work: Path) -> list[list[str]]:
     held_out = skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
     sets = {
         "procedural strokes (6)": lambda: texture_style_set(6, side=384),
         "skimage textures (9)": texture_views,
         "patterned photos: tissue (5)": tissue_views,
+        "untuned check: retina (4)": retina_views,
     }
     rows = []
     for set_name, make in sets.items():
@@ -127,6 +137,8 @@ def look_rows(args, work: Path) -> list[list[str]]:
     before = save_all(work / "before", train_photos)
     rows = []
     for look_name, look in SYNTHETIC_LOOKS.items():
+        if args.looks and not any(look_name.startswith(prefix) for prefix in args.looks):
+            continue
         after = save_all(work / f"after-{look_name.split()[0]}", [look(p) for p in train_photos])
         held_pairs = [(p, look(p)) for p in held]
         for preset in args.presets:
@@ -153,6 +165,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument("--quick", action="store_true", help="the fast preset only")
     parser.add_argument("--sets", nargs="+", help="only the style sets whose names start so (e.g. procedural)")
+    parser.add_argument("--looks", nargs="+", help="only the synthetic looks whose names start so (e.g. faded)")
     parser.add_argument("--steps", type=int, help="override every preset's steps (experiments)")
     parser.add_argument("--json-out", help="append each style row's full metrics to this file (JSON lines)")
     args = parser.parse_args()
