@@ -21,7 +21,7 @@ from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .adapters import with_adapters
 from .color import transfer_luminance
 from ..devices import DEVICE_CHOICES
-from .device import compile_mode, host_tensor, select_device, to_uint8_image, upload
+from .device import compile_mode, fitted_threads, host_tensor, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
@@ -297,6 +297,7 @@ def finish(
     return out_t if on_device else out
 
 
+@fitted_threads
 @torch.inference_mode()
 def render_image(
     rgb: np.ndarray,
@@ -359,6 +360,7 @@ def _output(out: np.ndarray | torch.Tensor, as_uint8: bool) -> np.ndarray:
     return to_uint8_image(torch.from_numpy(out).permute(2, 0, 1)[None]) if as_uint8 else out
 
 
+@fitted_threads
 @torch.inference_mode()
 def render_batch(
     rgbs: Sequence[np.ndarray],
