@@ -17,19 +17,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..devices import DEVICE_CHOICES
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
-from ..devices import DEVICE_CHOICES
 from .adapters import with_adapters
 from .color import luminance_match, transfer_luminance
-from .device import compile_mode, host_tensor, select_device, to_uint8_image, upload
+from .device import compile_mode, fitted_threads, host_tensor, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
 from .precision import resolve as resolve_precision
+from .stroke_size import (
+    EMBEDDING_FAMILY,
+    MAX_SCALE,
+    MAX_STROKE_SIZE,
+    MIN_SCALE,
+    MIN_STROKE_SIZE,
+    MULTISTYLE_FAMILY,
+    stroke_scale,
+)
 from .style_plan import MULTISTYLE, PaintPlan, mix_family, plan_paint, split_families
-from .stroke_size import (EMBEDDING_FAMILY, MAX_SCALE, MAX_STROKE_SIZE, MIN_SCALE, MIN_STROKE_SIZE,
-                          MULTISTYLE_FAMILY, stroke_scale)
 from .styles import StyleMix
 from .tiling import auto_tile_size, run_stages
 from .upsample import BAND_ROWS, Upsampler, sample_box
@@ -405,6 +412,7 @@ class PaintedImage:
         return out
 
 
+@fitted_threads
 @torch.inference_mode()
 def render_image(
     rgb: np.ndarray,
@@ -436,6 +444,7 @@ def _output(out: np.ndarray | torch.Tensor, as_uint8: bool) -> np.ndarray:
     return to_uint8_image(torch.from_numpy(out).permute(2, 0, 1)[None]) if as_uint8 else out
 
 
+@fitted_threads
 @torch.inference_mode()
 def paint_image(
     rgb: np.ndarray,
