@@ -454,3 +454,26 @@ def test_a_job_outliving_the_application_ends_without_a_traceback(qtbot, capfd):
     assert QThreadPool.globalInstance().waitForDone(10_000)
     err = capfd.readouterr().err
     assert "Signal source has been deleted" not in err and "Traceback" not in err, err
+
+
+def test_an_unreadable_user_style_is_named_in_the_message_bar(qtbot, tmp_path, monkeypatch):
+    """A damaged .sfstyle in the user styles folder is skipped (the others still list) and the user is
+    told which file, in one line, not only in the log."""
+    from stylefuse_desktop import locations
+    from stylefuse_desktop.document.style_file import StyleFile, style_to_bytes
+
+    folder = locations.user_styles_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Mine.sfstyle").write_bytes(style_to_bytes(StyleFile("Mine", "embedding",
+                                                                    {"embedding": np.ones(100, np.float32)})))
+    (folder / "broken.sfstyle").write_bytes(b"PK\x03\x04 not a style at all")
+    win, _ = _window_without_fixture(qtbot, tmp_path, monkeypatch, {})
+    assert [i.text() for i in win.style_picker.items() if i.text() == "Mine"] == ["Mine"]
+    text = win.message_bar.label.text()
+    assert not win.message_bar.isHidden()
+    assert "broken.sfstyle" in text and "Mine" not in text and "\n" not in text, text
+    (folder / "broken.sfstyle").unlink()  # fixed by the user: the next scan says nothing more
+    seen = []
+    win.style_picker.files_skipped.connect(seen.append)
+    win.style_picker.reload()
+    assert seen == [] and win.style_picker.skipped == []
