@@ -186,6 +186,8 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.style_picker.add_from_image_requested.connect(self.add_style_from_image_dialog)
         self.style_picker.export_requested.connect(self.export_style_dialog)
         self.style_picker.thumbnails_wanted.connect(self._paint_thumbnails)
+        self.style_picker.files_skipped.connect(lambda text: self.show_message(text, error=True))
+        self.style_picker.report_skipped()  # its first scan ran before this connection
         self.fusion_panel.brush_target_changed.connect(self._brush_target)
         self.canvas.style_dropped.connect(self._style_dropped)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))

@@ -32,9 +32,18 @@ SECTION_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 
-def user_style_refs() -> list[StyleRef]:
-    """The stored styles of the catalogue (the same folders the CLI lists), as a document keeps them."""
-    return [StyleRef(found.kind, found.name, found.data()) for found in stored_styles()]
+def user_style_refs(skipped: list[Path] | None = None) -> list[StyleRef]:
+    """The stored styles of the catalogue (the same folders the CLI lists), as a document keeps them;
+    unreadable files are added to ``skipped``."""
+    return [StyleRef(found.kind, found.name, found.data()) for found in stored_styles(skipped=skipped)]
+
+
+def skipped_styles_message(paths: list[Path]) -> str:
+    """One line naming the style files a folder scan had to skip."""
+    names = [p.name for p in paths]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    files = "file" if len(names) == 1 else "files"
+    return f"Skipped {len(names)} unreadable style {files} (damaged or not a StyleFuse style): {shown}"
 
 
 def save_image_style(ref: StyleRef) -> Path:
@@ -65,11 +74,13 @@ class QtStylePicker(QWidget):
     export_requested = Signal(object)  # StyleRef with .sfstyle data
     add_from_image_requested = Signal()
     thumbnails_wanted = Signal(list)  # [StyleRef] without a thumbnail for the current photo
+    files_skipped = Signal(str)  # one line naming the unreadable style files the last scan skipped
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = QSettings()
         self.refs: dict[str, StyleRef] = {}
+        self.skipped: list[Path] = []  # unreadable style files of the last scan
         self.thumbnails: dict[str, QIcon] = {}
         self._spin_step = 0
         self._spinning = QTimer(self, interval=90)  # a style still being painted shows a turning spinner
@@ -105,7 +116,8 @@ class QtStylePicker(QWidget):
     def reload(self) -> None:
         """Rebuild the sections from the built-ins and the user's folders."""
         builtins = [StyleRef(StyleKind.BUILTIN, s.name) for s in builtin_styles()]
-        user = user_style_refs()
+        self.skipped = []
+        user = user_style_refs(self.skipped)
         self.refs = {r.key: r for r in builtins + user}
         favourites = [k for k in self.favourites if k in self.refs]
         sections = [("Favourites", [self.refs[k] for k in favourites]),
@@ -142,10 +154,15 @@ class QtStylePicker(QWidget):
                 if ref.key == current:
                     self.list.setCurrentItem(item)
         self._filter(self.search.text())
+        self.report_skipped()
         missing = [r for r in self.refs.values() if r.key not in self.thumbnails]
         if missing:
             self._spinning.start()
             self.thumbnails_wanted.emit(missing)
+
+    def report_skipped(self) -> None:
+        if self.skipped:
+            self.files_skipped.emit(skipped_styles_message(self.skipped))
 
     @staticmethod
     def _spinner(step: int) -> QIcon:

@@ -141,13 +141,13 @@ class QtFolderField(QWidget):
 
     changed = Signal()
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, note: str = "") -> None:
         super().__init__()
         self.title = title
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        self.edit = QLineEdit(placeholderText=f"Choose the {title} folder")
+        self.edit = QLineEdit(placeholderText=f"Choose the {title} folder" + (f" ({note})" if note else ""))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row.addWidget(self.edit, 1)
@@ -244,9 +244,9 @@ class QtTrainDialog(QDialog):
         self.folders = QGroupBox("Pictures")
         form = QFormLayout(self.folders)
         self.styles = QtFolderField("style pictures")
-        self.content = QtFolderField("photos to paint (optional)")
+        self.content = QtFolderField("photos to paint", "optional")
         self.before = QtFolderField("'before'")
-        self.after = QtFolderField("'after' (same file names)")
+        self.after = QtFolderField("'after'", "same file names as 'before'")
         self.style_label, self.content_label = QLabel("Style pictures"), QLabel("Photos (optional)")
         self.before_label, self.after_label = QLabel("Before"), QLabel("After")
         form.addRow(self.style_label, self.styles)
