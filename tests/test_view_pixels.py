@@ -11,7 +11,6 @@ import pytest
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
-
 from test_ui import PAINT_TIMEOUT, photo_path, wait_painted, window  # noqa: E402,F401
 
 from stylefuse_desktop.document.compositor import RenderStore, composite, resize_rgba  # noqa: E402
@@ -105,3 +104,49 @@ def test_a_pan_cancels_the_view_being_painted_and_the_new_view_lands(qtbot, wind
     left, top, right, bottom = second_box
     export = _export(window)[top:bottom, left:right, :3]
     assert np.abs(shown - export).mean() <= 0.01
+
+
+def test_a_view_of_a_layered_document_is_the_same_box_of_its_export():
+    """Engine side, no window: a moved, masked photo over the photo, a style layer painting from both and a
+    second, weight-mapped one painting from the first: every box equals the export's; a second view
+    reuses the style layers' paintings instead of painting again."""
+    from skimage import data, transform
+    from test_document import add_image
+
+    from stylefuse_desktop.document.blend import BlendMode
+    from stylefuse_desktop.document.image_io import Photo
+    from stylefuse_desktop.document.layers import StyleEntry, StyleLayer
+    from stylefuse_desktop.document.operations import document_from_photo
+    from stylefuse_desktop.engine.layer_paint import paint_view
+
+    rgb = transform.resize(data.chelsea(), (90, 120), anti_aliasing=True).astype(np.float32)
+    doc = document_from_photo(Photo(rgb=rgb), "Cat")
+    top = add_image(doc, (0.9, 0.8, 0.1), blend_mode=BlendMode.MULTIPLY, opacity=0.6)
+    doc.place(top.id, 30, -10)
+    mask = np.zeros((90, 120), np.float32)
+    mask[20:70] = 1.0
+    doc.set(top.id, "mask", mask)
+    first = doc.add_layer(StyleLayer(name="Fiesta", styles=(StyleEntry(StyleRef("builtin", "Fiesta")),)))
+    weights = np.zeros((90, 120), np.float32)
+    weights[:, 60:] = 1.0
+    second = doc.add_layer(StyleLayer(name="Red", styles=(StyleEntry(StyleRef("builtin", "Red Lacquer"), 1.0,
+                                                                     weights),), opacity=0.7, strength=0.8))
+    store = RenderStore()
+    for layer_id, painted in engine_jobs.paint_layers(doc, [first.id, second.id], store, 1.0, False,
+                                                      engine_jobs.EngineOptions(), NullProgress()):
+        store.put(layer_id, painted)
+    export = composite(doc, store, 1.0)
+    assert np.abs(export - composite(doc, None, 1.0)).mean() > 0.05  # the styles show: a box must match them
+    held: dict = {}
+    for box in [(13, 7, 97, 61), (0, 40, 120, 90)]:
+        left, top_row, right, bottom = box
+        view = paint_view(doc, box, RenderStore(), held)
+        assert view.shape == (bottom - top_row, right - left, 4)
+        assert np.abs(view - export[top_row:bottom, left:right]).mean() <= 0.01
+        if box[0] == 13:
+            kept = {lid: item.painted for lid, item in held.items()}
+    assert set(held) == {first.id, second.id}
+    assert all(held[lid].painted is kept[lid] for lid in kept)  # the second view painted nothing again
+    doc.set(second.id, "strength", 0.4)
+    paint_view(doc, (0, 0, 10, 10), RenderStore(), held)
+    assert held[first.id].painted is kept[first.id] and held[second.id].painted is not kept[second.id]

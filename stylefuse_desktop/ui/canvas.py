@@ -168,8 +168,9 @@ class QtCanvas(QWidget):
     # -- real pixels in view -----------------------------------------------------------------------
     def view_box(self) -> tuple[int, int, int, int] | None:
         """The part of the full-size canvas in view (left, top, right, bottom), when the zoom shows more
-        than the proxy holds; else None."""
-        if self.doc is None or self.split is not None or self.zoom <= self.proxy_scale * 1.0001:
+        than the proxy holds; else None (a photo within the proxy's size is shown at full size already)."""
+        scale = self.proxy_scale
+        if self.doc is None or self.split is not None or scale >= 1.0 or self.zoom <= scale * 1.0001:
             return None
         topleft, bottomright = self.to_canvas(QPointF(0, 0)), self.to_canvas(QPointF(self.width(), self.height()))
         left, top = max(0, math.floor(topleft.x())), max(0, math.floor(topleft.y()))
