@@ -96,7 +96,8 @@ def main() -> None:
     job = dialog.begin()
     seen = []
     job.progress.observed.connect(lambda event: seen.append(event))
-    wait(app, lambda: sum(e.preview is not None for e in seen) >= 3, timeout=600)
+    # enough steps for the loss curves to show a trend, and a preview of the style being learnt
+    wait(app, lambda: sum(e.preview is not None for e in seen) >= 3 and seen[-1].step >= 50, timeout=600)
     for _ in range(20):
         app.processEvents()
         time.sleep(0.02)

@@ -104,6 +104,20 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
                              "natively, float32 elsewhere (mean |diff| ~0.002)")
 
 
+def _add_stroke_options(parser: argparse.ArgumentParser) -> None:
+    from .engine.stroke_size import EMBEDDING_FAMILY, MULTISTYLE_FAMILY, REFERENCE_SIDE
+
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--stroke-size", type=_float, default=1.0, metavar="S", help=(
+        "stroke size relative to the picture, as in the editor (default 1: the network paints the long "
+        f"side at {REFERENCE_SIDE[MULTISTYLE_FAMILY]} px for built-ins and {REFERENCE_SIDE[EMBEDDING_FAMILY]} px "
+        "for picture and trained styles, so every size of a photo gets the same look; 2: strokes twice as "
+        "large). The output keeps the photo's full size"))
+    group.add_argument("--scale", type=_float, default=None, metavar="X", help=(
+        "absolute mode instead: the network paints at 1/X of the output size whatever the photo's size "
+        "(--scale 1 paints at full output size: fine strokes on large photos)"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="StyleFuse: turn your photos into art.")
     parser.add_argument("--version", action="version", version=f"StyleFuse {__version__}")
@@ -122,8 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a picture (or a folder of pictures, averaged) to use as a style")
     render.add_argument("--strength", type=_float, default=1.0, help="0 (the photo) to 1 (full style); default 1")
     render.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
-    render.add_argument("--scale", type=_float, default=1.0,
-                        help="stroke scale: 2 paints strokes twice as large; the output keeps the full size")
+    _add_stroke_options(render)
     render.add_argument("--max-size", type=_positive_int, default=None,
                         help="shrink photos whose longer side exceeds this many pixels before painting")
     render.add_argument("--max-pixels", type=_positive_int, default=150_000_000,
@@ -148,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuse.add_argument("--size", default=None, metavar="WxH", help="output size (default: the first photo's)")
     fuse.add_argument("--strength", type=_float, default=1.0)
     fuse.add_argument("--preserve-color", action="store_true")
-    fuse.add_argument("--scale", type=_float, default=1.0)
+    _add_stroke_options(fuse)
     fuse.add_argument("--quality", type=_quality, default=95)
     _add_engine_options(fuse)
     fuse.add_argument("--json", action="store_true")
@@ -161,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("-o", "--output", required=True)
     sheet.add_argument("--tile", type=_positive_int, default=320, help="width of each tile in pixels")
     sheet.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    _add_stroke_options(sheet)
 
     train = commands.add_parser("train", help="teach StyleFuse a style or a look from your pictures")
     modes = train.add_subparsers(dest="mode", required=True, parser_class=_Parser)
@@ -279,8 +293,9 @@ def _render(args: argparse.Namespace) -> int:
         from .engine.device import expect_repeated_sizes, folder_batch, select_device
         from .engine.render import RenderSettings, render_batch, render_image
 
-        settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale,
-                                  device=args.device, tile=args.tile, precision=args.precision)
+        settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color,
+                                  stroke_size=args.stroke_size, scale=args.scale, device=args.device, tile=args.tile,
+                                  precision=args.precision)
         # a GPU hands back finished 8-bit pixels; a CPU render leaves the conversion to the encoders
         device = select_device(settings.device)
         expect_repeated_sizes(len(files) > 2)
@@ -365,8 +380,9 @@ def _fuse(args: argparse.Namespace) -> int:
     from .engine.render import RenderSettings
     from .engine.styles import builtin_styles, parse_mix, split_weight
 
-    settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale,
-                              device=args.device, tile=args.tile, precision=args.precision)
+    settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color,
+                              stroke_size=args.stroke_size, scale=args.scale, device=args.device, tile=args.tile,
+                              precision=args.precision)
     output = Path(args.output).expanduser()
     names, weights = zip(*(split_weight(p) for p in args.photos))
     for name, weight in zip(names, weights):
@@ -427,11 +443,13 @@ def _styles(args: argparse.Namespace) -> int:
 def _sheet(args: argparse.Namespace) -> int:
     from .document.image_io import WRITE_FORMATS, Photo, read_image, write_image
     from .document.output_plan import plan_outputs
+    from .engine.render import RenderSettings
     from .engine.sheet import contact_sheet
 
     plan_outputs([args.output], WRITE_FORMATS, inputs=[args.photo])  # before painting 26 styles
     photo = read_image(args.photo)
-    sheet = contact_sheet(photo.rgb, tile_width=args.tile, device=args.device,
+    settings = RenderSettings(stroke_size=args.stroke_size, scale=args.scale, device=args.device)
+    sheet = contact_sheet(photo.rgb, tile_width=args.tile, settings=settings,
                           progress=TerminalProgress("contact sheet", sys.stderr.isatty()))
     target = write_image(args.output, Photo(rgb=sheet), protect=(args.photo,))
     print(target)

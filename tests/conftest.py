@@ -8,6 +8,10 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Renders fit their CPU threads to what other programs leave free (engine/device.py), and a thread count
+# changes the order of sums; tests fix it, so their pixels do not depend on what else the machine runs.
+os.environ.setdefault("STYLEFUSE_THREADS", str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                               else os.cpu_count() or 1))
 
 
 @pytest.fixture(scope="session", autouse=True)

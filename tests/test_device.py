@@ -13,6 +13,7 @@ def restore_threads():
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
+    device.render_threads.cache_clear()  # the next render decides afresh, unpatched
 
 
 @pytest.mark.parametrize("others, expected", [(0.0, 4), (0.4, 4), (1.0, 3), (2.6, 1), (9.0, 1)])
@@ -21,6 +22,7 @@ def test_threads_leave_the_cores_other_programs_hold(monkeypatch, restore_thread
     monkeypatch.setattr(device, "physical_cores", lambda: 4)
     monkeypatch.setattr(cpu_load.meter, "busy_elsewhere", lambda cores: others)
     monkeypatch.delenv("STYLEFUSE_THREADS", raising=False)
+    device.render_threads.cache_clear()
     assert device.fit_threads_to_load() == expected
     assert torch.get_num_threads() == expected
 
@@ -29,8 +31,10 @@ def test_threads_can_be_fixed_and_unknown_load_uses_every_core(monkeypatch, rest
     monkeypatch.setattr(device, "configure_threads", lambda: 2)
     monkeypatch.setattr(cpu_load.meter, "busy_elsewhere", lambda cores: None)
     monkeypatch.delenv("STYLEFUSE_THREADS", raising=False)
+    device.render_threads.cache_clear()
     assert device.fit_threads_to_load() == 2
     monkeypatch.setenv("STYLEFUSE_THREADS", "1")
+    device.render_threads.cache_clear()
     assert device.fit_threads_to_load() == 1
 
 
@@ -78,3 +82,19 @@ def test_cpu_tiles_grow_with_free_memory_within_bounds(monkeypatch):
     monkeypatch.undo()
     side = tiling.auto_tile_size(torch.device("cpu"), budget_mb=1536)
     assert side * side >= 2048 * 2048  # a 4 MP photo paints in one piece with the largest budget
+
+
+def test_a_render_fits_its_threads_and_gives_the_count_back(monkeypatch, restore_threads, photo_rgb):
+    from stylefuse_desktop.engine.render import RenderSettings, render_image
+    from stylefuse_desktop.engine.styles import parse_mix
+
+    device.configure_threads()  # once per process, as any render's first step does
+    torch.set_num_threads(2)
+    seen = []
+    monkeypatch.setattr(device, "fit_threads_to_load", lambda: torch.set_num_threads(1))
+    monkeypatch.setattr("stylefuse_desktop.engine.render.paint",
+                        lambda *a, **k: seen.append(torch.get_num_threads()) or a[0].small)
+    render_image(photo_rgb[:64, :64], parse_mix(["Fiesta"], []), RenderSettings(device="cpu"))
+    assert seen == [1] and torch.get_num_threads() == 2
+    device.select_device("cpu")  # choosing a device (training does) leaves the count alone
+    assert torch.get_num_threads() == 2

@@ -70,17 +70,27 @@ def test_arrow_keys_on_a_weight_slider_keep_its_row_and_focus(qtbot, window):
     assert window.fusion_panel.stroke_value.text() == "1.00×"
 
 
-def test_a_throttled_drag_shows_previews_before_the_hand_comes_up(qtbot, window):
+def _open_large_photo(qtbot, window, tmp_path):
+    from PIL import Image
+    from skimage import data
+
+    path = tmp_path / "large.png"
+    Image.fromarray(data.chelsea()).resize((1200, 900)).save(path)
+    window.open_path(str(path))
+
+
+def test_a_throttled_drag_shows_previews_before_the_hand_comes_up(qtbot, window, tmp_path):
+    _open_large_photo(qtbot, window, tmp_path)  # a preview takes longer than the time between two changes
     _style_layer_with_two_styles(qtbot, window)
     slider = window.fusion_panel.rows[1].slider
     previews = []
     window.painted.connect(lambda: previews.append(window.painter.interacting))
     slider.setSliderDown(True)  # the press
     value = 100
-    for _ in range(400):  # a steady drag: a change every 30 ms, never pausing
+    for _ in range(1000):  # a steady drag: a change every 10 ms, never pausing (a debounce never fires)
         value = 100 - (100 - value + 3) % 100
         slider.setValue(value)
-        qtbot.wait(30)
+        qtbot.wait(10)
         if any(previews):
             break
     assert any(previews), "no preview landed while the slider was held"
@@ -391,3 +401,79 @@ def test_training_dialog_keeps_its_layout_when_a_folder_is_accepted_and_draws_ax
     left = next(x for x in range(chart.width()) if image.pixelColor(x, chart.height() // 2) != background)
     column = [image.pixelColor(left, y) != background for y in range(10, chart.height() // 2)]
     assert all(column), "no y axis drawn"
+
+
+def test_closing_mid_paint_returns_quickly_with_every_worker_stopped(qtbot, window, tmp_path, capfd):
+    """Issue 11: closing while a big photo paints cancels the paint and waits (bounded) for its worker,
+    so nothing runs on to emit into the window's deleted objects, and no traceback is printed."""
+    import time
+
+    from PySide6.QtCore import QThreadPool
+    from skimage import data
+
+    path = tmp_path / "big.png"
+    Image.fromarray(data.chelsea()).resize((2400, 1800)).save(path)
+    window.canvas.proxy_side = 2400  # paint the whole photo: long enough to close in the middle
+    window.open_path(str(path))
+    qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=PAINT_TIMEOUT)
+    reports = []
+    window.jobs.started.connect(lambda job: job.progressed.connect(lambda f, m: reports.append(f)))
+    window.apply_style(StyleRef("builtin", "Red Lacquer"))
+    qtbot.waitUntil(lambda: len(reports) >= 2, timeout=PAINT_TIMEOUT)  # the paint is under way
+    job = window.painter.jobs.running_job("paint")
+    assert job is not None
+    capfd.readouterr()
+    window.doc.history.mark_clean()
+    started = time.perf_counter()
+    assert window.close()
+    elapsed = time.perf_counter() - started
+    assert job.progress.cancelled and not job.running
+    assert QThreadPool.globalInstance().activeThreadCount() == 0  # no worker outlives the window
+    qtbot.wait(50)
+    err = capfd.readouterr().err
+    assert "Signal source has been deleted" not in err and "Traceback" not in err, err
+    assert elapsed < 2.0, f"closing took {elapsed:.1f} s"
+
+
+def test_a_job_outliving_the_application_ends_without_a_traceback(qtbot, capfd):
+    """A job abandoned at closing may finish while the application deletes its QObjects: superqt's emits
+    then find their source gone, which must end the worker quietly, not print tracebacks."""
+    import threading
+
+    import shiboken6
+    from PySide6.QtCore import QThreadPool
+
+    from stylefuse_desktop.ui.workers import Job
+
+    release = threading.Event()
+    job = Job("Painting", lambda progress: release.wait(10) and "painted").start()
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 1)
+    capfd.readouterr()
+    shiboken6.delete(job._worker.signals)  # what the application's teardown does to a live worker's signals
+    release.set()
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    err = capfd.readouterr().err
+    assert "Signal source has been deleted" not in err and "Traceback" not in err, err
+
+
+def test_an_unreadable_user_style_is_named_in_the_message_bar(qtbot, tmp_path, monkeypatch):
+    """A damaged .sfstyle in the user styles folder is skipped (the others still list) and the user is
+    told which file, in one line, not only in the log."""
+    from stylefuse_desktop import locations
+    from stylefuse_desktop.document.style_file import StyleFile, style_to_bytes
+
+    folder = locations.user_styles_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Mine.sfstyle").write_bytes(style_to_bytes(StyleFile("Mine", "embedding",
+                                                                    {"embedding": np.ones(100, np.float32)})))
+    (folder / "broken.sfstyle").write_bytes(b"PK\x03\x04 not a style at all")
+    win, _ = _window_without_fixture(qtbot, tmp_path, monkeypatch, {})
+    assert [i.text() for i in win.style_picker.items() if i.text() == "Mine"] == ["Mine"]
+    text = win.message_bar.label.text()
+    assert not win.message_bar.isHidden()
+    assert "broken.sfstyle" in text and "Mine" not in text and "\n" not in text, text
+    (folder / "broken.sfstyle").unlink()  # fixed by the user: the next scan says nothing more
+    seen = []
+    win.style_picker.files_skipped.connect(seen.append)
+    win.style_picker.reload()
+    assert seen == [] and win.style_picker.skipped == []

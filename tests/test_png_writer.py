@@ -72,3 +72,11 @@ def test_bad_pixels_are_refused():
         png_writer.encode_png(np.zeros((4, 4, 3), np.float32))
     with pytest.raises(ValueError):
         png_writer.encode_png(np.zeros((4, 4, 2), np.uint8))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (5, 9), (3000, 700, 3)])
+def test_to_uint8_in_bands_rounds_as_the_plain_formula(shape):
+    from stylefuse_desktop.document.image_io import to_uint8
+
+    x = np.random.default_rng(len(shape)).uniform(-0.2, 1.2, shape).astype(np.float32)
+    assert np.array_equal(to_uint8(x), (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))

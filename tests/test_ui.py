@@ -538,3 +538,22 @@ def test_move_tool_explains_why_a_style_layer_does_not_move(qtbot, window):
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=centre + QPoint(30, 0))
     assert "photo layer" in window.message_bar.label.text()
     assert len(window.doc.history.entries) == steps and window.doc.layers[0].x == 0
+
+
+def test_style_thumbnails_come_from_the_disk_cache_on_the_next_start(window, qtbot, photo_path, monkeypatch):
+    from stylefuse_desktop.engine.styles import builtin_styles
+    from stylefuse_desktop.ui import engine_jobs
+    from stylefuse_desktop.ui.main_window import MainWindow
+
+    keys = [f"builtin:{s.name}" for s in builtin_styles()]
+    assert all(k in window.style_picker.thumbnails for k in keys)  # painted by the first window
+    calls = []
+    monkeypatch.setattr(engine_jobs, "style_thumbnails", lambda *args: calls.append(args) or [])
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    again.start([str(photo_path)])
+    qtbot.waitUntil(lambda: all(k in again.style_picker.thumbnails for k in keys), timeout=10_000)
+    qtbot.waitUntil(lambda: again.engine_ready and not again.jobs.busy(), timeout=PAINT_TIMEOUT)
+    assert not calls  # nothing painted again: every thumbnail came from the cache
+    again.close()

@@ -108,7 +108,7 @@ class StyleLayer(Layer):
     styles: tuple[StyleEntry, ...] = ()
     strength: float = 1.0
     preserve_color: bool = False
-    # stroke size relative to the image: 1 paints as the network does on a photo of REFERENCE_SIDE px
+    # stroke size relative to the picture (the engine's stroke_size model: 1 is the style's reference size)
     stroke_size: float = 1.0
 
     kind: ClassVar[str] = "style"
@@ -126,14 +126,7 @@ class FusionLayer(Layer):
     kind: ClassVar[str] = "fusion"
 
 
-REFERENCE_SIDE = 1024
-MIN_STROKE, MAX_STROKE = 0.25, 4.0
-
-
-def stroke_scale(stroke_size: float, width: int, height: int) -> float:
-    """The engine's stroke scale for a canvas: stroke size 1 paints the long side at REFERENCE_SIDE
-    pixels, so strokes keep their size relative to the image whatever its resolution."""
-    return max(1 / 16, min(16.0, stroke_size * max(width, height) / REFERENCE_SIDE))
+MIN_STROKE, MAX_STROKE = 0.25, 4.0  # the stroke sizes a layer may hold (the engine's model: engine/stroke_size.py)
 
 
 LAYER_TYPES: dict[str, type[Layer]] = {cls.kind: cls for cls in (ImageLayer, StyleLayer, FusionLayer)}

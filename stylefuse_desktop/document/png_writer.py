@@ -64,8 +64,8 @@ def _strip(rows: np.ndarray, start: int, stop: int, level: int, last: bool) -> t
     else:
         np.subtract(rows[start:stop], rows[start - 1 : stop - 1], out=block[:, 1:])
     compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-    data = compressor.compress(block) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
-    return _chunk(b"IDAT", data), zlib.adler32(block), block.size
+    data = compressor.compress(block.data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+    return _chunk(b"IDAT", data), zlib.adler32(block.data), block.size
 
 
 def encode_png(pixels: np.ndarray, level: int = 3, exif: bytes | None = None) -> bytes:

@@ -105,15 +105,18 @@ def _skip(exc: BaseException) -> None:
     log.warning("skipping user style: %s", printable(exc, 300))
 
 
-def stored_styles(kinds: tuple[StyleKind, ...] = (StyleKind.USER, StyleKind.IMAGE)) -> list[StoredStyle]:
+def stored_styles(kinds: tuple[StyleKind, ...] = (StyleKind.USER, StyleKind.IMAGE),
+                  skipped: list[Path] | None = None) -> list[StoredStyle]:
     """Every readable stored style of the given kinds, sorted by kind then name; a damaged file is
-    logged and skipped (it must not hide the others)."""
+    logged and skipped (it must not hide the others), and added to ``skipped`` when one is given."""
     found = []
     for kind, path in style_files(kinds):
         try:
             found.append(StoredStyle(kind, path, read_style_file(path)))
         except (BadInputError, ValueError, OSError, MemoryError) as exc:
             _skip(exc)
+            if skipped is not None:
+                skipped.append(path)
     return sorted(found, key=lambda s: (list(StyleKind).index(s.kind), s.name.lower()))
 
 

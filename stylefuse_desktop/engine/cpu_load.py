@@ -34,7 +34,7 @@ class LoadMeter:
             return None
         if now[0] - self.last[0] < window:
             time.sleep(window - (now[0] - self.last[0]))
-            now = _sample()
+            now = _sample() or now
         wall, busy, own = (a - b for a, b in zip(now, self.last))
         self.last = now
         # /proc/stat counts every processor of the machine (hyper-threads too): scale to our cores

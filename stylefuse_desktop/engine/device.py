@@ -16,11 +16,14 @@ machine kept busy by other processes: a 1024 px render took 0.9 s on one thread 
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import math
 import os
 import sys
+from collections.abc import Callable
 from functools import lru_cache
+from typing import ParamSpec, TypeVar
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,8 @@ from ..errors import BadInputError
 from . import cpu_load
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 
 
@@ -76,18 +81,42 @@ def configure_threads() -> int:
     return threads
 
 
+def fitted_threads(render: Callable[P, R]) -> Callable[P, R]:
+    """Run ``render`` with torch's CPU threads fitted to the load, and give the count back afterwards.
+    Only renders: training keeps its fixed count, so a run computes the same whatever else the machine does
+    (a thread count changes the order of sums)."""
+
+    @functools.wraps(render)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        before = torch.get_num_threads()
+        fit_threads_to_load()
+        try:
+            return render(*args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+
+    return wrapper
+
+
 def fit_threads_to_load() -> int:
-    """Set torch's CPU threads to the cores that are free now (at least one); returns the count."""
+    """Set torch's CPU threads to the cores free at this process's first render (at least one); returns
+    the count. Decided once: the thread count changes the order of sums, and two renders of one photo in
+    one session must give the same pixels."""
+    threads = render_threads()
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
+
+
+@lru_cache(maxsize=1)
+def render_threads() -> int:
     cores = configure_threads()
     fixed = os.environ.get("STYLEFUSE_THREADS", "").strip()
     if fixed.isdigit() and int(fixed) > 0:
-        threads = int(fixed)
-    else:
-        others = cpu_load.meter.busy_elsewhere(physical_cores())
-        threads = cores if others is None else max(1, min(cores, math.floor(cores - others + 0.5)))
-    if torch.get_num_threads() != threads:
-        log.debug("CPU threads: %d of %d cores (others busy)", threads, cores)
-        torch.set_num_threads(threads)
+        return int(fixed)
+    others = cpu_load.meter.busy_elsewhere(physical_cores())
+    threads = cores if others is None else max(1, min(cores, math.floor(cores - others + 0.5)))
+    log.debug("CPU threads for renders: %d of %d cores (other programs keep %.1f busy)", threads, cores, others or 0)
     return threads
 
 
@@ -103,12 +132,7 @@ def select_device(preference: str = "auto") -> torch.device:
     if preference not in DEVICE_CHOICES:
         raise BadInputError(f"unknown device '{preference}'; choose one of {', '.join(DEVICE_CHOICES)}")
     if preference == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if _mps_available():
-            return torch.device("mps")
-        fit_threads_to_load()
-        return torch.device("cpu")
+        preference = "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"
     if preference == "cuda" and not torch.cuda.is_available():
         raise BadInputError("device 'cuda' was asked for, but no CUDA GPU is usable here; use --device cpu or auto")
     if preference == "mps" and not _mps_available():
@@ -116,8 +140,6 @@ def select_device(preference: str = "auto") -> torch.device:
     device = torch.device(preference)
     if device.type == "cuda":
         configure_cuda()
-    elif device.type == "cpu":
-        fit_threads_to_load()
     return device
 
 

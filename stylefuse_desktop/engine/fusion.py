@@ -1,9 +1,13 @@
 """Photo fusion: several photos painted as one picture.
 
-Each photo goes through the transformer's encoder (which no style touches); the feature maps are
-blended, globally by weight or per pixel by masks, and the blend is decoded with the style. The
-decoder paints one coherent picture from the mixed features, not a double exposure. A photo with
-weight 1 gives exactly that photo's render.
+Each photo goes through the network's encoder; the feature maps are blended, globally by weight or per
+pixel by masks, and the blend is decoded with the style. The decoder paints one coherent picture from
+the mixed features, not a double exposure. A photo with weight 1 gives exactly that photo's render.
+
+Built-ins (alone or mixed among themselves) fuse in the 26-style network, whose encoder normalises
+each photo with its own statistics; other styles fuse in the transformer, whose encoder does not
+normalise, so each photo's features are brought to the weighted average's mean and spread per channel
+before blending: a high-contrast photo no longer drowns a soft one, and 50/50 means 50/50.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .device import select_device
 from .embeddings import predict_embedding
 from .render import Prepared, RenderSettings, finish, normalise_masks, paint, prepare, tile_for
-from .style_plan import TRANSFORMER, PaintPlan, plan_paint
+from .stroke_size import MULTISTYLE_FAMILY
+from .style_plan import MULTISTYLE, TRANSFORMER, PaintPlan, mix_family, plan_paint
 from .styles import StyleMix
 from .tiling import run_stages
 from .weights import load_network
@@ -39,6 +44,17 @@ def fit_to(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def fitted_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(fit_to(np.repeat(mask[..., None], 3, axis=2).astype(np.float32), size)[..., 0], 0, 1)
+
+
+def balance_features(features: list[torch.Tensor], weights: list[float]) -> list[torch.Tensor]:
+    """Bring every photo's encoder features ([1, C, h, w] each) to the weighted average of their
+    per-channel mean and spread, so each photo enters the blend on an equal footing. A photo with
+    weight 1 keeps its own features exactly."""
+    moments = [(f.mean(dim=(0, 2, 3), keepdim=True), f.std(dim=(0, 2, 3), keepdim=True)) for f in features]
+    total = sum(weights) or 1.0
+    mean = sum(w / total * m for w, (m, _) in zip(weights, moments))
+    spread = sum(w / total * s for w, (_, s) in zip(weights, moments))
+    return [((f - m) / s.clamp(min=1e-5) * spread + mean).clamp_(min=0.0) for f, (m, s) in zip(features, moments)]
 
 
 @torch.inference_mode()
@@ -66,8 +82,8 @@ def fuse_photos(
     size = size or (photos[0].shape[1], photos[0].shape[0])
     fitted = [fit_to(p, size) for p in photos]
     device = select_device(settings.device)
-    net = load_network(TRANSFORMER, device)
-    prepared = [prepare(p, settings) for p in fitted]
+    family = mix_family(mix)
+    prepared = [prepare(p, settings, family) for p in fitted]
 
     # the photo the painting is measured against (colour, strength): the same blend, in pixels
     padded_shape = tuple(prepared[0].padded.shape[-2:])
@@ -80,22 +96,34 @@ def fuse_photos(
         partition = torch.tensor(weights)[:, None, None].expand(len(photos), *padded_shape)
         pixel_partition = torch.tensor(weights)[:, None, None].expand(len(photos), size[1], size[0])
     blended_rgb = sum(pixel_partition[k][..., None].numpy() * fitted[k] for k in range(len(photos)))
-    blended = prepare(np.asarray(blended_rgb, np.float32), settings)
+    blended = prepare(np.asarray(blended_rgb, np.float32), settings, family)
+    own = None
+    if settings.strength < 1.0 and family != MULTISTYLE_FAMILY:
+        own = predict_embedding(blended_rgb.astype(np.float32), device)
 
-    features = None
+    encoded = []
     tile = tile_for(settings, device)
+    if family == MULTISTYLE_FAMILY:
+        net = load_network(MULTISTYLE, device)
+        encoder_plan = plan_paint(mix, device, settings.strength, None).norms  # each photo's own statistics
+        stages = net.encoder_stages(encoder_plan)
+    else:
+        encoder_plan, stages = None, load_network(TRANSFORMER, device).encoder_stages()
     for k, item in enumerate(prepared):
         raise_if_cancelled(progress)
-        encoded = run_stages(item.padded, net.encoder_stages(), None, tile, device,
-                             SubProgress(progress, 0.3 * k / len(photos), 0.3 * (k + 1) / len(photos))).output
-        share = F.interpolate(partition[k][None, None], size=encoded.shape[-2:], mode="area")
-        features = encoded * share if features is None else features.add_(encoded * share)
+        encoded.append(run_stages(item.padded, stages, encoder_plan, tile, device,
+                                  SubProgress(progress, 0.3 * k / len(photos), 0.3 * (k + 1) / len(photos))).output)
+    if family != MULTISTYLE_FAMILY and not by_masks:  # by masks, each region keeps its photo's own statistics
+        encoded = balance_features(encoded, weights)
+    features = None
+    for k, item in enumerate(encoded):
+        share = F.interpolate(partition[k][None, None], size=item.shape[-2:], mode="area")
+        features = item * share if features is None else features.add_(item * share)
+    del encoded
 
-    own = predict_embedding(blended_rgb.astype(np.float32), device) if settings.strength < 1.0 else None
     # placed by masks, each photo's region is normalised by its own statistics, so it looks as that
     # photo's painting does; blended by weights, the statistics are of the blend
-    plan: PaintPlan = plan_paint(mix, device, settings.strength, own, allow_multistyle=False,
-                                 regions=partition if by_masks else None)
+    plan: PaintPlan = plan_paint(mix, device, settings.strength, own, regions=partition if by_masks else None)
     painting = paint(Prepared(blended.photo, blended.small, blended.padded), plan, settings, device,
                      SubProgress(progress, 0.3, 0.95), features=features)
     out = finish(painting, blended, settings, plan.family)

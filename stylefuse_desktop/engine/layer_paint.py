@@ -8,11 +8,13 @@ paints at the size the stroke setting gives for the full canvas.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..document.compositor import Painted, RenderStore, composite, image_layer_on_canvas, layer_pixels, resize_map
 from ..document.document import Document
-from ..document.layers import BELOW, FusionLayer, ImageLayer, StyleEntry, StyleLayer, stroke_scale
+from ..document.layers import BELOW, FusionLayer, ImageLayer, StyleEntry, StyleLayer
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress
 from .fusion import fuse_photos
@@ -29,15 +31,12 @@ def style_mix(entries: tuple[StyleEntry, ...]) -> StyleMix:
 
 
 def engine_settings(layer, doc: Document, scale: float, draft: bool, base: RenderSettings) -> RenderSettings:
-    """The render settings for painting ``layer`` on a canvas shown at ``scale``."""
-    full_scale = stroke_scale(layer.stroke_size, doc.width, doc.height)
-    painted_scale = full_scale * scale  # the network paints at the same size whatever the canvas scale
-    if draft:
-        longest = max(doc.width, doc.height) * scale
-        painted_scale = max(painted_scale, longest / DRAFT_SIDE)
-    return RenderSettings(strength=layer.strength, preserve_color=layer.preserve_color,
-                          scale=min(16.0, max(1 / 16, painted_scale)), device=base.device, tile=base.tile,
-                          tile_memory_mb=base.tile_memory_mb, precision=base.precision)
+    """The render settings for painting ``layer`` on a canvas shown at ``scale``: the layer's stroke
+    size, read for the whole canvas as ``stylefuse render --stroke-size`` reads it, so the preview is a
+    smaller copy of the export and the export (scale 1) is what the command line paints."""
+    return replace(base, strength=layer.strength, preserve_color=layer.preserve_color,
+                   stroke_size=layer.stroke_size, scale=None, picture_scale=scale,
+                   max_network_side=DRAFT_SIDE if draft else None)
 
 
 def source_rgba(doc: Document, layer: StyleLayer, renders: RenderStore, scale: float) -> np.ndarray:

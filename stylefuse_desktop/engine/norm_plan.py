@@ -6,9 +6,11 @@ it runs tile by tile (a tile's own statistics would make every tile look differe
 gathers them with ``collect`` over every tile's valid region, then ``finish`` turns them into
 moments, and later stages ``apply`` them.
 
-With per-pixel style weights (spatial fusion) each style gets its own statistics, taken over the
-region it covers (weighted by its mask), and gamma/beta are mixed per pixel, so far from a boundary
-each style is normalised as it would be alone, and boundaries blend inside the network.
+With per-pixel style weights gamma/beta are mixed per pixel and boundaries blend inside the network.
+Each style is normalised either with the statistics it has when it paints the whole picture alone
+(``freeze``: style masks, so that where a style's mask is 1 it looks exactly as it does alone), or with
+statistics taken over the region it covers, weighted by its mask (photo fusion by masks: each photo's
+region is normalised as that photo would be).
 """
 
 from __future__ import annotations
@@ -57,6 +59,17 @@ class NormPlan:
         self._masks_at: dict[float, torch.Tensor] = {}
         self._parts: dict[int, list] = {}
         self.moments: dict[int, tuple[torch.Tensor, ...]] = {}
+        self.frozen = False
+
+    def alone(self, k: int) -> NormPlan:
+        """A plan that paints style ``k`` alone over the whole picture (to measure its statistics)."""
+        return NormPlan([self.style_params[k]], torch.ones(1))
+
+    def freeze(self, alone: list[NormPlan]) -> None:
+        """Normalise every style with the statistics it had alone (``alone[k]`` has run): nothing is
+        gathered any more."""
+        self.moments = {i: tuple(plan.moments[i] for plan in alone) for i in alone[0].moments}
+        self.frozen = True
 
     @property
     def spatial(self) -> bool:
@@ -80,11 +93,15 @@ class NormPlan:
 
     # -- statistics ------------------------------------------------------------------------------
     def begin(self, i: int) -> None:
+        if self.frozen:
+            return
         self._parts[i] = []
         self.moments.pop(i, None)
 
     def collect(self, i: int, x: torch.Tensor, region: Region) -> None:
         """Add a tile's valid region of the input of norm layer ``i`` to the statistics."""
+        if self.frozen:
+            return
         if not self.spatial:
             if x.device.type == "cpu":
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -101,6 +118,8 @@ class NormPlan:
         self._parts[i].append(sums)
 
     def finish(self, i: int) -> None:
+        if self.frozen:
+            return
         parts = self._parts.pop(i)
         if not self.spatial:
             mean, var = combine_moments(parts)

@@ -37,6 +37,10 @@ class FileResult(Generic[Job]):
     error: str | None = None  # the one-line reason it was skipped
 
 
+# results in job order, each with its write (None: nothing to write) and when its painting started
+_Writing = deque[tuple[FileResult[Job], "Future[None] | None", float]]
+
+
 def worker_counts(cores: int | None = None) -> tuple[int, int]:
     """(readers, writers) for this machine: encoding a PNG takes ~3x longer than decoding it, and the
     painter needs its own cores on a CPU render."""
@@ -78,7 +82,7 @@ class FolderPipeline(Generic[Job]):
         self._writer_count = writers or default_writers
         self._writers = ThreadPoolExecutor(self._writer_count, thread_name_prefix="write")
         self._budget = read_ahead_pixels
-        self._reading: deque[tuple[Job, Future]] = deque()
+        self._reading: deque[tuple[Job, Future[Any]]] = deque()
         self._largest_seen = 0
         self._ahead = (readers or default_readers) + 1  # photos read or being read, beyond the one painting
         self._fill()
@@ -121,7 +125,7 @@ class FolderPipeline(Generic[Job]):
         write: Callable[[Job, Any], None],
         batch: int = 1,
     ) -> Iterator[FileResult[Job]]:
-        writing: deque[tuple[FileResult[Job], Future | None, float]] = deque()
+        writing: _Writing[Job] = deque()
         self._ahead = max(self._ahead, batch + self._ahead - 1)  # room for a whole batch to be decoded
         try:
             while self._reading or self._jobs:
@@ -135,20 +139,19 @@ class FolderPipeline(Generic[Job]):
                 except Exception as exc:  # noqa: BLE001
                     if not self._recoverable(exc):
                         raise
-                    for job, photo in group:
-                        writing.append((FileResult(job, photo.size, error=str(exc)), None, started))
+                    writing.extend((FileResult(job, photo.size, error=str(exc)), None, started) for job, photo in group)
                     continue
                 results = [FileResult(job, photo.size) for job, photo in group]
-                group = None  # the photos' pixels are freed while their results encode
-                for result, output in zip(results, outputs):
-                    writing.append((result, self._writers.submit(write, result.job, output), started))
-                outputs = output = None
+                group.clear()  # the photos' pixels are freed while their results encode
+                writing.extend((result, self._writers.submit(write, result.job, output), started)
+                               for result, output in zip(results, outputs))
+                del outputs
                 yield from self._finished(writing, keep=self._writer_count)
             yield from self._finished(writing, keep=0)
         finally:
             self.close()
 
-    def _take_group(self, batch: int, writing) -> list[tuple[Job, Any]]:
+    def _take_group(self, batch: int, writing: _Writing[Job]) -> list[tuple[Job, Any]]:
         """The next photo, and following ones of the same size that are already decoded (up to ``batch``)."""
         if not self._reading:
             self._fill()
@@ -168,7 +171,7 @@ class FolderPipeline(Generic[Job]):
             group.append((job2, photo2))
         return group
 
-    def _finished(self, writing, keep: int) -> Iterator[FileResult[Job]]:
+    def _finished(self, writing: _Writing[Job], keep: int) -> Iterator[FileResult[Job]]:
         """Yield finished results from the front; wait for the oldest while more than ``keep`` are pending."""
         while writing:
             result, future, started = writing[0]

@@ -1,8 +1,9 @@
 """Rendering: a function of (pixels, style mix, settings) that returns stylized pixels of the same size.
 
-The network paints at ``size / scale`` (the stroke scale), tile by tile with whole-image statistics
-(``tiling``), and the painting is brought to full size keeping the photo's fine detail (``upsample``).
-Colour preservation, strength and mask coverage are applied at full size, in bands of rows.
+The network paints at the size the stroke size gives (``stroke_size``: relative to the picture, so
+every size of a photo looks alike), tile by tile with whole-image statistics (``tiling``), and the
+painting is brought to full size keeping the photo's fine detail (``upsample``). Colour preservation,
+strength and mask coverage are applied at full size, in bands of rows.
 """
 
 from __future__ import annotations
@@ -16,20 +17,29 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..devices import DEVICE_CHOICES
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .adapters import with_adapters
-from .color import transfer_luminance
-from ..devices import DEVICE_CHOICES
-from .device import compile_mode, host_tensor, select_device, to_uint8_image, upload
+from .color import luminance_match, transfer_luminance
+from .device import compile_mode, fitted_threads, host_tensor, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .precision import PRECISIONS, convolutions_in
 from .precision import resolve as resolve_precision
-from .style_plan import MULTISTYLE, PaintPlan, plan_paint
+from .stroke_size import (
+    EMBEDDING_FAMILY,
+    MAX_SCALE,
+    MAX_STROKE_SIZE,
+    MIN_SCALE,
+    MIN_STROKE_SIZE,
+    MULTISTYLE_FAMILY,
+    stroke_scale,
+)
+from .style_plan import MULTISTYLE, PaintPlan, mix_family, plan_paint, split_families
 from .styles import StyleMix
 from .tiling import auto_tile_size, run_stages
-from .upsample import sample_rows, upsample_bands
+from .upsample import BAND_ROWS, Upsampler, sample_box
 from .weights import load_network
 
 log = logging.getLogger(__name__)
@@ -37,7 +47,6 @@ log = logging.getLogger(__name__)
 # The networks need a few pixels at their 1/4-size bottleneck for reflection padding; smaller
 # inputs are upsampled to this and the result brought back to the requested size.
 MIN_NETWORK_SIDE = 32
-MIN_SCALE, MAX_SCALE = 1 / 16, 16.0
 MAX_NETWORK_PIXELS = 200_000_000
 # Above this many pixels, large intermediate boundaries are kept in float16 (statistics stay float32).
 COMPACT_ABOVE_PIXELS = 8_000_000
@@ -47,7 +56,10 @@ COMPACT_ABOVE_PIXELS = 8_000_000
 class RenderSettings:
     strength: float = 1.0  # 0 gives the photo back, 1 the full style
     preserve_color: bool = False  # keep the photo's colours, take the style's light and texture
-    scale: float = 1.0  # stroke scale: the network paints at 1/scale of the output size
+    stroke_size: float = 1.0  # relative to the picture (``stroke_size``): 2 paints strokes twice as large
+    scale: float | None = None  # absolute stroke scale instead: the network paints at 1/scale of the output size
+    picture_scale: float = 1.0  # the photo given is the picture at this scale (a preview): strokes fit the picture
+    max_network_side: int | None = None  # paint no larger than this (slider drafts)
     device: str = "auto"
     tile: int | None = None  # tile side in pixels; None: chosen from free memory
     tile_memory_mb: int | None = None  # memory a tile may use (CPU default: a quarter of what is free, <= 1.5 GB)
@@ -56,14 +68,30 @@ class RenderSettings:
     def __post_init__(self) -> None:
         if not (isinstance(self.strength, (int, float)) and 0.0 <= self.strength <= 1.0):
             raise BadInputError(f"strength must be between 0 and 1, got {self.strength}")
-        if not (isinstance(self.scale, (int, float)) and MIN_SCALE <= self.scale <= MAX_SCALE):
+        if not (isinstance(self.stroke_size, (int, float)) and MIN_STROKE_SIZE <= self.stroke_size <= MAX_STROKE_SIZE):
+            raise BadInputError(f"stroke size must be between 1/16 and {MAX_STROKE_SIZE:g}, got {self.stroke_size}")
+        absolute = self.scale
+        if absolute is not None and not (isinstance(absolute, (int, float)) and MIN_SCALE <= absolute <= MAX_SCALE):
             raise BadInputError(f"stroke scale must be between 1/16 and {MAX_SCALE:g}, got {self.scale}")
         if self.device not in DEVICE_CHOICES:
             raise BadInputError(f"unknown device '{self.device}'; choose one of {', '.join(DEVICE_CHOICES)}")
         if self.precision not in PRECISIONS:
             raise BadInputError(f"unknown precision '{self.precision}'; choose one of {', '.join(PRECISIONS)}")
+        if not (isinstance(self.picture_scale, (int, float)) and 0.0 < self.picture_scale <= 16.0):
+            raise BadInputError(f"picture scale must be in (0, 16], got {self.picture_scale}")
         if self.tile is not None and self.tile < 64:
             raise BadInputError(f"tile size must be at least 64 pixels, got {self.tile}")
+
+    def stroke_scale(self, height: int, width: int, family: str) -> float:
+        """Output size / network size for a photo of ``height`` x ``width`` painted by ``family``."""
+        if self.scale is not None:
+            scale = self.scale * self.picture_scale
+        else:
+            k = self.picture_scale
+            scale = stroke_scale(self.stroke_size, round(width / k), round(height / k), family) * k
+        if self.max_network_side:
+            scale = max(scale, max(height, width) / self.max_network_side)
+        return min(MAX_SCALE, max(MIN_SCALE, scale))
 
 
 def pixel_blend_weight(strength: float, family: str) -> float:
@@ -73,7 +101,7 @@ def pixel_blend_weight(strength: float, family: str) -> float:
     photo's own embedding towards the style's as strength grows (Magenta's interpolation), so the
     pixel blend rises faster (1 - (1 - s)^2); together smooth, monotone, exactly the photo at 0.
     """
-    if family == "multistyle":
+    if family == MULTISTYLE_FAMILY:
         return strength
     return 1.0 - (1.0 - strength) ** 2
 
@@ -81,7 +109,7 @@ def pixel_blend_weight(strength: float, family: str) -> float:
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """[H, W, 3] float32 in [0, 1] or uint8 -> [1, 3, H, W] float32."""
     if rgb.dtype == np.uint8:
-        return host_tensor(rgb).permute(2, 0, 1)[None].float().div_(255.0)
+        return host_tensor(rgb).permute(2, 0, 1)[None].float().mul_(1 / 255.0)  # as image_io's reading scales
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
@@ -157,10 +185,14 @@ class Prepared:
     padded: torch.Tensor  # small, reflect-padded to a multiple of 4
 
 
-def prepare(rgb: np.ndarray, settings: RenderSettings, device: torch.device = torch.device("cpu")) -> Prepared:
-    """On a GPU the photo is uploaded once and everything after stays there until the final pixels."""
-    photo = to_tensor(rgb) if device.type == "cpu" else upload(rgb, device)
-    small = resize(photo, network_size(rgb.shape[0], rgb.shape[1], settings.scale))
+def prepare(rgb: np.ndarray, settings: RenderSettings, family: str,
+            device: torch.device = torch.device("cpu"), photo: torch.Tensor | None = None) -> Prepared:
+    """On a GPU the photo is uploaded once and everything after stays there until the final pixels
+    (``photo``: ``rgb`` already as a tensor where it will be finished)."""
+    if photo is None:
+        photo = to_tensor(rgb) if device.type == "cpu" else upload(rgb, device)
+    scale = settings.stroke_scale(rgb.shape[0], rgb.shape[1], family)
+    small = resize(photo, network_size(rgb.shape[0], rgb.shape[1], scale))
     return Prepared(photo, small, pad_to_multiple(small))
 
 
@@ -213,14 +245,27 @@ def _paint(prepared, plan, settings, device, progress, features):
         return out[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
     compact = h * w > COMPACT_ABOVE_PIXELS
     keep = keeps_boundaries(device, h * w)
-    if plan.network == MULTISTYLE:
+    if plan.network == MULTISTYLE and features is None:
+        if plan.alone_statistics:
+            progress = _freeze_alone_statistics(plan, lambda norms, p: run_stages(
+                prepared.padded, net.stages(norms), norms, tile, device, p, compact=compact,
+                keep_on_device=keep), progress)
         result = run_stages(prepared.padded, net.stages(plan.norms), plan.norms, tile, device, progress,
                             compact=compact, keep_on_device=keep)
+    elif plan.network == MULTISTYLE:
+        holder = [features]
+        del features
+        result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
+                            factor=0.25, compact=compact, keep_on_device=keep)
     else:
         if features is None:
             features = run_stages(prepared.padded, net.encoder_stages(), plan.norms, tile, device,
                                   SubProgress(progress, 0.0, 0.25), keep_on_device=keep).output
             progress = SubProgress(progress, 0.25, 1.0)
+        if plan.alone_statistics:
+            progress = _freeze_alone_statistics(plan, lambda norms, p: run_stages(
+                features.clone(), net.decoder_stages(norms), norms, tile, device, p, factor=0.25,
+                compact=compact, keep_on_device=keep), progress)
         holder = [features]
         del features  # the decoder's first stage consumes them; nothing else needs to keep them alive
         result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
@@ -260,6 +305,46 @@ def forward_whole(net, network: str, x: torch.Tensor, params) -> torch.Tensor:
     return _forward_eager(net, network, x, params)
 
 
+def _freeze_alone_statistics(plan: PaintPlan, run, progress: Progress) -> Progress:
+    """Style masks: paint each style alone once to measure its statistics, then freeze them in the
+    plan, so that where a style's mask is 1 it looks exactly as it does alone. Returns the progress
+    left for the final pass."""
+    count = len(plan.norms.style_params)
+    alone = []
+    for k in range(count):
+        norms = plan.norms.alone(k)
+        run(norms, SubProgress(progress, k / (count + 1), (k + 1) / (count + 1)))
+        alone.append(norms)
+    plan.norms.freeze(alone)
+    return SubProgress(progress, count / (count + 1), 1.0)
+
+
+class Finisher:
+    """Full size from one painting made at network size: detail, colour, strength and coverage, any
+    box at a time. Every whole-image quantity (detail gain, light match) is measured once on the whole
+    painting, so a box is exactly that box of the whole (what the canvas shows at 100% is the export)."""
+
+    def __init__(self, painting: torch.Tensor, small_photo: torch.Tensor, height: int, width: int,
+                 settings: RenderSettings, family: str, coverage: torch.Tensor | None = None) -> None:
+        painting = painting.to(small_photo.device)
+        self.painting, self.height, self.width = painting, height, width
+        self.upsampler = Upsampler(painting, small_photo, height, width)
+        self.blend = pixel_blend_weight(settings.strength, family)
+        self.match = luminance_match(painting, small_photo) if settings.preserve_color else None
+        self.coverage = None if coverage is None else coverage.to(small_photo.device)
+
+    def box(self, rows: range, cols: range, photo_box: torch.Tensor) -> torch.Tensor:
+        band = self.upsampler.box(rows, cols, photo_box)
+        if self.match is not None:
+            band = transfer_luminance(band, photo_box, self.match)
+        if self.coverage is not None:
+            weight = sample_box(self.coverage, rows, cols, self.height, self.width, "bilinear") * self.blend
+            band = torch.lerp(photo_box, band, weight)
+        elif self.blend < 1.0:
+            band = torch.lerp(photo_box, band, self.blend)
+        return band
+
+
 def finish(
     painting: torch.Tensor,
     prepared: Prepared,
@@ -269,34 +354,65 @@ def finish(
 ) -> np.ndarray | torch.Tensor:
     """Full size, colour, strength and coverage, band by band -> [H, W, 3] float32 on the CPU; where
     the photo is on a GPU, [1, 3, H, W] on that device (the caller takes the final pixels from it)."""
-    height, width = prepared.photo.shape[-2:]
-    on_device = prepared.photo.device.type != "cpu"
-    painting = painting.to(prepared.photo.device)
-    if coverage is not None:
-        coverage = coverage.to(prepared.photo.device)
-    if on_device:
-        # channels-last: the [H, W, 3] pixels the caller takes are this tensor's own layout
-        out_t = torch.empty((1, 3, height, width), device=prepared.photo.device, memory_format=torch.channels_last)
-    elif tuple(painting.shape[-2:]) == (height, width) and painting.dtype == torch.float32 and \
-            painting.is_contiguous(memory_format=torch.channels_last):
-        out = painting[0].permute(1, 2, 0).numpy()  # finish in place: no second full-size image
-    else:
-        out = np.empty((height, width, 3), np.float32)
-    blend = pixel_blend_weight(settings.strength, family)
-    for rows, band, photo_band in upsample_bands(painting, prepared.photo, prepared.small):
-        if settings.preserve_color:
-            band = transfer_luminance(band, photo_band)
-        if coverage is not None:
-            band = torch.lerp(photo_band, band, sample_rows(coverage, rows, height, width, "bilinear") * blend)
-        elif blend < 1.0:
-            band = torch.lerp(photo_band, band, blend)
-        if on_device:
-            out_t[..., rows.start : rows.stop, :] = band
-        else:
+    return PaintedImage(prepared.photo, [(Finisher(painting, prepared.small, *prepared.photo.shape[-2:], settings,
+                                                   family, coverage), 1.0)]).whole()
+
+
+@dataclass
+class PaintedImage:
+    """A render before full size: the photo and one or more paintings at network size (one per
+    network) with the weights that combine their finished versions (plus ``photo_weight`` times the
+    photo). ``whole`` gives the full-size render; ``region`` any box of it, exactly."""
+
+    photo: torch.Tensor  # [1, 3, H, W] (CPU or GPU): the photo the paintings are finished against
+    parts: list[tuple[Finisher, float]]
+    photo_weight: float = 0.0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return tuple(self.photo.shape[-2:])
+
+    def region(self, rows: range, cols: range) -> np.ndarray:
+        """Rows ``rows`` x columns ``cols`` of the full-size render, [h, w, 3] float32."""
+        photo_box = self.photo[..., rows.start : rows.stop, cols.start : cols.stop]
+        return self._box(rows, cols, photo_box)[0].permute(1, 2, 0).cpu().numpy()
+
+    def _box(self, rows: range, cols: range, photo_box: torch.Tensor) -> torch.Tensor:
+        if len(self.parts) == 1 and self.photo_weight == 0.0 and self.parts[0][1] == 1.0:
+            return self.parts[0][0].box(rows, cols, photo_box)
+        out = photo_box * self.photo_weight
+        for finisher, weight in self.parts:
+            out.add_(finisher.box(rows, cols, photo_box), alpha=weight)
+        return out.clamp_(0.0, 1.0)
+
+    def whole(self) -> np.ndarray | torch.Tensor:
+        """[H, W, 3] float32 on the CPU; where the photo is on a GPU, [1, 3, H, W] on that device."""
+        height, width = self.size
+        if self.photo.device.type != "cpu":
+            # channels-last: the [H, W, 3] pixels the caller takes are this tensor's own layout
+            out_t = torch.empty((1, 3, height, width), device=self.photo.device,
+                                memory_format=torch.channels_last)
+            for start in range(0, height, BAND_ROWS):
+                rows = range(start, min(height, start + BAND_ROWS))
+                out_t[..., rows.start : rows.stop, :] = self._box(rows, range(width),
+                                                                  self.photo[..., rows.start : rows.stop, :])
+            return out_t
+        out = None
+        if len(self.parts) == 1:
+            painting = self.parts[0][0].painting
+            if tuple(painting.shape[-2:]) == (height, width) and painting.dtype == torch.float32 and \
+                    painting.is_contiguous(memory_format=torch.channels_last):
+                out = painting[0].permute(1, 2, 0).numpy()  # finish in place: no second full-size image
+        if out is None:
+            out = np.empty((height, width, 3), np.float32)
+        for start in range(0, height, BAND_ROWS):
+            rows = range(start, min(height, start + BAND_ROWS))
+            band = self._box(rows, range(width), self.photo[..., rows.start : rows.stop, :])
             out[rows.start : rows.stop] = band[0].permute(1, 2, 0).numpy()
-    return out_t if on_device else out
+        return out
 
 
+@fitted_threads
 @torch.inference_mode()
 def render_image(
     rgb: np.ndarray,
@@ -306,8 +422,8 @@ def render_image(
     style_masks: Sequence[np.ndarray | None] | None = None,
     as_uint8: bool = False,
 ) -> np.ndarray:
-    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1], or uint8); the result has the same size. Looks learnt from
-    pairs in the mix are applied to the photo first (``looks``); the other styles then paint it.
+    """Stylize ``rgb`` ([H, W, 3] float32 in [0, 1], or uint8); the result has the same size. Looks learnt
+    from pairs in the mix are applied to the photo first (``looks``); the other styles then paint it.
     ``as_uint8`` returns 8-bit pixels (rounded as ``image_io.to_uint8``): on a GPU the conversion runs
     there and only the bytes come back.
 
@@ -315,40 +431,9 @@ def render_image(
     style is painted where its map is high, blended inside the network; where all maps are zero the
     photo shows through.
     """
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
-        raise BadInputError(f"expected an RGB image, got an array of shape {rgb.shape}")
-    if style_masks is not None and len(style_masks) != len(mix.components):
-        raise BadInputError("give one mask (or None) per style")
-    progress.report(0.0, "Preparing")
-    if settings.strength == 0.0:
-        progress.report(1.0, "Done")
-        return _output(np.array(float_pixels(rgb), dtype=np.float32, copy=True), as_uint8)
-    device = select_device(settings.device)
-    looks = [source for source, _ in mix.components if is_look(source)]
-    if looks:
-        rgb = float_pixels(rgb)
-        edited = apply_looks(rgb, looks, device)
-        painting = [(i, c) for i, c in enumerate(mix.components) if not is_look(c[0])]
-        if not painting:  # only looks: the edit, as strong as asked
-            progress.report(1.0, "Done")
-            return _output((rgb + (edited - rgb) * settings.strength).astype(np.float32), as_uint8)
-        rgb = edited  # the painting styles paint the edited photo
-        mix = StyleMix(tuple(c for _, c in painting))
-        if style_masks is not None:
-            style_masks = [style_masks[i] for i, _ in painting]
-    prepared = prepare(rgb, settings, device)
-    partition = coverage = None
-    if style_masks is not None and any(m is not None for m in style_masks):
-        partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components],
-                                              tuple(prepared.padded.shape[-2:]))
-    own = predict_embedding(rgb, device) if settings.strength < 1.0 else None
-    plan = plan_paint(mix, device, settings.strength, own, partition)
-    raise_if_cancelled(progress)
-    painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
-    if coverage is not None:
-        coverage = coverage[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
-    out = finish(painting, prepared, settings, plan.family, coverage)
-    del painting, prepared
+    painted = paint_image(rgb, mix, settings, progress, style_masks)
+    out = painted.whole()
+    del painted
     progress.report(1.0, "Done")
     return _output(out, as_uint8)
 
@@ -357,6 +442,110 @@ def _output(out: np.ndarray | torch.Tensor, as_uint8: bool) -> np.ndarray:
     if isinstance(out, torch.Tensor):
         return to_uint8_image(out) if as_uint8 else out[0].permute(1, 2, 0).cpu().numpy()
     return to_uint8_image(torch.from_numpy(out).permute(2, 0, 1)[None]) if as_uint8 else out
+
+
+@fitted_threads
+@torch.inference_mode()
+def paint_image(
+    rgb: np.ndarray,
+    mix: StyleMix,
+    settings: RenderSettings = RenderSettings(),
+    progress: Progress = NullProgress(),
+    style_masks: Sequence[np.ndarray | None] | None = None,
+) -> PaintedImage:
+    """Everything of ``render_image`` but the full-size finish: the networks paint at their size with
+    whole-image statistics; the result gives the whole render or any region of it."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
+        raise BadInputError(f"expected an RGB image, got an array of shape {rgb.shape}")
+    if style_masks is not None and len(style_masks) != len(mix.components):
+        raise BadInputError("give one mask (or None) per style")
+    progress.report(0.0, "Preparing")
+    if settings.strength == 0.0:
+        return PaintedImage(to_tensor(rgb), [], 1.0)
+    device = select_device(settings.device)
+    looks = [source for source, _ in mix.components if is_look(source)]
+    if looks:
+        rgb = float_pixels(rgb)
+        edited = apply_looks(rgb, looks, device)
+        painting = [(i, c) for i, c in enumerate(mix.components) if not is_look(c[0])]
+        if not painting:  # only looks: the edit, as strong as asked
+            return PaintedImage(to_tensor(rgb + (edited - rgb) * settings.strength), [], 1.0)
+        rgb = edited  # the painting styles paint the edited photo
+        mix = StyleMix(tuple(c for _, c in painting))
+        if style_masks is not None:
+            style_masks = [style_masks[i] for i, _ in painting]
+    photo = to_tensor(rgb) if device.type == "cpu" else upload(rgb, device)
+    families = split_families(mix)
+    if len(families) == 1:
+        return PaintedImage(photo, [(_paint_one_family(rgb, photo, mix, settings, device, progress, style_masks),
+                                     1.0)])
+    return _paint_across_families(rgb, photo, mix, families, settings, device, progress, style_masks)
+
+
+def _paint_one_family(rgb, photo, mix, settings, device, progress, style_masks) -> Finisher:
+    """Every style of ``mix`` is painted by one network."""
+    family = mix_family(mix)
+    prepared = prepare(rgb, settings, family, device, photo)
+    partition = coverage = None
+    if style_masks is not None and any(m is not None for m in style_masks):
+        partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components],
+                                              tuple(prepared.padded.shape[-2:]))
+    own = None
+    if settings.strength < 1.0 and family != MULTISTYLE_FAMILY:
+        own = predict_embedding(float_pixels(rgb), device)
+    plan = plan_paint(mix, device, settings.strength, own, partition)
+    raise_if_cancelled(progress)
+    painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
+    if coverage is not None:
+        coverage = coverage[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
+    return Finisher(painting, prepared.small, rgb.shape[0], rgb.shape[1], settings, plan.family, coverage)
+
+
+# Below this share of picture or trained styles, a mix with built-ins cross-fades from the built-ins'
+# own painting (26-style net) to the whole mix in the transformer (built-ins by their distilled
+# embeddings), so a 1% slider step makes a 1%-sized change, not a jump between networks.
+CROSSFADE_SHARE = 0.25
+MASK_PLAN_SIDE = 2048  # the masks' partition is computed at most this long a side, then resized
+
+
+def _paint_across_families(rgb, photo, mix, families, settings, device, progress, style_masks) -> PaintedImage:
+    """Built-ins together with picture or trained styles."""
+    if style_masks is not None and any(m is not None for m in style_masks):
+        # each family paints its own region in its own network; the renders add up (each is the photo
+        # outside its region), so away from boundaries every style looks as it does alone
+        height, width = rgb.shape[:2]
+        k = min(1.0, MASK_PLAN_SIDE / max(height, width))
+        size = (max(1, round(height * k)), max(1, round(width * k)))
+        partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components], size)
+        maps = (partition * coverage[0]).numpy()
+        shown = [f for f in families.values() if maps[f].sum(0).max() > 1e-6]
+        parts = []
+        for n, indices in enumerate(shown):
+            part = StyleMix(tuple(mix.components[i] for i in indices))
+            parts.append((_paint_one_family(rgb, photo, part, settings, device,
+                                            SubProgress(progress, n / len(shown), (n + 1) / len(shown)),
+                                            [maps[i] for i in indices]), 1.0))
+        return PaintedImage(photo, parts, 1.0 - len(shown))
+    others = 1.0 - sum(mix.components[i][1] for i in families[MULTISTYLE_FAMILY])
+    fade = min(1.0, others / CROSSFADE_SHARE)
+    if fade >= 1.0:
+        return PaintedImage(photo, [(_paint_transformer(rgb, photo, mix, settings, device, progress), 1.0)])
+    builtins = StyleMix(tuple(mix.components[i] for i in families[MULTISTYLE_FAMILY]))
+    own = _paint_one_family(rgb, photo, builtins, settings, device, SubProgress(progress, 0.0, 0.5), None)
+    if fade <= 0.0:
+        return PaintedImage(photo, [(own, 1.0)])
+    whole = _paint_transformer(rgb, photo, mix, settings, device, SubProgress(progress, 0.5, 1.0))
+    return PaintedImage(photo, [(own, 1.0 - fade), (whole, fade)])
+
+
+def _paint_transformer(rgb, photo, mix, settings, device, progress) -> Finisher:
+    """The whole mix in the transformer (built-ins by their distilled embeddings)."""
+    prepared = prepare(rgb, settings, EMBEDDING_FAMILY, device, photo)
+    own = predict_embedding(float_pixels(rgb), device) if settings.strength < 1.0 else None
+    plan = plan_paint(mix, device, settings.strength, own, allow_multistyle=False)
+    raise_if_cancelled(progress)
+    painting = paint(prepared, plan, settings, device, SubProgress(progress, 0.02, 0.95))
+    return Finisher(painting, prepared.small, rgb.shape[0], rgb.shape[1], settings, plan.family)
 
 
 @torch.inference_mode()
@@ -374,12 +563,15 @@ def render_batch(
     shapes = {rgb.shape for rgb in rgbs}
     simple = (len(rgbs) > 1 and len(shapes) == 1 and rgbs[0].ndim == 3 and rgbs[0].shape[2] == 3
               and settings.strength == 1.0 and not any(is_look(source) for source, _ in mix.components))
+    family = mix_family(mix)
+    simple = simple and len(split_families(mix)) == 1
     if simple:
-        h, w = network_size(rgbs[0].shape[0], rgbs[0].shape[1], settings.scale)
+        scale = settings.stroke_scale(rgbs[0].shape[0], rgbs[0].shape[1], family)
+        h, w = network_size(rgbs[0].shape[0], rgbs[0].shape[1], scale)
         simple = len(rgbs) * (h + 3) * (w + 3) <= tile_for(settings, device) ** 2
     if not simple:
         return [render_image(rgb, mix, settings, as_uint8=as_uint8) for rgb in rgbs]
-    prepared = [prepare(rgb, settings, device) for rgb in rgbs]
+    prepared = [prepare(rgb, settings, family, device) for rgb in rgbs]
     plan = plan_paint(mix, device, 1.0, None)
     x = torch.cat([p.padded.to(device) for p in prepared]).contiguous(memory_format=torch.channels_last)
     with convolutions_in(paint_dtype(plan, settings, device)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -16,9 +17,10 @@ COLUMNS = 6
 LABEL_HEIGHT = 28
 
 
-def contact_sheet(rgb: np.ndarray, tile_width: int = 320, device: str = "auto",
+def contact_sheet(rgb: np.ndarray, tile_width: int = 320, settings: RenderSettings = RenderSettings(),
                   progress: Progress = NullProgress()) -> np.ndarray:
-    """[H, W, 3] float32 sheet: one tile per built-in style, named underneath, in manifest order."""
+    """[H, W, 3] float32 sheet: one tile per built-in style, named underneath, in manifest order. Each
+    tile is a small copy of what ``settings`` paint on the full photo (strokes sized for the photo)."""
     h, w = rgb.shape[:2]
     tile_height = max(1, round(tile_width * h / w))
     small = resize_array(rgb, (tile_width, tile_height))
@@ -27,7 +29,7 @@ def contact_sheet(rgb: np.ndarray, tile_width: int = 320, device: str = "auto",
     sheet = Image.new("RGB", (COLUMNS * tile_width, rows * (tile_height + LABEL_HEIGHT)), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=16)
-    settings = RenderSettings(device=device)
+    settings = replace(settings, picture_scale=min(16.0, tile_width / w))  # strokes sized for the photo
     for i, style in enumerate(styles):
         raise_if_cancelled(progress)
         mix = StyleMix.single(StyleSource(kind=BUILTIN, label=style.name, builtin_index=style.index))

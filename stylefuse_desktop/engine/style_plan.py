@@ -1,9 +1,12 @@
 """From a style mix to the network that paints it and its per-layer parameters.
 
-One style space: every style is a 100-d embedding of the arbitrary-style transformer. Built-ins use
-embeddings fitted to the 26-style network (``models/fit_builtin_embeddings.py``); a mix of any kinds
-is one weighted average of embeddings. The one exception: a built-in whose fitted embedding is a poor
-likeness, used alone and without masks, is painted by the 26-style network itself.
+Built-ins keep their own look: a mix of built-ins only (alone, weighted, or placed by masks) is
+painted by the 26-style network, whose normalisation parameters mix like the transformer's. Every
+other style is a 100-d embedding of the arbitrary-style transformer, and a mix is one weighted average
+of embeddings. Where a built-in meets a picture or trained style, it enters the transformer's space by
+its distilled embedding (``models/fit_builtin_embeddings.py``: the transformer taught to match the
+26-style net's output); ``render`` cross-fades from the 26-style painting so a small weight of the
+other style makes a small change.
 """
 
 from __future__ import annotations
@@ -22,11 +25,10 @@ from .adapters import check_adapter_tensors, weight_deltas
 from .embeddings import source_embedding
 from .networks.multistyle import NUM_STYLES
 from .norm_plan import NormPlan
+from .stroke_size import EMBEDDING_FAMILY, MULTISTYLE_FAMILY
 from .styles import BUILTIN, StyleMix
 from .weights import load_network
 
-# Held-out pixel mean |diff| against the 26-style net above which a fitted embedding is not used alone.
-POOR_FIT = 0.10
 TRANSFORMER, MULTISTYLE = "style_transformer", "multistyle"
 
 
@@ -41,11 +43,6 @@ def fitted_builtin_embeddings() -> tuple[np.ndarray, dict[int, float]]:
     if embeddings.shape != (NUM_STYLES, 100):
         raise RuntimeError("models/builtin_embeddings.safetensors must hold a [26, 100] tensor")
     return embeddings, fit
-
-
-def builtin_fits_well(index: int) -> bool:
-    _, fit = fitted_builtin_embeddings()
-    return fit.get(index, 1.0) <= POOR_FIT
 
 
 def component_embedding(source, device: torch.device) -> torch.Tensor:
@@ -76,6 +73,25 @@ def weighted_parameters(params: list, weights: list[float]) -> list[tuple[torch.
              sum(w / total * p[i][1] for w, p in zip(weights, params))) for i in range(len(params[0]))]
 
 
+def _multistyle_plan(mix: StyleMix, device: torch.device, masks: torch.Tensor | None,
+                     regions: torch.Tensor | None) -> PaintPlan:
+    net = load_network(MULTISTYLE, device)
+    one_hot = torch.zeros(len(mix.components), NUM_STYLES, device=device)
+    for k, (source, _) in enumerate(mix.components):
+        one_hot[k, source.builtin_index] = 1.0
+    weights = torch.tensor([w for _, w in mix.components], dtype=torch.float32)
+    if masks is None:
+        # the 26-style net's own mixing: a weighted sum of the styles' rows
+        params = [net.norm_parameters((weights.to(device) @ one_hot)[None])]
+        if regions is not None:
+            count = regions.shape[0]
+            return PaintPlan(MULTISTYLE, NormPlan(params * count, torch.full((count,), 1 / count), regions),
+                             MULTISTYLE_FAMILY)
+        return PaintPlan(MULTISTYLE, NormPlan(params, torch.ones(1)), MULTISTYLE_FAMILY)
+    params = [net.norm_parameters(one_hot[k : k + 1]) for k in range(len(mix.components))]
+    return PaintPlan(MULTISTYLE, NormPlan(params, weights, masks), MULTISTYLE_FAMILY, alone_statistics=True)
+
+
 def mix_adapters(mix: StyleMix, strength: float = 1.0) -> dict[str, np.ndarray]:
     """The mix's adapter weight changes: each trained style's adapters scaled by its weight in the mix
     (and by the strength); styles without adapters add nothing. {} when no style has adapters."""
@@ -98,13 +114,20 @@ class PaintPlan:
     family: str  # "multistyle" (pixel strength blend) or "embedding" (embedding interpolation)
     # trained styles' adapters, already scaled by their weights: {layer: kernel change} (engine/adapters)
     adapters: dict = field(default_factory=dict)
+    alone_statistics: bool = False  # style masks: each style normalised as when it paints alone
 
 
-def uses_multistyle(mix: StyleMix, spatial: bool) -> bool:
-    if spatial or len(mix.components) != 1:
-        return False
-    source = mix.components[0][0]
-    return source.kind == BUILTIN and not builtin_fits_well(source.builtin_index)
+def mix_family(mix: StyleMix) -> str:
+    """"multistyle" when every style of the mix is a built-in (the 26-style net paints it), else "embedding"."""
+    return MULTISTYLE_FAMILY if all(source.kind == BUILTIN for source, _ in mix.components) else EMBEDDING_FAMILY
+
+
+def split_families(mix: StyleMix) -> dict[str, list[int]]:
+    """Indices of the mix's components by family, in order."""
+    families: dict[str, list[int]] = {}
+    for i, (source, _) in enumerate(mix.components):
+        families.setdefault(MULTISTYLE_FAMILY if source.kind == BUILTIN else EMBEDDING_FAMILY, []).append(i)
+    return families
 
 
 def plan_paint(
@@ -118,14 +141,11 @@ def plan_paint(
 ) -> PaintPlan:
     """``photo_embedding`` ([100], needed when strength < 1) is where embeddings start at strength 0;
     ``masks`` [K, H, W] (one per component, a partition of unity) paints each style where it goes;
-    ``allow_multistyle`` False keeps to the transformer (photo fusion needs its encoder);
+    ``allow_multistyle`` False paints built-ins with their distilled embeddings in the transformer;
     ``regions`` [R, H, W] (a partition of unity) gives each region its own normalisation statistics
     with the same style (photo fusion by masks: each photo's region looks as that photo alone)."""
-    if allow_multistyle and uses_multistyle(mix, masks is not None):
-        net = load_network(MULTISTYLE, device)
-        weights = torch.zeros(1, NUM_STYLES, device=device)
-        weights[0, mix.components[0][0].builtin_index] = 1.0
-        return PaintPlan(MULTISTYLE, NormPlan([net.norm_parameters(weights)], torch.ones(1)), "multistyle")
+    if allow_multistyle and mix_family(mix) == MULTISTYLE_FAMILY:
+        return _multistyle_plan(mix, device, masks, regions)
 
     net = load_network(TRANSFORMER, device)
     params = [component_parameters(source, net, device) for source, _ in mix.components]
@@ -145,6 +165,7 @@ def plan_paint(
     adapters = mix_adapters(mix, strength if photo_embedding is not None else 1.0)
     if regions is not None and masks is None:
         count = regions.shape[0]
-        return PaintPlan(TRANSFORMER, NormPlan(params * count, torch.full((count,), 1 / count), regions), "embedding",
-                         adapters)
-    return PaintPlan(TRANSFORMER, NormPlan(params, weights, masks), "embedding", adapters)
+        return PaintPlan(TRANSFORMER, NormPlan(params * count, torch.full((count,), 1 / count), regions),
+                         EMBEDDING_FAMILY, adapters)
+    return PaintPlan(TRANSFORMER, NormPlan(params, weights, masks), EMBEDDING_FAMILY, adapters,
+                     alone_statistics=masks is not None)

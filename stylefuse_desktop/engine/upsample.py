@@ -37,12 +37,43 @@ def detail_gain(
     return _box(gain, radius).clamp_(0.0, 1.5)
 
 
-def sample_rows(x: torch.Tensor, rows: range, height: int, width: int, mode: str) -> torch.Tensor:
-    """Rows ``rows`` of ``x`` resized to (height, width), as F.interpolate(align_corners=False) would."""
+def sample_box(x: torch.Tensor, rows: range, cols: range, height: int, width: int, mode: str) -> torch.Tensor:
+    """Pixels ``rows`` x ``cols`` of ``x`` resized to (height, width), as F.interpolate(align_corners=False)
+    would give them: every output pixel depends only on its own position, so any box of the full-size
+    result is exactly that box of the whole."""
     ys = (torch.arange(rows.start, rows.stop, dtype=torch.float32) + 0.5) / height * 2 - 1
-    xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width * 2 - 1
+    xs = (torch.arange(cols.start, cols.stop, dtype=torch.float32) + 0.5) / width * 2 - 1
     grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1)[None].to(x.device)
     return F.grid_sample(x, grid, mode=mode, padding_mode="border", align_corners=False)
+
+
+def sample_rows(x: torch.Tensor, rows: range, height: int, width: int, mode: str) -> torch.Tensor:
+    """Rows ``rows`` of ``x`` resized to (height, width)."""
+    return sample_box(x, rows, range(width), height, width, mode)
+
+
+class Upsampler:
+    """Brings a painting made at (h, w) to (height, width), any box at a time; the detail gain is
+    measured once on the whole small painting."""
+
+    def __init__(self, small_painting: torch.Tensor, small_photo: torch.Tensor, height: int, width: int,
+                 keep_detail: bool = True) -> None:
+        self.painting, self.height, self.width = small_painting, height, width
+        self.same = tuple(small_painting.shape[-2:]) == (height, width)
+        self.gain = None if self.same or not keep_detail else detail_gain(small_painting, small_photo)
+        self.small_luma = None if self.gain is None else luminance(small_photo)
+
+    def box(self, rows: range, cols: range, photo_box: torch.Tensor) -> torch.Tensor:
+        """The painting over ``rows`` x ``cols`` at full size; ``photo_box`` is the photo there."""
+        if self.same:
+            return self.painting[..., rows.start : rows.stop, cols.start : cols.stop]
+        band = sample_box(self.painting, rows, cols, self.height, self.width, "bicubic").clamp_(0.0, 1.0)
+        if self.gain is not None:
+            detail = luminance(photo_box) - sample_box(self.small_luma, rows, cols, self.height, self.width,
+                                                       "bilinear")
+            gain = sample_box(self.gain, rows, cols, self.height, self.width, "bilinear")
+            band.addcmul_(gain, detail).clamp_(0.0, 1.0)
+        return band
 
 
 def upsample_bands(
@@ -56,17 +87,8 @@ def upsample_bands(
     ``photo`` is [1, 3, H, W] (CPU); ``small_painting`` and ``small_photo`` are [1, 3, h, w].
     """
     height, width = photo.shape[-2:]
-    same = tuple(small_painting.shape[-2:]) == (height, width)
-    gain = None if same or not keep_detail else detail_gain(small_painting, small_photo)
-    small_luma = None if gain is None else luminance(small_photo)
+    upsampler = Upsampler(small_painting, small_photo, height, width, keep_detail)
     for start in range(0, height, BAND_ROWS):
         rows = range(start, min(height, start + BAND_ROWS))
         photo_band = photo[..., rows.start : rows.stop, :]
-        if same:
-            yield rows, small_painting[..., rows.start : rows.stop, :], photo_band
-            continue
-        band = sample_rows(small_painting, rows, height, width, "bicubic").clamp_(0.0, 1.0)
-        if gain is not None:
-            detail = luminance(photo_band) - sample_rows(small_luma, rows, height, width, "bilinear")
-            band.addcmul_(sample_rows(gain, rows, height, width, "bilinear"), detail).clamp_(0.0, 1.0)
-        yield rows, band, photo_band
+        yield rows, upsampler.box(rows, range(width), photo_band), photo_band

@@ -9,7 +9,6 @@ reported; previews are painted at most every ``PREVIEW_SECONDS``, small, so they
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from PIL import Image
 
 from .. import locations
 from ..document.image_io import resize_array, to_uint8
+from ..document.style_catalogue import slug as catalogue_slug
 from ..document.style_file import StyleFile, write_style_file
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints
@@ -52,7 +52,8 @@ class TrainResult:
 
 
 def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "style"
+    """A style's file name: the catalogue's one slug (a name of symbols alone gives "style")."""
+    return catalogue_slug(name) or "style"
 
 
 def output_path(config) -> Path:

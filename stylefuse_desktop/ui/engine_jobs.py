@@ -80,8 +80,10 @@ def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scal
 
 
 def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptions, progress):
-    """Yield (style key, thumbnail [h, w, 3]) for each style on the user's small photo."""
+    """Yield (style key, thumbnail [h, w, 3]) for each style on the user's small photo; each is kept in
+    the thumbnail cache for the next start."""
     from ..document.layers import StyleEntry
+    from ..document.thumbnail_cache import ThumbnailCache, thumbnail_key
     from ..engine.layer_paint import style_mix
     from ..engine.render import RenderSettings, render_image
     from ..progress import raise_if_cancelled
@@ -94,6 +96,7 @@ def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptio
             thumb = render_image(rgb, style_mix((StyleEntry(ref),)), settings)
         except Exception:  # noqa: BLE001 - one bad style must not stop the others' thumbnails
             continue
+        ThumbnailCache().put(thumbnail_key(ref.key, rgb), thumb)
         out.append((ref.key, thumb))
         progress.report((i + 1) / len(refs), "Style previews")
     return out

@@ -41,6 +41,8 @@ class QtWeightRow(QWidget):
         self.slider.setValue(round(value * 100))
         self.share = QLabel(f"{share * 100:.0f}%")
         self.share.setMinimumWidth(38)
+        # two sliders at full read 50% each: say why, or the number looks like the slider's value
+        self.share.setToolTip("Its share of the mix: the weights are scaled to add up to 100%")
         self.paint = QToolButton(checkable=True, autoRaise=True, toolTip=paint_tip)
         self.paint.setIcon(icons.brush())
         self.remove = QToolButton(text="✕", autoRaise=True, toolTip="Remove")

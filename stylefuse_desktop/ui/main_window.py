@@ -37,6 +37,7 @@ from ..document.document import Document
 from ..document.layers import ImageLayer
 from ..document.project import PROJECT_EXTENSION
 from ..document.style_file import STYLE_EXTENSION
+from ..document.thumbnail_cache import ThumbnailCache, thumbnail_key
 from ..document.user_files import one_line
 from ..errors import StyleFuseError
 from . import engine_jobs
@@ -185,6 +186,8 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.style_picker.add_from_image_requested.connect(self.add_style_from_image_dialog)
         self.style_picker.export_requested.connect(self.export_style_dialog)
         self.style_picker.thumbnails_wanted.connect(self._paint_thumbnails)
+        self.style_picker.files_skipped.connect(lambda text: self.show_message(text, error=True))
+        self.style_picker.report_skipped()  # its first scan ran before this connection
         self.fusion_panel.brush_target_changed.connect(self._brush_target)
         self.canvas.style_dropped.connect(self._style_dropped)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
@@ -349,11 +352,22 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.show_message("Cancelled")
 
     def _paint_thumbnails(self, refs: list) -> None:
-        if self.doc is None or not self.engine_ready or not refs:
+        if self.doc is None or not refs:
             return
         scale = THUMB_SIDE / max(self.doc.width, self.doc.height)
         photos = [lay for lay in self.doc.layers if isinstance(lay, ImageLayer)]
         rgb = flatten_onto(composite(self.doc, None, scale, layers=photos))
+        cache = ThumbnailCache()
+        missing = []
+        for ref in refs:  # painted before (this photo, this style): shown at once
+            cached = cache.get(thumbnail_key(ref.key, rgb))
+            if cached is None:
+                missing.append(ref)
+            else:
+                self.style_picker.set_thumbnail(ref.key, cached)
+        if not missing or not self.engine_ready:  # the rest is asked for again once the engine is ready
+            return
+        refs = missing
         job = Job("Style previews", engine_jobs.style_thumbnails, rgb, refs, self.engine_options())
         job.quiet = True
 

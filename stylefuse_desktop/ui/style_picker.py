@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QMimeData, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QDrag, QFont, QIcon, QPixmap
+from PySide6.QtCore import QByteArray, QMimeData, QRectF, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QDrag, QFont, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
@@ -32,9 +32,18 @@ SECTION_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 
-def user_style_refs() -> list[StyleRef]:
-    """The stored styles of the catalogue (the same folders the CLI lists), as a document keeps them."""
-    return [StyleRef(found.kind, found.name, found.data()) for found in stored_styles()]
+def user_style_refs(skipped: list[Path] | None = None) -> list[StyleRef]:
+    """The stored styles of the catalogue (the same folders the CLI lists), as a document keeps them;
+    unreadable files are added to ``skipped``."""
+    return [StyleRef(found.kind, found.name, found.data()) for found in stored_styles(skipped=skipped)]
+
+
+def skipped_styles_message(paths: list[Path]) -> str:
+    """One line naming the style files a folder scan had to skip."""
+    names = [p.name for p in paths]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    files = "file" if len(names) == 1 else "files"
+    return f"Skipped {len(names)} unreadable style {files} (damaged or not a StyleFuse style): {shown}"
 
 
 def save_image_style(ref: StyleRef) -> Path:
@@ -65,12 +74,17 @@ class QtStylePicker(QWidget):
     export_requested = Signal(object)  # StyleRef with .sfstyle data
     add_from_image_requested = Signal()
     thumbnails_wanted = Signal(list)  # [StyleRef] without a thumbnail for the current photo
+    files_skipped = Signal(str)  # one line naming the unreadable style files the last scan skipped
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = QSettings()
         self.refs: dict[str, StyleRef] = {}
+        self.skipped: list[Path] = []  # unreadable style files of the last scan
         self.thumbnails: dict[str, QIcon] = {}
+        self._spin_step = 0
+        self._spinning = QTimer(self, interval=90)  # a style still being painted shows a turning spinner
+        self._spinning.timeout.connect(self._spin)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.search = QLineEdit(placeholderText="Search styles", clearButtonEnabled=True)
@@ -102,7 +116,8 @@ class QtStylePicker(QWidget):
     def reload(self) -> None:
         """Rebuild the sections from the built-ins and the user's folders."""
         builtins = [StyleRef(StyleKind.BUILTIN, s.name) for s in builtin_styles()]
-        user = user_style_refs()
+        self.skipped = []
+        user = user_style_refs(self.skipped)
         self.refs = {r.key: r for r in builtins + user}
         favourites = [k for k in self.favourites if k in self.refs]
         sections = [("Favourites", [self.refs[k] for k in favourites]),
@@ -129,7 +144,8 @@ class QtStylePicker(QWidget):
                 self.list.addItem(hint)
             for ref in refs:
                 star = "★ " if ref.key in favourites else ""
-                item = QListWidgetItem(self.thumbnails.get(ref.key, self._placeholder()), f"{star}{ref.name}")
+                item = QListWidgetItem(self.thumbnails.get(ref.key) or self._spinner(self._spin_step),
+                                       f"{star}{ref.name}")
                 item.setSizeHint(QSize(0, ICON + 6))  # placeholder or thumbnail, the row keeps its height
                 item.setData(KEY_ROLE, ref.key)
                 item.setData(SECTION_ROLE, title)
@@ -138,15 +154,39 @@ class QtStylePicker(QWidget):
                 if ref.key == current:
                     self.list.setCurrentItem(item)
         self._filter(self.search.text())
+        self.report_skipped()
         missing = [r for r in self.refs.values() if r.key not in self.thumbnails]
         if missing:
+            self._spinning.start()
             self.thumbnails_wanted.emit(missing)
 
+    def report_skipped(self) -> None:
+        if self.skipped:
+            self.files_skipped.emit(skipped_styles_message(self.skipped))
+
     @staticmethod
-    def _placeholder() -> QIcon:
+    def _spinner(step: int) -> QIcon:
         pixmap = QPixmap(ICON, ICON)
-        pixmap.fill(QColor(90, 90, 96))
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor(150, 150, 160), 4)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.drawArc(QRectF(ICON * 0.32, ICON * 0.32, ICON * 0.36, ICON * 0.36), -step * 30 * 16, 270 * 16)
+        painter.end()
         return QIcon(pixmap)
+
+    def _spin(self) -> None:
+        self._spin_step += 1
+        waiting = [item for item in map(self.list.item, range(self.list.count()))
+                   if item.data(KEY_ROLE) and item.data(KEY_ROLE) not in self.thumbnails]
+        if not waiting:
+            self._spinning.stop()
+            return
+        icon = self._spinner(self._spin_step)
+        for item in waiting:
+            item.setIcon(icon)
 
     def set_thumbnail(self, key: str, rgb: np.ndarray) -> None:
         icon = QIcon(QPixmap.fromImage(rgba_to_qimage(np.dstack([rgb, np.ones(rgb.shape[:2], np.float32)]))))

@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..document.image_io import is_image_path
+from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS
 from .canvas import rgba_to_qimage
 from .workers import Job, JobProgress
 
 STRIP = 8  # thumbnails shown per folder
-PRESET_STEPS = {"style": {"fast": 160, "balanced": 400, "thorough": 900},
-                "pairs": {"fast": 500, "balanced": 1200, "thorough": 3000}}
+PRESET_STEPS = {"style": STYLE_PRESETS, "pairs": PAIRS_PRESETS}  # defined once, in training.config (no torch)
 CURVE_COLOURS = ["#e0603a", "#3a7be0", "#3aae5c", "#a05ad0"]
 
 
@@ -141,13 +141,13 @@ class QtFolderField(QWidget):
 
     changed = Signal()
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, note: str = "") -> None:
         super().__init__()
         self.title = title
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        self.edit = QLineEdit(placeholderText=f"Choose the {title} folder")
+        self.edit = QLineEdit(placeholderText=f"Choose the {title} folder" + (f" ({note})" if note else ""))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row.addWidget(self.edit, 1)
@@ -244,9 +244,9 @@ class QtTrainDialog(QDialog):
         self.folders = QGroupBox("Pictures")
         form = QFormLayout(self.folders)
         self.styles = QtFolderField("style pictures")
-        self.content = QtFolderField("photos to paint (optional)")
+        self.content = QtFolderField("photos to paint", "optional")
         self.before = QtFolderField("'before'")
-        self.after = QtFolderField("'after' (same file names)")
+        self.after = QtFolderField("'after'", "same file names as 'before'")
         self.style_label, self.content_label = QLabel("Style pictures"), QLabel("Photos (optional)")
         self.before_label, self.after_label = QLabel("Before"), QLabel("After")
         form.addRow(self.style_label, self.styles)
@@ -258,7 +258,7 @@ class QtTrainDialog(QDialog):
         settings = QHBoxLayout()
         self.name = QLineEdit(placeholderText="Name of the new style")
         self.preset = QComboBox()
-        for preset in ("fast", "balanced", "thorough"):
+        for preset in PRESETS:
             self.preset.addItem(preset.capitalize(), preset)
         self.steps = QSpinBox(minimum=1, maximum=100_000, suffix=" steps")
         self.preset.currentIndexChanged.connect(self._preset_changed)
@@ -485,7 +485,7 @@ def _describe(metrics: dict) -> str:
 def _checkpoint_exists(config, progress) -> bool:
     """Worker: is there an interrupted run of this configuration to resume?"""
     from ..training.checkpoint import Checkpoints
-    from ..training.style_trainer import checkpoint_dir_for
+    from ..training.run import checkpoint_dir_for
 
     return Checkpoints(checkpoint_dir_for(config)).exists
 

@@ -13,8 +13,22 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
+from superqt.utils import FunctionWorker, create_worker
+
+
+class _Worker(FunctionWorker):
+    """superqt's worker, ending quietly when its signals object was deleted under it: a job abandoned at
+    closing (it outlived the close's wait) may finish while the application tears its QObjects down, and
+    superqt's own emits would then print 'Signal source has been deleted' tracebacks."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except RuntimeError:
+            if shiboken6.isValid(self.signals):
+                raise
 
 
 class JobProgress(QObject):
@@ -57,7 +71,7 @@ class Job(QObject):
         self.progress.reported.connect(self.progressed)
         # errors are ours to report (failed/cancelled), not re-raised by superqt in the main thread
         self._worker = create_worker(function, *args, progress=self.progress, _start_thread=False,
-                                     _ignore_errors=True, **kwargs)
+                                     _ignore_errors=True, _worker_class=_Worker, **kwargs)
         self._worker.returned.connect(self._on_returned)
         self._worker.errored.connect(self._on_errored)
         self._worker.finished.connect(self._on_finished)

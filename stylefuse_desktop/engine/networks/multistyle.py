@@ -65,8 +65,14 @@ class MultiStyleNet(nn.Module):
         return torch.sigmoid_(styled(17, h, relu=False))
 
     def stages(self, plan: NormPlan) -> list[Stage]:
-        """Tiled rendering. The first layer's output (32 channels at full size) is too large to keep, so
-        a first pass only gathers its statistics and the next stage computes it again, tile by tile."""
+        """Tiled rendering: the encoder's stages then the decoder's."""
+        return self.encoder_stages(plan) + self.decoder_stages(plan)
+
+    def encoder_stages(self, plan: NormPlan) -> list[Stage]:
+        """Photo -> normalised features at 1/4 size (the third layer's output, normalised with the
+        photo's own statistics: photo fusion blends these). The first layer's output (32 channels at
+        full size) is too large to keep, so a first pass only gathers its statistics and the next stage
+        computes it again, tile by tile."""
         layers = self.layers()
 
         def first(x: torch.Tensor, region: Region) -> torch.Tensor:
@@ -78,8 +84,21 @@ class MultiStyleNet(nn.Module):
         def third(x: torch.Tensor, region: Region) -> torch.Tensor:
             return layers[2].conv(plan.apply(1, x, region))
 
-        def residual(x: torch.Tensor, region: Region) -> torch.Tensor:
-            h = plan.apply(2, x, region)
+        def normalise(x: torch.Tensor, region: Region) -> torch.Tensor:
+            return plan.apply(2, x, region)
+
+        return [
+            Stage("Measuring", first, scale=1, halo=4, collects=0, store=False, cost=7.8),
+            Stage("Painting", second, scale=0.5, halo=6, collects=1, cost=7.8 + 2.3, compact=True),
+            Stage("Painting", third, scale=0.5, halo=2, collects=2, cost=9.2 / 4),
+            Stage("Painting", normalise, scale=1, halo=0, whole=True, cost=0.05),
+        ]
+
+    def decoder_stages(self, plan: NormPlan) -> list[Stage]:
+        """Normalised features at 1/4 size -> the painting: residual blocks whole, the rest in tiles."""
+        layers = self.layers()
+
+        def residual(h: torch.Tensor, region: Region) -> torch.Tensor:
             for block in range(6):
                 r = plan.observe_and_apply(3 + 2 * block, layers[3 + 2 * block].conv(h), region)
                 h += plan.observe_and_apply(4 + 2 * block, layers[4 + 2 * block].conv(r), region, relu=False)
@@ -98,9 +117,6 @@ class MultiStyleNet(nn.Module):
             return torch.sigmoid_(plan.apply(17, x, region, relu=False))
 
         return [
-            Stage("Measuring", first, scale=1, halo=4, collects=0, store=False, cost=7.8),
-            Stage("Painting", second, scale=0.5, halo=6, collects=1, cost=7.8 + 2.3, compact=True),
-            Stage("Painting", third, scale=0.5, halo=2, collects=2, cost=9.2 / 4),
             Stage("Painting", residual, scale=1, halo=0, whole=True, cost=12 * 9.2 / 16),
             Stage("Painting", expand0, scale=2, halo=1, collects=15, cost=4 * 2.3 / 16, compact=True),
             Stage("Painting", expand1, scale=2, halo=1, collects=16, cost=4 * 0.3 / 4, compact=True),
