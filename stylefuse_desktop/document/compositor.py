@@ -89,22 +89,29 @@ def resize_map(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(resize_rgba(mask[..., None], size)[..., 0], 0, 1)
 
 
-def image_layer_on_canvas(layer: ImageLayer, doc: Document, scale: float) -> np.ndarray:
-    """The layer's pixels placed on a transparent canvas at ``scale``: position and size applied."""
-    width, height = canvas_size_at(doc, scale)
+Box = tuple[int, int, int, int]  # left, top, right, bottom in canvas pixels at some scale (end exclusive)
+
+
+def image_layer_on_canvas(layer: ImageLayer, doc: Document, scale: float, box: Box | None = None) -> np.ndarray:
+    """The layer's pixels placed on a transparent canvas at ``scale``: position and size applied.
+    ``box``: only that part of the canvas (the same pixels as the whole canvas's crop)."""
+    left, top, right, bottom = box or (0, 0, *canvas_size_at(doc, scale))
+    width, height = right - left, bottom - top
     out = np.zeros((height, width, 4), np.float32)
     if layer.raster is None:
         return out
     lw, lh = layer.raster.size
     size = (max(1, round(lw * layer.scale * scale)), max(1, round(lh * layer.scale * scale)))
-    x0, y0 = round(layer.x * scale), round(layer.y * scale)
+    x0, y0 = round(layer.x * scale) - left, round(layer.y * scale) - top
     sx0, sy0 = max(0, -x0), max(0, -y0)
     dx0, dy0 = max(0, x0), max(0, y0)
     w = min(size[0] - sx0, width - dx0)
     h = min(size[1] - sy0, height - dy0)
     if w <= 0 or h <= 0:
         return out
-    if size[0] <= lw:
+    if size == (lw, lh):  # at full size: convert only the part in view
+        pixels = layer.raster.to_float(slice(sy0, sy0 + h))[:, sx0 : sx0 + w]
+    elif size[0] <= lw:
         pixels = layer.raster.reduced(size)[sy0 : sy0 + h, sx0 : sx0 + w]
     else:
         # enlarged: resample only the part that lands on the canvas (the whole enlarged photo could be
@@ -124,16 +131,25 @@ def _resample_box(raster, box: tuple[float, float, float, float], size: tuple[in
     return _bilinear(crop, size, (box[0] - left, box[1] - top, box[2] - left, box[3] - top))
 
 
-def layer_pixels(layer: Layer, doc: Document, renders: RenderStore | None, scale: float) -> np.ndarray | None:
-    """RGBA float32 at the canvas size times ``scale``, before opacity and mask; None if not painted yet."""
+def layer_pixels(layer: Layer, doc: Document, renders: RenderStore | None, scale: float,
+                 box: Box | None = None) -> np.ndarray | None:
+    """RGBA float32 at the canvas size times ``scale`` (or its part ``box``), before opacity and mask;
+    None if not painted yet."""
     if isinstance(layer, ImageLayer):
-        return image_layer_on_canvas(layer, doc, scale)
+        return image_layer_on_canvas(layer, doc, scale, box)
     if renders is None:
         return None
     painted = renders.best(layer.id, scale)
     if painted is None:
         return None
-    return resize_rgba(painted.rgba, canvas_size_at(doc, scale))
+    if box is None:
+        return resize_rgba(painted.rgba, canvas_size_at(doc, scale))
+    left, top, right, bottom = box
+    factor = painted.scale / scale
+    if abs(factor - 1.0) < 1e-6 and painted.rgba.shape[:2] == canvas_size_at(doc, scale)[::-1]:
+        return painted.rgba[top:bottom, left:right]
+    return _bilinear(painted.rgba, (right - left, bottom - top),
+                     (left * factor, top * factor, right * factor, bottom * factor))
 
 
 def composite(
@@ -144,14 +160,19 @@ def composite(
     only: str | None = None,
     background: np.ndarray | None = None,
     layers: list[Layer] | None = None,
+    box: Box | None = None,
+    painted_boxes: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The visible layers composited, bottom to top -> RGBA float32 [h, w, 4] at ``scale``.
 
     ``below``: only the layers under this index (a style layer's "everything below"). ``only``: one
     layer alone (export of a layer). ``layers``: these layers instead of the document's stack.
+    ``box``: only that part of the canvas; ``painted_boxes`` then gives style/fusion layers' pixels for
+    it (RGBA, by layer id) in place of the render store's (the canvas's real pixels at 100%).
     """
     width, height = canvas_size_at(doc, scale)
-    out = np.zeros((height, width, 4), np.float32) if background is None else background.copy()
+    left, top, right, bottom = box or (0, 0, width, height)
+    out = np.zeros((bottom - top, right - left, 4), np.float32) if background is None else background.copy()
     if layers is None:
         layers = list(doc.layers)[: below if below is not None else len(doc.layers)]
     for layer in layers:
@@ -159,12 +180,15 @@ def composite(
             continue
         if not layer.visible or layer.opacity <= 0:
             continue
-        pixels = layer_pixels(layer, doc, renders, scale)
+        if painted_boxes is not None and layer.id in painted_boxes:
+            pixels = painted_boxes[layer.id]
+        else:
+            pixels = layer_pixels(layer, doc, renders, scale, box)
         if pixels is None:
             continue
         alpha = pixels[..., 3:4] * np.float32(layer.opacity)
         if layer.mask is not None:
-            alpha = alpha * resize_map(layer.mask, (width, height))[..., None]
+            alpha = alpha * resize_map(layer.mask, (width, height))[top:bottom, left:right, None]
         out = composite_over(out, pixels[..., :3], alpha, layer.blend_mode)
     return out
 

@@ -8,17 +8,26 @@ paints at the size the stroke setting gives for the full canvas.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..document.compositor import Painted, RenderStore, composite, image_layer_on_canvas, layer_pixels, resize_map
+from ..document.compositor import (
+    Box,
+    Painted,
+    RenderStore,
+    composite,
+    image_layer_on_canvas,
+    layer_pixels,
+    resize_map,
+)
 from ..document.document import Document
 from ..document.layers import BELOW, FusionLayer, ImageLayer, StyleEntry, StyleLayer
 from ..errors import BadInputError
-from ..progress import NullProgress, Progress
+from ..progress import NullProgress, Progress, raise_if_cancelled
 from .fusion import fuse_photos
-from .render import RenderSettings, render_image
+from .region import View, view_tiles
+from .render import PaintedImage, RenderSettings, paint_image, render_image
 from .styles import StyleMix, source_of
 
 DRAFT_SIDE = 768  # slider drags paint at most this long a side, for speed; the full quality follows
@@ -89,3 +98,83 @@ def _maybe(doc: Document, layer_id: str):
     except KeyError:
         return None
 
+
+
+@dataclass
+class HeldPainting:
+    """A style layer's painting of its full-size source, kept between views: any box of the export
+    comes from it without painting again."""
+
+    signature: tuple
+    painted: PaintedImage
+    alpha: np.ndarray  # [H, W] the source's alpha at full size
+    whole: Painted | None = None  # the full-size painting, made only when a layer above paints from it
+
+
+def paint_view(
+    doc: Document,
+    box: Box,
+    renders: RenderStore,
+    held: dict[str, HeldPainting],
+    base: RenderSettings = RenderSettings(),
+    progress: Progress = NullProgress(),
+) -> np.ndarray:
+    """The document's composite in ``box`` (full-size canvas pixels: left, top, right, bottom) exactly as
+    the export shows it, RGBA float32: photos cropped from their full-size rasters, style layers from
+    their paintings of the full-size source with whole-image statistics (made once per layer and
+    settings and kept in ``held`` for the next view), painted tile by tile from the centre out. Fusion
+    layers show their latest painting, resampled."""
+    left, top, right, bottom = box
+    needed: set[str] = set()
+
+    def need(layer) -> None:
+        if layer.id not in needed:
+            needed.add(layer.id)
+            for dep in doc.dependencies(layer):
+                need(dep)
+
+    for layer in doc.layers:
+        if isinstance(layer, StyleLayer) and layer.visible and layer.opacity > 0:
+            need(layer)
+    for gone in [lid for lid in held if lid not in needed]:
+        del held[gone]  # deleted or hidden layers let their memory go
+    local = RenderStore()
+    for layer in doc.layers:
+        painted = renders.best(layer.id, 1.0)
+        if isinstance(layer, FusionLayer) and painted is not None:
+            local.put(layer.id, painted)
+    boxes: dict[str, np.ndarray] = {}
+    below: list[StyleLayer] = []
+    for layer in doc.layers:
+        if not isinstance(layer, StyleLayer) or layer.id not in needed:
+            continue
+        raise_if_cancelled(progress)
+        signature = doc.signature(layer)
+        item = held.get(layer.id)
+        if item is None or item.signature != signature:
+            for lower in below:  # this layer may paint from those under it: at full size, as the export
+                kept = held[lower.id]
+                if kept.whole is None:
+                    rgb = kept.painted.whole()
+                    if not isinstance(rgb, np.ndarray):  # on a GPU: [1, 3, H, W] there
+                        rgb = rgb[0].permute(1, 2, 0).cpu().numpy()
+                    kept.whole = Painted(np.concatenate([rgb, kept.alpha[..., None]], axis=2), 1.0,
+                                         kept.signature)
+                local.put(lower.id, kept.whole)
+            source = source_rgba(doc, layer, local, 1.0)
+            masks = None
+            if any(e.weight_map is not None for e in layer.styles):
+                masks = [None if e.weight_map is None else resize_map(e.weight_map, (doc.width, doc.height))
+                         for e in layer.styles]
+            painted_image = paint_image(np.ascontiguousarray(source[..., :3]), style_mix(layer.styles),
+                                        engine_settings(layer, doc, 1.0, False, base), progress, masks)
+            item = held[layer.id] = HeldPainting(signature, painted_image, np.ascontiguousarray(source[..., 3]))
+        out = np.empty((bottom - top, right - left, 4), np.float32)
+        out[..., 3] = item.alpha[top:bottom, left:right]
+        for rows, cols in view_tiles(View(top, left, bottom, right)):
+            raise_if_cancelled(progress)
+            out[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left, :3] = \
+                item.painted.region(rows, cols)
+        boxes[layer.id] = out
+        below.append(layer)
+    return composite(doc, local, 1.0, box=box, painted_boxes=boxes)

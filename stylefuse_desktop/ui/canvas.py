@@ -1,7 +1,10 @@
 """The canvas: shows the composite, zooms and pans, compares before/after, and paints masks.
 
 Large photos are shown through a proxy (the composite at a reduced scale), so zooming, panning and
-painting stay fluid; exports always composite at full size. The brush paints at the canvas's full
+painting stay fluid; exports always composite at full size. Zoomed past the proxy's scale, once the view
+has settled (``SETTLE_MS``), the canvas asks for the real pixels of what it shows (``view_settled``):
+the export's box in view, painted in the background, drawn over the proxy until the document changes
+(a pan keeps it, in its place, while the next one is painted). The brush paints at the canvas's full
 resolution into a working copy of the target map and hands the stroke to the document when the
 button is released, as one undoable step. The move tool drags the selected photo layer (one step
 per drag) and the arrow keys nudge it.
@@ -24,6 +27,7 @@ from ..errors import BadInputError
 
 STYLE_MIME = "application/x-stylefuse-style"
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
+SETTLE_MS = 200  # the view is still this long after the last pan or zoom: paint its real pixels
 _NUDGES = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 
 
@@ -33,6 +37,13 @@ def rgba_to_qimage(rgba: np.ndarray) -> QImage:
     height, width = data.shape[:2]
     image = QImage(data.data, width, height, width * 4, QImage.Format.Format_RGBA8888)
     return image.copy()
+
+
+def _qimage_pixels(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    ptr = image.constBits()
+    return np.frombuffer(ptr, np.uint8, image.height() * image.bytesPerLine()).reshape(
+        image.height(), image.bytesPerLine() // 4, 4)[:, : image.width()].copy()
 
 
 @dataclass
@@ -66,6 +77,8 @@ class QtCanvas(QWidget):
     style_dropped = Signal(str)  # style key dropped on the canvas
     brush_changed = Signal()
     refused = Signal(str)  # an edit the document refused (a locked layer...), for the status bar
+    view_moved = Signal()  # a pan or zoom: any real pixels being painted for the old view are moot
+    view_settled = Signal()  # the view has been still SETTLE_MS: ``view_box`` wants real pixels
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,6 +109,10 @@ class QtCanvas(QWidget):
         self._refresh_timer.timeout.connect(self._recomposite)
         self.composites = 0  # how many times the proxy was recomposited (tests wait on it)
         self.fitted = True  # the view follows the window's size until the user zooms
+        self._region: tuple[tuple[int, int, int, int], QImage] | None = None  # real pixels: box, image
+        self.region_generation = 0  # the document state the region was asked for (a change makes it stale)
+        self._settle_timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._settle_timer.timeout.connect(self.view_settled)
 
     # -- document ----------------------------------------------------------------------------------
     def set_document(self, doc: Document | None, renders: RenderStore | None) -> None:
@@ -127,6 +144,9 @@ class QtCanvas(QWidget):
         self._refresh_timer.start()
 
     def _recomposite(self) -> None:
+        self._region = None  # the document changed: the real pixels are painted again for it
+        self.region_generation += 1
+        self._view_changed()
         if self.doc is None:
             self._image = self._before = None
         else:
@@ -143,10 +163,43 @@ class QtCanvas(QWidget):
         """What the canvas shows (RGBA uint8 at the proxy scale), for tests and screenshots."""
         if self._image is None:
             return None
-        image = self._image.convertToFormat(QImage.Format.Format_RGBA8888)
-        ptr = image.constBits()
-        return np.frombuffer(ptr, np.uint8, image.height() * image.bytesPerLine()).reshape(
-            image.height(), image.bytesPerLine() // 4, 4)[:, : image.width()].copy()
+        return _qimage_pixels(self._image)
+
+    # -- real pixels in view -----------------------------------------------------------------------
+    def view_box(self) -> tuple[int, int, int, int] | None:
+        """The part of the full-size canvas in view (left, top, right, bottom), when the zoom shows more
+        than the proxy holds; else None."""
+        if self.doc is None or self.split is not None or self.zoom <= self.proxy_scale * 1.0001:
+            return None
+        topleft, bottomright = self.to_canvas(QPointF(0, 0)), self.to_canvas(QPointF(self.width(), self.height()))
+        left, top = max(0, math.floor(topleft.x())), max(0, math.floor(topleft.y()))
+        right = min(self.doc.width, math.ceil(bottomright.x()))
+        bottom = min(self.doc.height, math.ceil(bottomright.y()))
+        if right <= left or bottom <= top:
+            return None
+        return left, top, right, bottom
+
+    def set_region(self, box: tuple[int, int, int, int], rgba: np.ndarray, generation: int) -> None:
+        """Real pixels for ``box`` (RGBA float32), asked for at ``generation``; dropped if stale."""
+        if generation != self.region_generation or self.view_box() is None:
+            return
+        self._region = (box, rgba_to_qimage(rgba))
+        self.update()
+
+    def region_pixels(self) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+        """The real pixels drawn over the proxy (box, RGBA uint8), for tests."""
+        if self._region is None:
+            return None
+        box, image = self._region
+        return box, _qimage_pixels(image)
+
+    def _view_changed(self) -> None:
+        self.view_moved.emit()
+        if self.view_box() is None:
+            self._region = None
+            self._settle_timer.stop()
+        else:
+            self._settle_timer.start()
 
     # -- geometry ----------------------------------------------------------------------------------
     def image_rect(self) -> QRectF:
@@ -170,12 +223,15 @@ class QtCanvas(QWidget):
         self.center = QPointF(self.doc.width / 2, self.doc.height / 2)
         self.fitted = True
         self.zoom_changed.emit(self.zoom)
+        self._view_changed()
         self.update()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         if self.fitted:  # a fitted view stays fitted as the window changes size
             self.fit()
+        else:
+            self._view_changed()
 
     def actual_pixels(self) -> None:
         self.set_zoom(1.0)
@@ -191,6 +247,7 @@ class QtCanvas(QWidget):
         else:
             self.zoom = zoom
         self.zoom_changed.emit(self.zoom)
+        self._view_changed()
         self.update()
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
@@ -198,6 +255,7 @@ class QtCanvas(QWidget):
 
     def set_split(self, enabled: bool) -> None:
         self.split = 0.5 if enabled else None
+        self._view_changed()  # the before/after view shows the proxy only
         self.refresh()
 
     # -- painting the widget -------------------------------------------------------------------------
@@ -223,6 +281,10 @@ class QtCanvas(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom * self.proxy_scale < 2)
         source = QRectF(0, 0, self._image.width(), self._image.height())
         p.drawImage(rect, self._image, source)
+        if self._region is not None:
+            (left, top, right, bottom), region = self._region
+            p.drawImage(QRectF(rect.x() + left * self.zoom, rect.y() + top * self.zoom, (right - left) * self.zoom,
+                               (bottom - top) * self.zoom), region, QRectF(0, 0, region.width(), region.height()))
         if self.split is not None and self._before is not None:
             x = rect.x() + rect.width() * self.split
             p.save()
@@ -316,6 +378,7 @@ class QtCanvas(QWidget):
             start, centre = self._pan_from
             self.center = centre - (pos - start) / self.zoom
             self.fitted = False
+            self._view_changed()
         elif self._dragging_split:
             rect = self.image_rect()
             self.split = min(1.0, max(0.0, (pos.x() - rect.x()) / max(1.0, rect.width())))

@@ -79,6 +79,17 @@ def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scal
     return results
 
 
+def paint_view(doc: Document, box: tuple[int, int, int, int], renders: RenderStore, held: dict,
+               options: EngineOptions, progress) -> np.ndarray:
+    """The real pixels of the canvas's view: the export's ``box``, RGBA (``layer_paint.paint_view``);
+    ``held`` keeps the style layers' full-size paintings between views (the scheduler owns it)."""
+    from ..engine.layer_paint import paint_view as paint_box
+    from ..engine.render import RenderSettings
+
+    base = RenderSettings(device=options.device, tile_memory_mb=options.tile_memory_mb)
+    return paint_box(doc, box, renders, held, base, progress)
+
+
 def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptions, progress):
     """Yield (style key, thumbnail [h, w, 3]) for each style on the user's small photo; each is kept in
     the thumbnail cache for the next start."""

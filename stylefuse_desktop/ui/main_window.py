@@ -198,6 +198,8 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.painter.painted.connect(self._paintings_landed)
         self.painter.layer_failed.connect(self._layer_failed)
         self.painter.failed.connect(self._job_failed)
+        self.canvas.view_moved.connect(self.painter.cancel_view)
+        self.canvas.view_settled.connect(self._paint_view)
 
     # -- documents ---------------------------------------------------------------------------------
     @property
@@ -230,6 +232,13 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
             doc.selection_changed.connect(self._selection_changed)
         self._history_changed()
         self.style_picker.forget_thumbnails()
+
+    def _paint_view(self) -> None:
+        """The canvas's view has settled past the proxy's scale: paint its real pixels."""
+        box = self.canvas.view_box()
+        if box is not None:
+            generation = self.canvas.region_generation
+            self.painter.paint_view(box, lambda done, rgba: self.canvas.set_region(done, rgba, generation))
 
     def _paintings_landed(self, layer_ids: list[str]) -> None:
         self.canvas.refresh()

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 THROTTLE_MS = 120  # while dragging: at most one new preview request this often
 PAINT_KEY = "paint"
+VIEW_KEY = "view"  # the real pixels of the canvas's view (at zoom past the proxy's scale)
 
 
 class PaintScheduler(QObject):
@@ -47,6 +48,8 @@ class PaintScheduler(QObject):
         self.interacting = False
         self.failures: dict[str, str] = {}  # layer id -> why its last paint failed
         self.submitted = 0  # paint jobs submitted (tests and benchmarks count them)
+        self.view_jobs = 0  # view jobs submitted
+        self._held: dict = {}  # the view jobs' full-size paintings by layer id (engine objects; jobs only)
         self._pending = False
         self._soon = QTimer(self, singleShot=True, interval=0)  # one request per event-loop turn
         self._soon.timeout.connect(self._submit)
@@ -63,6 +66,7 @@ class PaintScheduler(QObject):
         self.doc = doc
         self.renders = renders or RenderStore()
         self.failures.clear()
+        self._held = {}  # a new document: the last one's paintings go (a running job keeps its own)
         self.interacting = False
         if doc is not None:
             doc.layers_changed.connect(self.request)
@@ -147,7 +151,28 @@ class PaintScheduler(QObject):
                 self.layer_failed.emit(layer_id, "")  # painted again: the marker goes
         self.painted.emit([layer_id for layer_id, _ in results])
 
+    # -- the view's real pixels ------------------------------------------------------------------------
+    def paint_view(self, box: tuple[int, int, int, int], landed: Callable[[tuple[int, int, int, int], object], None]
+                   ) -> Job | None:
+        """Paint the export's ``box`` (full-size canvas pixels) in the background, replacing any view job
+        still running; ``landed(box, rgba)`` gets it unless the document changed meanwhile."""
+        if self.doc is None or not self.engine_ready:
+            return None
+        doc = self.doc
+        job = Job("Sharpening the view", engine_jobs.paint_view, doc.snapshot(), box, self.renders, self._held,
+                  self._options())
+        job.quiet = True
+        job.succeeded.connect(lambda rgba: landed(box, rgba) if doc is self.doc else None)
+        job.failed.connect(lambda exc: self.failed.emit(job, exc))
+        self.view_jobs += 1
+        self.jobs.submit(VIEW_KEY, lambda: job)
+        return job
+
+    def cancel_view(self) -> None:
+        self.jobs.cancel(VIEW_KEY)
+
     def cancel(self) -> None:
+        self.jobs.cancel(VIEW_KEY)
         self._soon.stop()
         self._throttle.stop()
         self._pending = False
