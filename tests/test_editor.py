@@ -408,7 +408,6 @@ def test_closing_mid_paint_returns_quickly_with_every_worker_stopped(qtbot, wind
     so nothing runs on to emit into the window's deleted objects, and no traceback is printed."""
     import time
 
-    from PySide6.QtCore import QThreadPool
     from skimage import data
 
     path = tmp_path / "big.png"
@@ -427,8 +426,8 @@ def test_closing_mid_paint_returns_quickly_with_every_worker_stopped(qtbot, wind
     started = time.perf_counter()
     assert window.close()
     elapsed = time.perf_counter() - started
-    assert job.progress.cancelled and not job.running
-    assert QThreadPool.globalInstance().activeThreadCount() == 0  # no worker outlives the window
+    assert job.progress.cancelled and not job.running  # its worker ended before close returned
+    assert job._worker.ended.is_set()
     qtbot.wait(50)
     err = capfd.readouterr().err
     assert "Signal source has been deleted" not in err and "Traceback" not in err, err
@@ -441,17 +440,22 @@ def test_a_job_outliving_the_application_ends_without_a_traceback(qtbot, capfd):
     import threading
 
     import shiboken6
-    from PySide6.QtCore import QThreadPool
 
     from stylefuse_desktop.ui.workers import Job
 
-    release = threading.Event()
-    job = Job("Painting", lambda progress: release.wait(10) and "painted").start()
-    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 1)
+    started, release = threading.Event(), threading.Event()
+
+    def work(progress):
+        started.set()
+        return release.wait(10) and "painted"
+
+    job = Job("Painting", work).start()
+    qtbot.waitUntil(started.is_set)
     capfd.readouterr()
     shiboken6.delete(job._worker.signals)  # what the application's teardown does to a live worker's signals
     release.set()
-    assert QThreadPool.globalInstance().waitForDone(10_000)
+    assert job._worker.ended.wait(10)
+    qtbot.wait(100)  # Qt prints an exception escaping run() just after run() is over
     err = capfd.readouterr().err
     assert "Signal source has been deleted" not in err and "Traceback" not in err, err
 

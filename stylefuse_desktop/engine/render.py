@@ -575,7 +575,8 @@ def render_batch(
     plan = plan_paint(mix, device, 1.0, None)
     x = torch.cat([p.padded.to(device) for p in prepared]).contiguous(memory_format=torch.channels_last)
     with convolutions_in(paint_dtype(plan, settings, device)):
-        out = forward_whole(load_network(plan.network, device), plan.network, x, plan.norms.mixed)
+        out = forward_whole(with_adapters(load_network(plan.network, device), plan.adapters), plan.network, x,
+                            plan.norms.mixed)
     del x
     h, w = prepared[0].small.shape[-2:]
     return [_output(finish(out[i : i + 1, :, :h, :w], p, settings, plan.family), as_uint8)

@@ -23,12 +23,18 @@ class _Worker(FunctionWorker):
     closing (it outlived the close's wait) may finish while the application tears its QObjects down, and
     superqt's own emits would then print 'Signal source has been deleted' tracebacks."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ended = threading.Event()  # set when run() is over, whatever its signals could still reach
+
     def run(self) -> None:
         try:
             super().run()
         except RuntimeError:
             if shiboken6.isValid(self.signals):
                 raise
+        finally:
+            self.ended.set()
 
 
 class JobProgress(QObject):
