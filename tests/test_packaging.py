@@ -113,6 +113,9 @@ def test_install_refuses_a_missing_bundle(tmp_path):
 
 
 def test_self_test_paints_the_sample_photo_through_the_editor(tmp_path):
+    # a damaged style among the user's styles is a warning, never a failed self-test
+    (tmp_path / "styles").mkdir()
+    (tmp_path / "styles" / "broken.sfstyle").write_bytes(b"PK\x03\x04 not a zip")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "STYLEFUSE_DATA_DIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", "stylefuse_desktop.app", "--self-test"], capture_output=True,
                             text=True, env=env, timeout=600)
