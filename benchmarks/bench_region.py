@@ -59,7 +59,7 @@ def main() -> None:
     same = float(np.abs(whole[top : top + view_h, left : left + view_w] - view).max())
 
     print(f"24 MP photo (6000x4000), style {args.style}, view {view_w}x{view_h} at 100%")
-    print(f"| step | seconds |\n|---|---|")
+    print("| step | seconds |\n|---|---|")
     print(f"| painting of the full photo (once per layer and settings) | {t_paint:.2f} |")
     print(f"| visible region at full resolution (each view) | {t_view:.2f} |")
     print(f"| first real pixels after zooming in (both) | {t_paint + t_view:.2f} |")

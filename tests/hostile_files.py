@@ -250,9 +250,9 @@ def not_a_zip(path: Path) -> Path:
 def project_with(path: Path, edit=None, extra_files: dict[str, bytes] | None = None, manifest_raw: bytes | None = None
                  ) -> Path:
     """A valid small project (a photo and a style layer) whose manifest ``edit`` then damages."""
+    from stylefuse_desktop.document.image_io import read_image
     from stylefuse_desktop.document.layers import StyleEntry, StyleLayer, StyleRef
     from stylefuse_desktop.document.operations import document_from_photo
-    from stylefuse_desktop.document.image_io import read_image
     from stylefuse_desktop.document.project import project_bytes
 
     source = photo(path.with_suffix(".src.png"), 24, 16)

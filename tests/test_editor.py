@@ -10,7 +10,6 @@ from PIL import Image
 pytest.importorskip("pytestqt")
 import shiboken6  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
-
 from test_ui import PAINT_TIMEOUT, photo_path, shown, wait_painted, window  # noqa: E402,F401
 
 from stylefuse_desktop.document.layers import StyleRef  # noqa: E402

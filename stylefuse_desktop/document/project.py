@@ -24,6 +24,21 @@ from .atomic import atomic_write_bytes
 from .blend import BlendMode
 from .compositor import Painted, RenderStore
 from .document import MAX_LAYER_SCALE, MIN_LAYER_SCALE, Document
+from .layers import (
+    BELOW,
+    LAYER_TYPES,
+    MAX_STROKE,
+    MIN_STROKE,
+    FusionLayer,
+    FusionSource,
+    ImageLayer,
+    Layer,
+    StyleEntry,
+    StyleLayer,
+    StyleRef,
+)
+from .png16 import PngError, encode_png16
+from .raster import Raster
 from .user_files import (
     DEFAULT_MAX_PIXELS,
     ImageLimits,
@@ -38,21 +53,6 @@ from .user_files import (
     printable,
     readable_file,
 )
-from .layers import (
-    BELOW,
-    MAX_STROKE,
-    MIN_STROKE,
-    LAYER_TYPES,
-    FusionLayer,
-    FusionSource,
-    ImageLayer,
-    Layer,
-    StyleEntry,
-    StyleLayer,
-    StyleRef,
-)
-from .png16 import PngError, encode_png16
-from .raster import Raster
 
 PROJECT_FORMAT = "stylefuse.project"
 PROJECT_VERSION = 1

@@ -23,8 +23,8 @@ import os
 import sys
 from collections.abc import Callable
 from functools import lru_cache
-from typing import ParamSpec, TypeVar
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import torch

@@ -4,7 +4,6 @@ style layer. Thumbnails are painted in the background at small size and cached p
 
 from __future__ import annotations
 
-
 from pathlib import Path
 
 import numpy as np
