@@ -1,5 +1,5 @@
-"""Which number format the convolutions use during a render: float32, or bfloat16 where the hardware
-runs it natively (CUDA; CPUs with AVX-512 BF16 or AMX). Activations between layers and all
+"""Which number format the convolutions use during a render: float32, or bfloat16 where it pays (CPUs
+with AVX-512 BF16 or AMX; asked for by name on CUDA). Activations between layers and all
 normalisation statistics stay float32; only the convolutions' inputs and weights are bfloat16."""
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def bf16_is_native(device: torch.device) -> bool:
 
 
 def resolve(precision: str, device: torch.device) -> torch.dtype:
-    if precision == "bf16" or (precision == "auto" and bf16_is_native(device)):
+    # 'auto' takes bf16 on CPUs only: on an H200 the fp32 convolutions (TF32 in cuDNN) ran faster than
+    # bf16 (4000x3000 picture style 0.044 s vs 0.054 s; docs/bench/gpu.md)
+    if precision == "bf16" or (precision == "auto" and device.type == "cpu" and bf16_is_native(device)):
         return torch.bfloat16
     return torch.float32
 
