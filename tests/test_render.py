@@ -176,3 +176,14 @@ def test_bf16_convolutions_stay_close_to_fp32_and_auto_keeps_the_26_style_net_in
     builtin = parse_mix(["Cobalt Strokes"])
     np.testing.assert_array_equal(render_image(photo_rgb, builtin, RenderSettings(precision="auto")),
                                   render_image(photo_rgb, builtin, RenderSettings(precision="fp32")))
+
+
+def test_auto_precision_keeps_fp32_on_cuda_and_takes_bf16_only_by_name():
+    import torch
+
+    from stylefuse_desktop.engine.precision import resolve
+
+    cuda = torch.device("cuda")  # resolving touches no GPU
+    assert resolve("auto", cuda) == torch.float32  # fp32 (TF32) ran faster than bf16 on an H200
+    assert resolve("bf16", cuda) == torch.bfloat16
+    assert resolve("fp32", torch.device("cpu")) == torch.float32
