@@ -308,7 +308,8 @@ def _layer(reader: _Reader, item: dict, size: tuple[int, int]) -> Layer:
         exif = reader.read(item["exif"]) if item.get("exif") else None
         bit_depth = reader.whole(item, "bit_depth", 8, 16, 8, what)
         return ImageLayer(**common, raster=reader.raster(item["pixels"], bit_depth),
-                          x=reader.whole(item, "x", -1e7, 1e7, what=what), y=reader.whole(item, "y", -1e7, 1e7, what=what),
+                          x=reader.whole(item, "x", -1e7, 1e7, what=what),
+                          y=reader.whole(item, "y", -1e7, 1e7, what=what),
                           scale=reader.number(item, "scale", MIN_LAYER_SCALE, MAX_LAYER_SCALE, what=what), exif=exif)
     shared = dict(styles=_styles(reader, item.get("styles", []), size, what),
                   strength=reader.number(item, "strength", 0.0, 1.0, what=what),

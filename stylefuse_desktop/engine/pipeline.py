@@ -60,9 +60,9 @@ class FolderPipeline(Generic[Job]):
     ``read(job) -> photo`` (anything with ``size`` as (width, height)), ``paint(pairs) -> outputs``
     (a list of one (job, photo) pair, or up to ``batch`` pairs of photos of the same size, painted
     together) and ``write(job, output)``. The pipeline lets go of a photo once it is painted, so its
-    pixels are freed while the result is encoded (the output carries what the writer needs). Exceptions for which ``recoverable(exc)`` is true become a result's
-    ``error``; any other stops the run (reads not yet started are dropped; started writes finish,
-    atomically).
+    pixels are freed while the result is encoded (the output carries what the writer needs). Exceptions
+    for which ``recoverable(exc)`` is true become a result's ``error``; any other stops the run (reads
+    not yet started are dropped; started writes finish, atomically).
     """
 
     def __init__(

@@ -57,7 +57,8 @@ def component_parameters(source, net, device: torch.device) -> list[tuple[torch.
     them, else those its embedding gives."""
     style = source.style_file
     if style is not None and "norm.0.gamma" in style.tensors:
-        own = [(style.tensors.get(f"norm.{i}.gamma"), style.tensors.get(f"norm.{i}.beta")) for i in range(len(net.gamma))]
+        own = [(style.tensors.get(f"norm.{i}.gamma"), style.tensors.get(f"norm.{i}.beta"))
+               for i in range(len(net.gamma))]
         expected = [p[0].shape[-1] for p in net.norm_parameters(component_embedding(source, device)[None])]
         if any(g is None or b is None or g.shape != (n,) or b.shape != (n,) for (g, b), n in zip(own, expected)):
             raise BadInputError(f"style '{printable(style.name)}': its normalisation tensors do not fit the network; "

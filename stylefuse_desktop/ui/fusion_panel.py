@@ -141,7 +141,8 @@ class QtFusionPanel(QWidget):
             return None
         others = tuple((o.id, o.name, o.kind) for o in self.doc.layers if o.id != layer.id)
         sources = tuple(s.layer_id for s in layer.sources) if isinstance(layer, FusionLayer) else ()
-        return (layer.id, layer.name, layer.kind, tuple((e.style.key, e.style.name) for e in layer.styles), sources, others)
+        styles = tuple((e.style.key, e.style.name) for e in layer.styles)
+        return (layer.id, layer.name, layer.kind, styles, sources, others)
 
     def refresh(self) -> None:
         """Show the selected layer: rebuild the rows if its structure changed, then set every value in

@@ -347,7 +347,8 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
 
     def _job_failed(self, job: Job, exc: BaseException) -> None:
         log.error("%s failed: %s", job.title, exc, exc_info=(type(exc), exc, exc.__traceback__))
-        if not isinstance(exc, StyleFuseError) and (isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()):
+        out_of_memory = isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+        if not isinstance(exc, StyleFuseError) and out_of_memory:
             self.show_message(f"{job.title} ran out of memory. Lower the tile memory or stroke size in the "
                               "preferences; your document is unchanged.", error=True)
         else:
