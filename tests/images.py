@@ -26,6 +26,12 @@ def save(path, array_or_image, **options) -> str:
     return str(path)
 
 
+def save_float_rgb(folder, name: str, rgb: np.ndarray) -> None:
+    """Write float [H, W, 3] in [0, 1] as an 8-bit picture ``folder/name``, making the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(folder / name)
+
+
 def png_bomb_header(path, width: int, height: int) -> str:
     """A tiny PNG whose header claims an enormous size (a decompression bomb's calling card)."""
 

@@ -7,7 +7,7 @@ import errno
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from images import save_float_rgb as save
 
 from stylefuse_desktop.document.style_file import read_style_file
 from stylefuse_desktop.engine.render import render_image
@@ -19,11 +19,6 @@ from stylefuse_desktop.training.discriminator import ConditionalPatchDiscriminat
 from stylefuse_desktop.training.pairs_trainer import train_pairs
 from stylefuse_desktop.training.style_trainer import save_result, train_style
 from stylefuse_desktop.training.synthetic import synthetic_look, texture_style_set
-
-
-def save(folder, name, rgb):
-    folder.mkdir(parents=True, exist_ok=True)
-    Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(folder / name)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from images import save_float_rgb as save
 from PIL import Image
 
 from stylefuse_desktop.cli import main
@@ -27,9 +28,6 @@ from stylefuse_desktop.training.synthetic import texture_style_set
 CPU = torch.device("cpu")
 
 
-def save(folder, name, rgb):
-    folder.mkdir(parents=True, exist_ok=True)
-    Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(folder / name)
 
 
 @pytest.fixture
