@@ -51,7 +51,7 @@ _MIGRATIONS: dict[int, Callable[[dict], dict]] = {
     1: lambda manifest: {**manifest, "format_version": 2, "adapters": None},
 }
 ADAPTER_PREFIX = "adapter."
-_MAX_ADAPTER_RANK = 64
+MAX_ADAPTER_RANK = 64
 
 
 @dataclass
@@ -95,7 +95,7 @@ def _validate(style: StyleFile, origin: str) -> None:
             raise BadInputError(f"{origin}: the style embedding holds values far out of range; the file is damaged")
         _validate_norms(style.tensors, origin)
         for key, value in style.tensors.items():
-            if key.startswith(ADAPTER_PREFIX) and (value.ndim != 2 or min(value.shape) > _MAX_ADAPTER_RANK):
+            if key.startswith(ADAPTER_PREFIX) and (value.ndim != 2 or min(value.shape) > MAX_ADAPTER_RANK):
                 raise BadInputError(f"{origin}: the style's adapter '{printable(key)}' is damaged")
     if style.kind == "look":
         architecture = style.info.get("architecture", {})

@@ -14,6 +14,7 @@ contributes none. Tensors in a ``.sfstyle``: ``adapter.<layer>.up`` and ``adapte
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -22,10 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..document.style_file import ADAPTER_PREFIX, MAX_ADAPTER_RANK
+
 # the decoder convolutions that carry adapters, by their module path in StyleTransformer
 ADAPTED_LAYERS: tuple[str, ...] = (*(f"residual.{i}" for i in range(10)), "expand.0", "expand.1", "expand.2")
 RANK = 8
-PREFIX = "adapter."
+PREFIX = ADAPTER_PREFIX
 
 
 def _conv(net: nn.Module, layer: str) -> nn.Conv2d:
@@ -134,21 +137,17 @@ def check_adapter_tensors(tensors: dict[str, np.ndarray]) -> str | None:
         if up is None or down is None:
             return f"the adapter of layer {layer} is missing"
         if up.ndim != 2 or down.ndim != 2 or up.shape[0] != up_shape[0] or down.shape[1] != down_shape[1] \
-                or up.shape[1] != down.shape[0] or up.shape[1] > 64:
+                or up.shape[1] != down.shape[0] or up.shape[1] > MAX_ADAPTER_RANK:
             return f"the adapter of layer {layer} has the wrong shape"
         if not (np.all(np.isfinite(up)) and np.all(np.isfinite(down))):
             return f"the adapter of layer {layer} holds invalid numbers"
     return None
 
 
-_shapes_cache: dict = {}
-
-
+@functools.lru_cache(maxsize=1)
 def _reference_shapes(network_class) -> dict:
-    if "shapes" not in _shapes_cache:
-        with torch.inference_mode(False):
-            _shapes_cache["shapes"] = adapter_shapes(network_class().to("meta"), RANK)
-    return _shapes_cache["shapes"]
+    with torch.inference_mode(False):
+        return adapter_shapes(network_class().to("meta"), RANK)
 
 
 def weight_deltas(weighted: Iterable[tuple[dict, float]]) -> dict[str, np.ndarray]:

@@ -27,7 +27,7 @@ from ..errors import BadInputError
 from ..progress import NullProgress, Progress, raise_if_cancelled
 from .fusion import fuse_photos
 from .region import View, view_tiles
-from .render import PaintedImage, RenderSettings, paint_image, render_image
+from .render import PaintedImage, RenderSettings, host_pixels, paint_image, render_image
 from .styles import StyleMix, source_of
 
 DRAFT_SIDE = 768  # slider drags paint at most this long a side, for speed; the full quality follows
@@ -155,9 +155,7 @@ def paint_view(
             for lower in below:  # this layer may paint from those under it: at full size, as the export
                 kept = held[lower.id]
                 if kept.whole is None:
-                    rgb = kept.painted.whole()
-                    if not isinstance(rgb, np.ndarray):  # on a GPU: [1, 3, H, W] there
-                        rgb = rgb[0].permute(1, 2, 0).cpu().numpy()
+                    rgb = host_pixels(kept.painted.whole(), as_uint8=False)
                     kept.whole = Painted(np.concatenate([rgb, kept.alpha[..., None]], axis=2), 1.0,
                                          kept.signature)
                 local.put(lower.id, kept.whole)

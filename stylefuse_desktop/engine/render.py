@@ -435,10 +435,11 @@ def render_image(
     out = painted.whole()
     del painted
     progress.report(1.0, "Done")
-    return _output(out, as_uint8)
+    return host_pixels(out, as_uint8)
 
 
-def _output(out: np.ndarray | torch.Tensor, as_uint8: bool) -> np.ndarray:
+def host_pixels(out: np.ndarray | torch.Tensor, as_uint8: bool) -> np.ndarray:
+    """A finished render as [H, W, 3] on the host: float32, or 8-bit pixels with ``as_uint8``."""
     if isinstance(out, torch.Tensor):
         return to_uint8_image(out) if as_uint8 else out[0].permute(1, 2, 0).cpu().numpy()
     return to_uint8_image(torch.from_numpy(out).permute(2, 0, 1)[None]) if as_uint8 else out
@@ -579,5 +580,5 @@ def render_batch(
                             plan.norms.mixed)
     del x
     h, w = prepared[0].small.shape[-2:]
-    return [_output(finish(out[i : i + 1, :, :h, :w], p, settings, plan.family), as_uint8)
+    return [host_pixels(finish(out[i : i + 1, :, :h, :w], p, settings, plan.family), as_uint8)
             for i, p in enumerate(prepared)]

@@ -9,8 +9,6 @@ done in bands of rows, so memory stays small.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import torch
 import torch.nn.functional as F
 
@@ -47,11 +45,6 @@ def sample_box(x: torch.Tensor, rows: range, cols: range, height: int, width: in
     return F.grid_sample(x, grid, mode=mode, padding_mode="border", align_corners=False)
 
 
-def sample_rows(x: torch.Tensor, rows: range, height: int, width: int, mode: str) -> torch.Tensor:
-    """Rows ``rows`` of ``x`` resized to (height, width)."""
-    return sample_box(x, rows, range(width), height, width, mode)
-
-
 class Upsampler:
     """Brings a painting made at (h, w) to (height, width), any box at a time; the detail gain is
     measured once on the whole small painting."""
@@ -76,19 +69,3 @@ class Upsampler:
         return band
 
 
-def upsample_bands(
-    small_painting: torch.Tensor,
-    photo: torch.Tensor,
-    small_photo: torch.Tensor,
-    keep_detail: bool = True,
-) -> Iterator[tuple[range, torch.Tensor, torch.Tensor]]:
-    """Yield (rows, painting band at full size, photo band) over the photo's height.
-
-    ``photo`` is [1, 3, H, W] (CPU); ``small_painting`` and ``small_photo`` are [1, 3, h, w].
-    """
-    height, width = photo.shape[-2:]
-    upsampler = Upsampler(small_painting, small_photo, height, width, keep_detail)
-    for start in range(0, height, BAND_ROWS):
-        rows = range(start, min(height, start + BAND_ROWS))
-        photo_band = photo[..., rows.start : rows.stop, :]
-        yield rows, upsampler.box(rows, range(width), photo_band), photo_band
