@@ -28,10 +28,14 @@ def user_message(exc: BaseException, action: str) -> str:
 
     if isinstance(exc, StyleFuseError):
         return one_line(exc)
-    text = str(exc).lower()
-    if isinstance(exc, MemoryError) or any(w in text for w in ("out of memory", "bad_alloc", "allocate")):
+    if is_out_of_memory(exc):
         return f"{action}: not enough memory. Your document is unchanged."
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         return one_line(f"{action}: {where}{exc.strerror or type(exc).__name__}. Your document is unchanged.")
     return f"{action} failed ({type(exc).__name__}). Your document is unchanged."
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or any(w in text for w in ("out of memory", "bad_alloc", "allocate"))

@@ -44,7 +44,7 @@ from . import engine_jobs
 from .canvas import QtCanvas
 from .dialogs import Preferences, QtPreferencesDialog
 from .engine_jobs import EngineOptions
-from .feedback import user_message
+from .feedback import is_out_of_memory, user_message
 from .fusion_panel import QtFusionPanel
 from .layer_commands import LayerCommands
 from .layers_panel import QtLayersPanel
@@ -187,7 +187,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.style_picker.export_requested.connect(self.export_style_dialog)
         self.style_picker.thumbnails_wanted.connect(self._paint_thumbnails)
         self.style_picker.files_skipped.connect(lambda text: self.show_message(text, error=True))
-        self.style_picker.report_skipped()  # its first scan ran before this connection
+        self.style_picker.report_skipped(again=True)  # its first scan ran before this connection
         self.fusion_panel.brush_target_changed.connect(self._brush_target)
         self.canvas.style_dropped.connect(self._style_dropped)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
@@ -347,8 +347,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
 
     def _job_failed(self, job: Job, exc: BaseException) -> None:
         log.error("%s failed: %s", job.title, exc, exc_info=(type(exc), exc, exc.__traceback__))
-        out_of_memory = isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
-        if not isinstance(exc, StyleFuseError) and out_of_memory:
+        if not isinstance(exc, StyleFuseError) and is_out_of_memory(exc):
             self.show_message(f"{job.title} ran out of memory. Lower the tile memory or stroke size in the "
                               "preferences; your document is unchanged.", error=True)
         else:

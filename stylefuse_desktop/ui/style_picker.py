@@ -80,6 +80,7 @@ class QtStylePicker(QWidget):
         self.settings = QSettings()
         self.refs: dict[str, StyleRef] = {}
         self.skipped: list[Path] = []  # unreadable style files of the last scan
+        self._reported: list[Path] = []  # the ones last named to the user
         self.thumbnails: dict[str, QIcon] = {}
         self._spin_step = 0
         self._spinning = QTimer(self, interval=90)  # a style still being painted shows a turning spinner
@@ -159,9 +160,11 @@ class QtStylePicker(QWidget):
             self._spinning.start()
             self.thumbnails_wanted.emit(missing)
 
-    def report_skipped(self) -> None:
-        if self.skipped:
+    def report_skipped(self, again: bool = False) -> None:
+        """Name unreadable style files in one line; a rescan that finds the same ones says nothing."""
+        if self.skipped and (again or self.skipped != self._reported):
             self.files_skipped.emit(skipped_styles_message(self.skipped))
+        self._reported = list(self.skipped)
 
     @staticmethod
     def _spinner(step: int) -> QIcon:
