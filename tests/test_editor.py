@@ -176,6 +176,19 @@ def test_save_as_proposes_the_name_the_title_shows(window):
     assert window.suggested_save_path().name == "cat.sfproj"
 
 
+def test_choosing_save_in_the_unsaved_changes_box_saves_and_goes_on(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from stylefuse_desktop.document.project import load_project
+
+    window.doc.set(window.doc.layers[0].id, "opacity", 0.5)  # an unsaved edit
+    window.doc.path = tmp_path / "kept.sfproj"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Save)
+    assert window.confirm_discard()  # the save runs in a worker; the answer waits for it
+    assert window.doc.history.is_clean
+    assert load_project(tmp_path / "kept.sfproj")[0].layers[0].opacity == 0.5
+
+
 def test_the_window_fits_a_small_screen_and_the_canvas_refits(qtbot, window):
     window.resize(800, 600)
     qtbot.waitUntil(lambda: window.width() <= 800)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from .. import locations
@@ -105,27 +106,28 @@ class FileCommands:
             return
         self.doc.add_layer(layer)
 
-    def save(self) -> None:
+    def save(self) -> Job | None:
+        """Start saving; the job, or None when nothing is saved (no document, Save As cancelled)."""
         if self.doc is None:
-            return
+            return None
         if self.doc.path is None:
-            self.save_as_dialog()
-        else:
-            self.save_to(self.doc.path)
+            return self.save_as_dialog()
+        return self.save_to(self.doc.path)
 
     def suggested_save_path(self) -> Path:
         """Save As proposes the name the title shows (the photo's, or the project's), in the last folder."""
         name = self.doc.path.stem if self.doc is not None and self.doc.path else (self.doc.title if self.doc else "")
         return Path(self._last_folder()) / f"{name or 'Untitled'}{PROJECT_EXTENSION}"
 
-    def save_as_dialog(self) -> None:
+    def save_as_dialog(self) -> Job | None:
         if self.doc is None:
-            return
+            return None
         path, _ = QFileDialog.getSaveFileName(self, "Save project", str(self.suggested_save_path()), PROJECT_FILTER)
-        if path:
-            if not path.lower().endswith(PROJECT_EXTENSION):
-                path += PROJECT_EXTENSION
-            self.save_to(Path(path))
+        if not path:
+            return None
+        if not path.lower().endswith(PROJECT_EXTENSION):
+            path += PROJECT_EXTENSION
+        return self.save_to(Path(path))
 
     def save_to(self, path: Path) -> Job:
         """Save in a worker (a large project takes seconds to encode); the history is marked clean at
@@ -187,7 +189,12 @@ class FileCommands:
             self, "Unsaved changes", "Save your changes first?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
         if answer == QMessageBox.StandardButton.Save:
-            self.save()
+            job = self.save()
+            if job is not None:  # the save runs in a worker: wait for it before going on (or not, if it failed)
+                waiting = QEventLoop()
+                job.finished.connect(waiting.quit)
+                if not job.ended:
+                    waiting.exec()
             return self.doc.history.is_clean
         return answer == QMessageBox.StandardButton.Discard
 

@@ -82,6 +82,7 @@ class Job(QObject):
         self._worker.errored.connect(self._on_errored)
         self._worker.finished.connect(self._on_finished)
         self.running = False
+        self.ended = False  # it ran to its end (succeeded, failed or cancelled)
         self.quiet = False  # no progress bar in the status bar (previews, autosaves)
         self.draft = False  # a quick preview that the next full-quality paint replaces
 
@@ -92,6 +93,7 @@ class Job(QObject):
 
     def _on_finished(self) -> None:
         self.running = False  # before anyone hears `finished`, so they see the job as done
+        self.ended = True
         self.finished.emit()
 
     def cancel(self) -> None:
