@@ -110,7 +110,7 @@ def image_layer_on_canvas(layer: ImageLayer, doc: Document, scale: float, box: B
     if w <= 0 or h <= 0:
         return out
     if size == (lw, lh):  # at full size: convert only the part in view
-        pixels = layer.raster.to_float(slice(sy0, sy0 + h))[:, sx0 : sx0 + w]
+        pixels = layer.raster.to_float(slice(sy0, sy0 + h), slice(sx0, sx0 + w))
     elif size[0] <= lw:
         pixels = layer.raster.reduced(size)[sy0 : sy0 + h, sx0 : sx0 + w]
     else:
@@ -127,7 +127,7 @@ def _resample_box(raster, box: tuple[float, float, float, float], size: tuple[in
     lw, lh = raster.size
     left, top = max(0, int(box[0]) - 1), max(0, int(box[1]) - 1)
     right, bottom = min(lw, int(np.ceil(box[2])) + 1), min(lh, int(np.ceil(box[3])) + 1)
-    crop = raster.to_float(slice(top, bottom))[:, left:right]
+    crop = raster.to_float(slice(top, bottom), slice(left, right))
     return _bilinear(crop, size, (box[0] - left, box[1] - top, box[2] - left, box[3] - top))
 
 
@@ -172,7 +172,7 @@ def composite(
     """
     width, height = canvas_size_at(doc, scale)
     left, top, right, bottom = box or (0, 0, width, height)
-    out = np.zeros((bottom - top, right - left, 4), np.float32) if background is None else background.copy()
+    out = None if background is None else background.copy()  # None: nothing drawn yet (transparent)
     if layers is None:
         layers = list(doc.layers)[: below if below is not None else len(doc.layers)]
     for layer in layers:
@@ -189,8 +189,12 @@ def composite(
         alpha = pixels[..., 3:4] * np.float32(layer.opacity)
         if layer.mask is not None:
             alpha = alpha * resize_map(layer.mask, (width, height))[top:bottom, left:right, None]
-        out = composite_over(out, pixels[..., :3], alpha, layer.blend_mode)
-    return out
+        if out is None:  # over transparency every blend mode gives the layer itself: no blending to do
+            out = np.concatenate([np.where(alpha > 1e-6, np.clip(pixels[..., :3], 0, 1), 0), alpha], axis=-1,
+                                 dtype=np.float32)
+        else:
+            out = composite_over(out, pixels[..., :3], alpha, layer.blend_mode)
+    return np.zeros((bottom - top, right - left, 4), np.float32) if out is None else out
 
 
 def flatten_onto(rgba: np.ndarray, colour: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:

@@ -67,9 +67,9 @@ class Raster:
         top = 65535 if self.bit_depth == 16 else 255
         return bool((self._data[..., 3] < top).any())
 
-    def to_float(self, rows: slice = slice(None)) -> np.ndarray:
+    def to_float(self, rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
         top = 65535.0 if self.bit_depth == 16 else 255.0
-        return self._data[rows].astype(np.float32) / top
+        return self._data[rows, cols].astype(np.float32) / top
 
     def reduced(self, size: tuple[int, int]) -> np.ndarray:
         """float32 RGBA at (width, height), area-averaged (premultiplied, so edges do not darken); cached."""

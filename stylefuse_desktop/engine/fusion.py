@@ -23,7 +23,7 @@ from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .device import select_device
 from .embeddings import predict_embedding
-from .render import Prepared, RenderSettings, finish, normalise_masks, paint, prepare, tile_for
+from .render import Finisher, PaintedImage, Prepared, RenderSettings, normalise_masks, paint, prepare, tile_for
 from .stroke_size import MULTISTYLE_FAMILY
 from .style_plan import MULTISTYLE, TRANSFORMER, PaintPlan, mix_family, plan_paint
 from .styles import StyleMix
@@ -70,6 +70,23 @@ def fuse_photos(
     """Fuse ``photos`` ([H, W, 3] float32 each) into one painting of ``size`` (width, height; default
     the first photo's). ``weights`` mix them globally; ``masks`` (one per photo, or None) mix them per
     pixel, the masks' own weights taking over where any mask is given."""
+    out = paint_fusion(photos, weights, mix, settings, progress, masks, size).whole()
+    progress.report(1.0, "Done")
+    return out
+
+
+@torch.inference_mode()
+def paint_fusion(
+    photos: Sequence[np.ndarray],
+    weights: Sequence[float],
+    mix: StyleMix,
+    settings: RenderSettings = RenderSettings(),
+    progress: Progress = NullProgress(),
+    masks: Sequence[np.ndarray | None] | None = None,
+    size: tuple[int, int] | None = None,
+) -> PaintedImage:
+    """Everything of ``fuse_photos`` but the full-size finish: the fused painting at network size,
+    which gives the whole fusion or any region of it exactly (the canvas's real pixels)."""
     if len(photos) < 1 or len(photos) != len(weights):
         raise BadInputError("give one weight per photo")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
@@ -126,6 +143,6 @@ def fuse_photos(
     plan: PaintPlan = plan_paint(mix, device, settings.strength, own, regions=partition if by_masks else None)
     painting = paint(Prepared(blended.photo, blended.small, blended.padded), plan, settings, device,
                      SubProgress(progress, 0.3, 0.95), features=features)
-    out = finish(painting, blended, settings, plan.family)
-    progress.report(1.0, "Done")
-    return out
+    height, width = blended.photo.shape[-2:]
+    return PaintedImage(blended.photo, [(Finisher(painting, blended.small, height, width, settings, plan.family),
+                                         1.0)])

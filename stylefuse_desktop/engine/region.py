@@ -1,23 +1,14 @@
-"""Real pixels for the view: the visible part of a render at full resolution, in tiles, newest view
-first (no Qt).
+"""Which tiles make up the canvas's view, and in what order (no Qt, no torch).
 
-The canvas shows large photos through a proxy. Zoomed to or past the proxy's scale, it asks for the
-region in view: ``RegionPainter`` paints it from a ``PaintedImage`` (the networks' paintings of the
-full photo with whole-image statistics, made once per layer and settings), tile by tile from the
-centre of the view outwards, and stops at the next tile when a newer view is asked for. Every tile is
-exactly that part of the full export.
+Zoomed to or past the proxy's scale, the canvas shows the export's own pixels for the region in view
+(``layer_paint.paint_view_tiles``). They are painted in tiles of a fixed grid over the whole picture,
+so a tile painted for one view is the same tile in the next (a pan reuses what is already painted),
+and nearest the view's centre first, so what the eye looks at sharpens first.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-
-import numpy as np
-import torch
-
-from .render import PaintedImage
 
 TILE = 256
 
@@ -39,47 +30,17 @@ class View:
         return self.bottom <= self.top or self.right <= self.left
 
 
-def view_tiles(view: View, tile: int = TILE) -> list[tuple[range, range]]:
-    """The tiles covering ``view`` (aligned to a ``tile`` grid, so a moved view reuses tiles), nearest
-    to the view's centre first."""
+def view_tiles(view: View, height: int, width: int, tile: int = TILE) -> list[tuple[range, range]]:
+    """The tiles of the ``tile`` grid over a ``height`` x ``width`` picture that meet ``view`` (each
+    clipped to the picture, not to the view), nearest to the view's centre first."""
+    view = view.clipped(height, width)
+    if view.empty:
+        return []
     cy, cx = (view.top + view.bottom) / 2, (view.left + view.right) / 2
     tiles = []
     for y in range(view.top // tile * tile, view.bottom, tile):
         for x in range(view.left // tile * tile, view.right, tile):
-            rows = range(max(y, view.top), min(y + tile, view.bottom))
-            cols = range(max(x, view.left), min(x + tile, view.right))
-            distance = (y + tile / 2 - cy) ** 2 + (x + tile / 2 - cx) ** 2
-            tiles.append((distance, rows, cols))
-    return [(rows, cols) for _, rows, cols in sorted(tiles, key=lambda t: t[0])]
-
-
-class RegionPainter:
-    """Paints views of one ``PaintedImage``; a newer ``request`` supersedes the one being painted."""
-
-    def __init__(self, painted: PaintedImage, tile: int = TILE) -> None:
-        self.painted = painted
-        self.tile = tile
-        self._latest = 0
-        self._lock = threading.Lock()
-
-    def request(self, view: View) -> int:
-        """Ask for ``view``; returns its ticket (``tiles`` of older tickets stop at their next tile)."""
-        with self._lock:
-            self._latest += 1
-            return self._latest
-
-    def current(self, ticket: int) -> bool:
-        return ticket == self._latest
-
-    @torch.inference_mode()
-    def tiles(self, view: View, ticket: int) -> Iterator[tuple[range, range, np.ndarray]]:
-        """(rows, columns, [h, w, 3] float32 pixels) for each tile of ``view``, centre first, until a
-        newer view is requested."""
-        height, width = self.painted.size
-        view = view.clipped(height, width)
-        if view.empty:
-            return
-        for rows, cols in view_tiles(view, self.tile):
-            if not self.current(ticket):
-                return
-            yield rows, cols, self.painted.region(rows, cols)
+            rows, cols = range(y, min(y + tile, height)), range(x, min(x + tile, width))
+            distance = ((y + rows.stop) / 2 - cy) ** 2 + ((x + cols.stop) / 2 - cx) ** 2
+            tiles.append((distance, y, x, rows, cols))
+    return [(rows, cols) for *_, rows, cols in sorted(tiles, key=lambda t: t[:3])]

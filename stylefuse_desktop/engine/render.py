@@ -372,6 +372,7 @@ class PaintedImage:
     def size(self) -> tuple[int, int]:
         return tuple(self.photo.shape[-2:])
 
+    @torch.inference_mode()  # autograd's bookkeeping costs ~10x on a view's small boxes
     def region(self, rows: range, cols: range) -> np.ndarray:
         """Rows ``rows`` x columns ``cols`` of the full-size render, [h, w, 3] float32."""
         photo_box = self.photo[..., rows.start : rows.stop, cols.start : cols.stop]
