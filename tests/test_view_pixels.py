@@ -66,32 +66,39 @@ def test_at_100_percent_the_view_shows_the_exports_own_pixels(qtbot, window):
     assert np.abs(changed - shown).mean() > 0.01  # half the strength shows
 
 
-def test_a_pan_cancels_the_view_being_painted_and_the_new_view_lands(qtbot, window, monkeypatch):
+def test_tiles_land_one_by_one_and_a_pan_cancels_the_view_being_painted(qtbot, window, monkeypatch):
+    """The view's tiles show as each is made (the job is held after its first tile); a pan cancels that
+    job, the new view asks only for the tiles not shown yet, and once they land the view is the export's."""
+    from stylefuse_desktop.engine.layer_paint import paint_view_tiles
+    from stylefuse_desktop.progress import raise_if_cancelled
+
     _styled_with_small_proxy(qtbot, window)
-    real = engine_jobs.paint_view
-    calls: list[bool] = []
+    cancelled: list[bool] = []
+    painted: list[list[tuple]] = []
     released = threading.Event()
 
-    def first_waits(doc, box, renders, held, options, progress):
-        if not calls:  # the first view: hold it until it is cancelled (or 20 s pass)
-            for _ in range(400):
-                if progress.cancelled:
-                    break
-                released.wait(0.05)
-            calls.append(progress.cancelled)
-            from stylefuse_desktop.progress import raise_if_cancelled
+    def small_tiles(doc, box, renders, held, options, progress, skip=frozenset()):
+        mine: list[tuple] = []
+        painted.append(mine)
+        for tile, rgba in paint_view_tiles(doc, box, renders, held, progress=progress, skip=skip, tile=32):
+            mine.append(tile)
+            yield tile, rgba
+            if len(painted) == 1:  # the first view: hold it after its first tile until cancelled (or 20 s)
+                for _ in range(400):
+                    if progress.cancelled:
+                        break
+                    released.wait(0.05)
+                cancelled.append(progress.cancelled)
+                raise_if_cancelled(progress)
 
-            raise_if_cancelled(progress)
-        else:
-            calls.append(False)
-        return real(doc, box, renders, held, options, progress)
-
-    monkeypatch.setattr(engine_jobs, "paint_view", first_waits)
+    monkeypatch.setattr(engine_jobs, "paint_view", small_tiles)
     canvas = window.canvas
     canvas.set_zoom(8.0)
     first_box = canvas.view_box()
     assert first_box is not None and first_box != (0, 0, 200, 150)  # only a part is in view
-    qtbot.waitUntil(lambda: window.painter.view_jobs == 1 and window.jobs.busy("view"), timeout=5000)
+    qtbot.waitUntil(lambda: len(canvas.region_tiles()) == 1, timeout=PAINT_TIMEOUT)
+    assert window.jobs.busy("view") and canvas.region_pixels() is None  # one tile shows; the rest will follow
+    shown_first = set(canvas.region_tiles())
     middle = QPointF(canvas.width() / 2, canvas.height() / 2).toPoint()
     qtbot.mousePress(canvas, Qt.MouseButton.MiddleButton, pos=middle)
     qtbot.mouseMove(canvas, middle + QPointF(160, 80).toPoint())
@@ -99,11 +106,14 @@ def test_a_pan_cancels_the_view_being_painted_and_the_new_view_lands(qtbot, wind
     second_box = canvas.view_box()
     assert second_box != first_box
     shown = _wait_region(qtbot, window, second_box)
-    assert calls[0] is True  # the pan cancelled the first view's job
-    assert window.painter.view_jobs == 2
+    assert cancelled == [True]  # the pan cancelled the first view's job at its next tile
+    assert window.painter.view_jobs == 2 and len(painted) == 2
+    (x0, y0, x1, y1), = shown_first
+    assert x0 < second_box[2] and x1 > second_box[0] and y0 < second_box[3] and y1 > second_box[1]  # still in view
+    assert not shown_first & set(painted[1])  # ... and not painted again
     left, top, right, bottom = second_box
     export = _export(window)[top:bottom, left:right, :3]
-    assert np.abs(shown - export).mean() <= 0.01
+    assert np.abs(shown - export).max() <= 2 / 255  # 8-bit display of the export's pixels
 
 
 def test_a_view_of_a_layered_document_is_the_same_box_of_its_export():

@@ -3,9 +3,10 @@
 Large photos are shown through a proxy (the composite at a reduced scale), so zooming, panning and
 painting stay fluid; exports always composite at full size. Zoomed past the proxy's scale, once the view
 has settled (``SETTLE_MS``), the canvas asks for the real pixels of what it shows (``view_settled``):
-the export's box in view, painted in the background, drawn over the proxy until the document changes
-(a pan keeps it, in its place, while the next one is painted). The brush paints at the canvas's full
-resolution into a working copy of the target map and hands the stroke to the document when the
+the export's pixels in view, painted in the background in tiles of one grid, nearest the centre
+first, each drawn over the proxy as it lands. Tiles stay until the document changes (a pan keeps them
+in their place and asks only for the tiles it lacks); the farthest go when there are too many.
+The brush paints at the canvas's full resolution into a working copy of the target map and hands the stroke to the document when the
 button is released, as one undoable step. The move tool drags the selected photo layer (one step
 per drag) and the arrow keys nudge it.
 """
@@ -20,7 +21,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
-from ..document.compositor import RenderStore, composite, resize_map
+from ..document.compositor import Box, RenderStore, composite, resize_map
 from ..document.document import Document
 from ..document.layers import ImageLayer, Layer
 from ..errors import BadInputError
@@ -28,6 +29,7 @@ from ..errors import BadInputError
 STYLE_MIME = "application/x-stylefuse-style"
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 SETTLE_MS = 200  # the view is still this long after the last pan or zoom: paint its real pixels
+MIN_KEPT_TILES = 64  # real-pixel tiles kept: at least this many, or four views' worth
 _NUDGES = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 
 
@@ -109,8 +111,8 @@ class QtCanvas(QWidget):
         self._refresh_timer.timeout.connect(self._recomposite)
         self.composites = 0  # how many times the proxy was recomposited (tests wait on it)
         self.fitted = True  # the view follows the window's size until the user zooms
-        self._region: tuple[tuple[int, int, int, int], QImage] | None = None  # real pixels: box, image
-        self.region_generation = 0  # the document state the region was asked for (a change makes it stale)
+        self._tiles: dict[Box, QImage] = {}  # real pixels: full-size canvas box -> image
+        self._tiles_state: tuple = ()  # the document state the tiles show
         self._settle_timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle_timer.timeout.connect(self.view_settled)
 
@@ -144,9 +146,10 @@ class QtCanvas(QWidget):
         self._refresh_timer.start()
 
     def _recomposite(self) -> None:
-        self._region = None  # the document changed: the real pixels are painted again for it
-        self.region_generation += 1
-        self._view_changed()
+        if self.document_state() != self._tiles_state:  # not when only a preview landed
+            self._tiles.clear()  # the document changed: the real pixels are painted again for it
+            self._tiles_state = self.document_state()
+            self._view_changed()
         if self.doc is None:
             self._image = self._before = None
         else:
@@ -180,24 +183,63 @@ class QtCanvas(QWidget):
             return None
         return left, top, right, bottom
 
-    def set_region(self, box: tuple[int, int, int, int], rgba: np.ndarray, generation: int) -> None:
-        """Real pixels for ``box`` (RGBA float32), asked for at ``generation``; dropped if stale."""
-        if generation != self.region_generation or self.view_box() is None:
-            return
-        self._region = (box, rgba_to_qimage(rgba))
-        self.update()
+    def document_state(self) -> tuple:
+        """Changes whenever any layer's pixels or settings do (what real pixels are valid for)."""
+        if self.doc is None:
+            return ()
+        return (self.doc.size,) + tuple((layer.id, self.doc.revision(layer.id)) for layer in self.doc.layers)
 
-    def region_pixels(self) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
-        """The real pixels drawn over the proxy (box, RGBA uint8), for tests."""
-        if self._region is None:
+    def add_region_tile(self, box: Box, rgba: np.ndarray, state: tuple) -> None:
+        """Real pixels for ``box`` (full-size canvas pixels; RGBA float32), painted for document
+        ``state``; dropped if the document has changed since or the zoom no longer wants them."""
+        if state != self.document_state() or self.view_box() is None:
+            return
+        self._tiles_state = state
+        self._tiles[box] = rgba_to_qimage(rgba)
+        self._forget_far_tiles()
+        left, top, right, bottom = box
+        rect = self.image_rect()
+        self.update(QRectF(rect.x() + left * self.zoom, rect.y() + top * self.zoom, (right - left) * self.zoom,
+                           (bottom - top) * self.zoom).toAlignedRect().adjusted(-1, -1, 1, 1))
+
+    def _forget_far_tiles(self) -> None:
+        view = self.view_box()
+        if view is None:
+            return
+        if len(self._tiles) <= MIN_KEPT_TILES:
+            return
+        tile_area = max((b[2] - b[0]) * (b[3] - b[1]) for b in self._tiles)
+        keep = max(MIN_KEPT_TILES, math.ceil(4 * (view[2] - view[0]) * (view[3] - view[1]) / tile_area))
+        if len(self._tiles) <= keep:
+            return
+        cx, cy = (view[0] + view[2]) / 2, (view[1] + view[3]) / 2
+        by_distance = sorted(self._tiles, key=lambda b: ((b[0] + b[2]) / 2 - cx) ** 2 + ((b[1] + b[3]) / 2 - cy) ** 2)
+        for box in by_distance[keep:]:
+            del self._tiles[box]
+
+    def region_tiles(self) -> frozenset[Box]:
+        """The boxes of the real-pixel tiles shown (a new view's job skips them)."""
+        return frozenset(self._tiles)
+
+    def region_pixels(self) -> tuple[Box, np.ndarray] | None:
+        """The view box and its real pixels (RGBA uint8) once tiles cover all of it, else None (tests)."""
+        box = self.view_box()
+        if box is None or not self._tiles:
             return None
-        box, image = self._region
-        return box, _qimage_pixels(image)
+        left, top, right, bottom = box
+        out = np.zeros((bottom - top, right - left, 4), np.uint8)
+        covered = np.zeros(out.shape[:2], bool)
+        for (x0, y0, x1, y1), image in self._tiles.items():
+            a, b, c, d = max(x0, left), max(y0, top), min(x1, right), min(y1, bottom)
+            if a < c and b < d:
+                out[b - top : d - top, a - left : c - left] = _qimage_pixels(image)[b - y0 : d - y0, a - x0 : c - x0]
+                covered[b - top : d - top, a - left : c - left] = True
+        return (box, out) if covered.all() else None
 
     def _view_changed(self) -> None:
         self.view_moved.emit()
         if self.view_box() is None:
-            self._region = None
+            self._tiles.clear()  # the proxy shows the whole picture as well as they would
             self._settle_timer.stop()
         else:
             self._settle_timer.start()
@@ -282,10 +324,11 @@ class QtCanvas(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom * self.proxy_scale < 2)
         source = QRectF(0, 0, self._image.width(), self._image.height())
         p.drawImage(rect, self._image, source)
-        if self._region is not None:
-            (left, top, right, bottom), region = self._region
-            p.drawImage(QRectF(rect.x() + left * self.zoom, rect.y() + top * self.zoom, (right - left) * self.zoom,
-                               (bottom - top) * self.zoom), region, QRectF(0, 0, region.width(), region.height()))
+        for (left, top, right, bottom), tile in self._tiles.items():
+            target = QRectF(rect.x() + left * self.zoom, rect.y() + top * self.zoom, (right - left) * self.zoom,
+                            (bottom - top) * self.zoom)
+            if target.intersects(QRectF(event.rect())):
+                p.drawImage(target, tile, QRectF(0, 0, tile.width(), tile.height()))
         if self.split is not None and self._before is not None:
             x = rect.x() + rect.width() * self.split
             p.save()

@@ -237,8 +237,9 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         """The canvas's view has settled past the proxy's scale: paint its real pixels."""
         box = self.canvas.view_box()
         if box is not None:
-            generation = self.canvas.region_generation
-            self.painter.paint_view(box, lambda done, rgba: self.canvas.set_region(done, rgba, generation))
+            state = self.canvas.document_state()
+            self.painter.paint_view(box, lambda tile, rgba: self.canvas.add_region_tile(tile, rgba, state),
+                                    skip=self.canvas.region_tiles())
 
     def _paintings_landed(self, layer_ids: list[str]) -> None:
         self.canvas.refresh()

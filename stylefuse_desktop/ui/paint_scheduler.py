@@ -152,17 +152,18 @@ class PaintScheduler(QObject):
         self.painted.emit([layer_id for layer_id, _ in results])
 
     # -- the view's real pixels ------------------------------------------------------------------------
-    def paint_view(self, box: tuple[int, int, int, int], landed: Callable[[tuple[int, int, int, int], object], None]
-                   ) -> Job | None:
-        """Paint the export's ``box`` (full-size canvas pixels) in the background, replacing any view job
-        still running; ``landed(box, rgba)`` gets it unless the document changed meanwhile."""
+    def paint_view(self, box: tuple[int, int, int, int], landed: Callable[[tuple[int, int, int, int], object], None],
+                   skip: frozenset = frozenset()) -> Job | None:
+        """Paint the export around ``box`` (full-size canvas pixels) in the background, tile by tile,
+        replacing any view job still running; ``landed(tile box, rgba)`` gets each tile as it is made
+        (none once the document changed), except the tiles in ``skip``, already shown."""
         if self.doc is None or not self.engine_ready:
             return None
         doc = self.doc
         job = Job("Sharpening the view", engine_jobs.paint_view, doc.snapshot(), box, self.renders, self._held,
-                  self._options())
+                  self._options(), skip=skip)
         job.quiet = True
-        job.succeeded.connect(lambda rgba: landed(box, rgba) if doc is self.doc else None)
+        job.yielded.connect(lambda tile: landed(*tile) if doc is self.doc else None)
         job.failed.connect(lambda exc: self.failed.emit(job, exc))
         self.view_jobs += 1
         self.jobs.submit(VIEW_KEY, lambda: job)

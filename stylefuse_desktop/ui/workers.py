@@ -9,32 +9,48 @@ one unless told to let it land), so the queue never grows however fast a slider 
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import FunctionWorker, create_worker
+from superqt.utils import FunctionWorker, GeneratorWorker, create_worker
+
+
+def _run_quietly(worker: FunctionWorker | GeneratorWorker, run: Callable[[], None], ended: threading.Event) -> None:
+    """superqt's ``run``, ending quietly when the worker's signals object was deleted under it: a job
+    abandoned at closing (it outlived the close's wait) may finish while the application tears its
+    QObjects down, and superqt's own emits would then print 'Signal source has been deleted' tracebacks."""
+    try:
+        run()
+    except RuntimeError:
+        if shiboken6.isValid(worker.signals):
+            raise
+    finally:
+        ended.set()
 
 
 class _Worker(FunctionWorker):
-    """superqt's worker, ending quietly when its signals object was deleted under it: a job abandoned at
-    closing (it outlived the close's wait) may finish while the application tears its QObjects down, and
-    superqt's own emits would then print 'Signal source has been deleted' tracebacks."""
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ended = threading.Event()  # set when run() is over, whatever its signals could still reach
 
     def run(self) -> None:
-        try:
-            super().run()
-        except RuntimeError:
-            if shiboken6.isValid(self.signals):
-                raise
-        finally:
-            self.ended.set()
+        _run_quietly(self, super().run, self.ended)
+
+
+class _GeneratorWorker(GeneratorWorker):
+    """A job whose function is a generator: each value it yields reaches the UI thread (``Job.yielded``)
+    as soon as it is made, so results show piece by piece."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ended = threading.Event()
+
+    def run(self) -> None:
+        _run_quietly(self, super().run, self.ended)
 
 
 class JobProgress(QObject):
@@ -64,6 +80,7 @@ class Job(QObject):
     """One run of ``function(*args, progress=...)`` in a worker thread."""
 
     progressed = Signal(float, str)
+    yielded = Signal(object)  # each value a generator function yields (in order, before ``succeeded``)
     succeeded = Signal(object)
     failed = Signal(object)  # the exception
     cancelled = Signal()
@@ -76,8 +93,12 @@ class Job(QObject):
         self.progress = progress or JobProgress()
         self.progress.reported.connect(self.progressed)
         # errors are ours to report (failed/cancelled), not re-raised by superqt in the main thread
+        generator = inspect.isgeneratorfunction(function)
         self._worker = create_worker(function, *args, progress=self.progress, _start_thread=False,
-                                     _ignore_errors=True, _worker_class=_Worker, **kwargs)
+                                     _ignore_errors=True, _worker_class=_GeneratorWorker if generator else _Worker,
+                                     **kwargs)
+        if generator:
+            self._worker.yielded.connect(self.yielded)
         self._worker.returned.connect(self._on_returned)
         self._worker.errored.connect(self._on_errored)
         self._worker.finished.connect(self._on_finished)
