@@ -186,12 +186,16 @@ def composite(
             pixels = layer_pixels(layer, doc, renders, scale, box)
         if pixels is None:
             continue
-        alpha = pixels[..., 3:4] * np.float32(layer.opacity)
+        alpha = pixels[..., 3:4] if layer.opacity == 1.0 else pixels[..., 3:4] * np.float32(layer.opacity)
         if layer.mask is not None:
             alpha = alpha * resize_map(layer.mask, (width, height))[top:bottom, left:right, None]
         if out is None:  # over transparency every blend mode gives the layer itself: no blending to do
-            out = np.concatenate([np.where(alpha > 1e-6, np.clip(pixels[..., :3], 0, 1), 0), alpha], axis=-1,
-                                 dtype=np.float32)
+            out = np.empty(alpha.shape[:-1] + (4,), np.float32)
+            np.clip(pixels[..., :3], 0, 1, out=out[..., :3])
+            out[..., 3:] = alpha
+            clear = alpha[..., 0] <= 1e-6
+            if clear.any():
+                out[clear, :3] = 0.0
         else:
             out = composite_over(out, pixels[..., :3], alpha, layer.blend_mode)
     return np.zeros((bottom - top, right - left, 4), np.float32) if out is None else out

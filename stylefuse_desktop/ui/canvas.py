@@ -6,9 +6,9 @@ has settled (``SETTLE_MS``), the canvas asks for the real pixels of what it show
 the export's pixels in view, painted in the background in tiles of one grid, nearest the centre
 first, each drawn over the proxy as it lands. Tiles stay until the document changes (a pan keeps them
 in their place and asks only for the tiles it lacks); the farthest go when there are too many.
-The brush paints at the canvas's full resolution into a working copy of the target map and hands the stroke to the document when the
-button is released, as one undoable step. The move tool drags the selected photo layer (one step
-per drag) and the arrow keys nudge it.
+The brush paints at the canvas's full resolution into a working copy of the target map and hands the
+stroke to the document when the button is released, as one undoable step. The move tool drags the
+selected photo layer (one step per drag) and the arrow keys nudge it.
 """
 
 from __future__ import annotations
