@@ -7,8 +7,11 @@
   trained styles), with the mean |diff| between them, on a photo the distillation never saw.
 - docs/preserve_color.jpg: the photo, the painting, colour preserved before (the painting's light as it
   is) and after (its light matched to the photo's mean and spread).
-- docs/detail_upsampling.jpg: a crop at 100% of a painting made at 1/4 of the output size: plain
-  resize, detail upsampling (the photo's fine edges brought back), and the painting at full size.
+- docs/detail_upsampling.jpg: a crop at 100% of a 12 MP export (a 4000x3000 test picture, painted by
+  the network at the default stroke size): plain resize, detail upsampling (the photo's fine edges
+  brought back: the export), and the network painting at full size.
+
+    python docs/make_engine_sheets.py [preserve_color] [detail] [distilled]   (all three by default)
 """
 
 from __future__ import annotations
@@ -109,22 +112,63 @@ def _index(name: str) -> int:
     return next(s.index for s in builtin_styles() if s.name == name)
 
 
+def twelve_megapixel_picture() -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A 4000x3000 (12 MP) test picture and the box (top, left, height, width) of its 100% crop.
+
+    The sample photo enlarged to 4000x3000 (soft: it is 1600 px wide) with three scikit-image photos
+    pasted at their native resolution, so the crop, inside the motorcycle, has real fine detail."""
+    from skimage import data
+
+    base = read_image(locations.sample_photo_path()).rgb
+    h, w = base.shape[:2]
+    side = round(h * 4 / 3)
+    base = base[:, (w - side) // 2 : (w - side) // 2 + side]
+    picture = resize_array(base, (4000, 3000))
+    for image, (top, left) in ((data.stereo_motorcycle()[0], (1900, 2900)), (data.coffee(), (300, 300)),
+                               (data.hubble_deep_field(), (250, 2800))):
+        rgb = image.astype(np.float32) / 255.0
+        picture[top : top + rgb.shape[0], left : left + rgb.shape[1]] = rgb
+    return picture, (1990, 3050, 300, 400)
+
+
 def detail_sheet() -> None:
-    photo = read_image(locations.sample_photo_path()).rgb  # 1600x1066
-    mix = StyleMix.single(StyleSource(kind=BUILTIN, label="Sepia Sketch", builtin_index=_index("Sepia Sketch")))
-    settings = RenderSettings(scale=4)  # the network paints at 400x266, as a 12 MP export at ~1000 px would
-    detailed = render_image(photo, mix, settings)
-    prepared = engine.prepare(photo, settings, "multistyle")
-    small = render_image(prepared.small[0].permute(1, 2, 0).numpy(), mix, RenderSettings(scale=1))
-    plain = engine.resize(torch.from_numpy(small).permute(2, 0, 1)[None], photo.shape[:2])[0].permute(1, 2, 0).numpy()
-    full = render_image(photo, mix, RenderSettings(scale=1))
-    y, x, h, w = 430, 560, 300, 400
-    crops = [im[y : y + h, x : x + w] for im in (plain, detailed, full)]
-    stack([labelled_row(crops, ["plain resize", "detail upsampling", "painted at full size"])]).save(
-        DOCS / "detail_upsampling.jpg", quality=90)
+    """A crop at 100% of a 12 MP export: the network's painting (768 px long side for built-ins, the
+    default stroke size) brought to full size by a plain resize and by detail upsampling (the export),
+    beside the network painting at full size (``--scale 1``); the whole export, small, on top."""
+    from stylefuse_desktop.engine.render import paint_image
+    from stylefuse_desktop.engine.upsample import sample_box
+
+    picture, (y, x, h, w) = twelve_megapixel_picture()
+    height, width = picture.shape[:2]
+    rows = []
+    for name in ("Sepia Sketch", "Cobalt Strokes"):
+        mix = StyleMix.single(StyleSource(kind=BUILTIN, label=name, builtin_index=_index(name)))
+        painted = paint_image(picture, mix, RenderSettings())
+        export = painted.whole()
+        painting = painted.parts[0][0].painting
+        plain = sample_box(painting, range(y, y + h), range(x, x + w), height, width, "bicubic").clamp(0, 1)
+        plain = plain[0].permute(1, 2, 0).numpy()
+        full = render_image(picture, mix, RenderSettings(scale=1))
+        small = np.ascontiguousarray(resize_array(export, (w * 3, round(w * 3 * height / width))))
+        box = Image.fromarray(to_uint8(small))
+        k = box.width / width
+        ImageDraw.Draw(box).rectangle((x * k, y * k, (x + w) * k, (y + h) * k), outline=(255, 40, 40), width=3)
+        info = Image.new("RGB", (box.width, LABEL), "white")
+        ImageDraw.Draw(info).text((6, 3), f"{name}: the 4000x3000 export (painted at {painting.shape[-1]}x"
+                                          f"{painting.shape[-2]}), the red box shown below at 100%", fill=(0, 0, 0),
+                                  font=FONT)
+        rows += [info, box, labelled_row([plain, export[y : y + h, x : x + w], full[y : y + h, x : x + w]],
+                                         ["plain resize", "detail upsampling (the export)",
+                                          "network at full size (--scale 1)"])]
+    note = Image.new("RGB", (rows[0].width, LABEL), "white")
+    ImageDraw.Draw(note).text((6, 3), "Test picture: the sample photo enlarged to 4000x3000, with scikit-image's "
+                              "motorcycle, coffee and Hubble photos at native resolution", fill=(0, 0, 0), font=FONT)
+    stack([note] + rows).save(DOCS / "detail_upsampling.jpg", quality=90)
+
+
+SHEETS = {"preserve_color": preserve_color_sheet, "detail": detail_sheet, "distilled": distilled_sheet}
 
 
 if __name__ == "__main__":
-    preserve_color_sheet()
-    detail_sheet()
-    distilled_sheet()
+    for sheet in sys.argv[1:] or list(SHEETS):  # e.g. `python docs/make_engine_sheets.py detail`
+        SHEETS[sheet]()

@@ -142,20 +142,27 @@ class HeldPainting:
 
     signature: tuple
     painted: PaintedImage
-    alpha: np.ndarray  # [H, W] the painting's alpha at full size
+    alpha: np.ndarray | None  # [H, W] the painting's alpha at full size; None where it is opaque
     whole: Painted | None = None  # the full-size painting, made only when a layer above paints from it
+
+    @classmethod
+    def of(cls, signature: tuple, painted: PaintedImage, alpha: np.ndarray) -> HeldPainting:
+        return cls(signature, painted, None if alpha.min() >= 1.0 else alpha)  # a photo: 96 MB less at 24 MP
 
     def box(self, rows: range, cols: range) -> np.ndarray:
         """RGBA float32 of rows x cols, exactly as the export has them."""
         out = np.empty((len(rows), len(cols), 4), np.float32)
         out[..., :3] = self.painted.region(rows, cols)
-        out[..., 3] = self.alpha[rows.start : rows.stop, cols.start : cols.stop]
+        out[..., 3] = 1.0 if self.alpha is None else self.alpha[rows.start : rows.stop, cols.start : cols.stop]
         return out
 
     def full_size(self) -> Painted:
         if self.whole is None:
             rgb = host_pixels(self.painted.whole(), as_uint8=False)
-            self.whole = Painted(np.concatenate([rgb, self.alpha[..., None]], axis=2), 1.0, self.signature)
+            rgba = np.empty(rgb.shape[:2] + (4,), np.float32)
+            rgba[..., :3] = rgb
+            rgba[..., 3] = 1.0 if self.alpha is None else self.alpha
+            self.whole = Painted(rgba, 1.0, self.signature)
         return self.whole
 
 
@@ -270,7 +277,7 @@ def _hold(doc: Document, layer, signature: tuple, below: dict[str, HeldPainting]
     settings = engine_settings(layer, doc, 1.0, False, base)
     if isinstance(layer, FusionLayer):
         painted, alpha = _fusion_parts(doc, layer, 1.0, mix, settings, progress, paint_fusion)
-        return HeldPainting(signature, painted, alpha)
+        return HeldPainting.of(signature, painted, alpha)
     # what this layer paints from, at full size as the export has it: the layers under it that it
     # depends on come from their full-size paintings
     local = RenderStore()
@@ -280,4 +287,4 @@ def _hold(doc: Document, layer, signature: tuple, below: dict[str, HeldPainting]
             local.put(layer_id, item.full_size())
     source, alpha = source_pixels(doc, layer, local, 1.0)
     painted = paint_image(source, mix, settings, progress, style_masks(layer, doc.width, doc.height))
-    return HeldPainting(signature, painted, alpha)
+    return HeldPainting.of(signature, painted, alpha)
