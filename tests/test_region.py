@@ -145,3 +145,22 @@ def test_a_fusion_layers_view_is_the_same_box_of_its_export():
         assert np.abs(view - export[top:bottom, left:right]).max() <= 0.01
     fused = doc.layers[-1].id
     assert set(held) == {fused}  # the fusion's full-size painting is kept for the next view
+
+
+def test_below_100_percent_tiles_come_at_the_resolution_shown():
+    """Zoomed out (step 2: 50% down to 25%), each tile of a grid twice as coarse is the export's box
+    area-averaged to half its size: the view costs a quarter of the pixels to show and to keep."""
+    from stylefuse_desktop.document.compositor import RenderStore, resize_rgba
+    from stylefuse_desktop.document.layers import StyleEntry, StyleLayer, StyleRef
+    from stylefuse_desktop.engine.layer_paint import paint_view_tiles
+
+    doc = _cat_document()
+    doc.add_layer(StyleLayer(name="Ink", styles=(StyleEntry(StyleRef("builtin", "Ink Wave")),), strength=0.9))
+    export = _export(doc)
+    tiles = list(paint_view_tiles(doc, (0, 0, 300, 200), RenderStore(), {}, tile=64, step=2))
+    assert len(tiles) == 3 * 2  # a 128 px grid over 300 x 200
+    for (x0, y0, x1, y1), rgba in tiles:
+        assert x0 % 128 == 0 and y0 % 128 == 0
+        assert rgba.shape == (round((y1 - y0) / 2), round((x1 - x0) / 2), 4)
+        expected = resize_rgba(export[y0:y1, x0:x1], (rgba.shape[1], rgba.shape[0]))
+        assert np.abs(rgba - expected).max() <= 0.01

@@ -77,27 +77,33 @@ def test_tiles_land_one_by_one_and_a_pan_cancels_the_view_being_painted(qtbot, w
     painted: list[list[tuple]] = []
     released = threading.Event()
 
-    def small_tiles(doc, box, renders, held, options, progress, skip=frozenset()):
+    def small_tiles(doc, box, renders, held, options, progress, skip=frozenset(), step=1):
         mine: list[tuple] = []
         painted.append(mine)
-        for tile, rgba in paint_view_tiles(doc, box, renders, held, progress=progress, skip=skip, tile=32):
+        for tile, rgba in paint_view_tiles(doc, box, renders, held, progress=progress, skip=skip, tile=32,
+                                           step=step):
             mine.append(tile)
             yield tile, rgba
-            if len(painted) == 1:  # the first view: hold it after its first tile until cancelled (or 20 s)
-                for _ in range(400):
+            if len(painted) == 1:  # the first view: hold it after its first tile until cancelled (or 2 min)
+                for _ in range(2400):
                     if progress.cancelled:
                         break
                     released.wait(0.05)
                 cancelled.append(progress.cancelled)
                 raise_if_cancelled(progress)
 
-    monkeypatch.setattr(engine_jobs, "paint_view", small_tiles)
     canvas = window.canvas
+    canvas.set_zoom(0.4)  # below the proxy's scale: the proxy alone, no real pixels kept
+    qtbot.waitUntil(lambda: not window.jobs.busy("view"), timeout=PAINT_TIMEOUT)
+    assert canvas.view_box() is None and canvas.region_tiles() == frozenset()
+    monkeypatch.setattr(engine_jobs, "paint_view", small_tiles)
+    jobs_before = window.painter.view_jobs
     canvas.set_zoom(8.0)
     first_box = canvas.view_box()
     assert first_box is not None and first_box != (0, 0, 200, 150)  # only a part is in view
     qtbot.waitUntil(lambda: len(canvas.region_tiles()) == 1, timeout=PAINT_TIMEOUT)
-    assert window.jobs.busy("view") and canvas.region_pixels() is None  # one tile shows; the rest will follow
+    # one tile shows; the rest will follow
+    assert window.jobs.busy("view") and canvas.region_pixels() is None, (len(painted), cancelled)
     shown_first = set(canvas.region_tiles())
     middle = QPointF(canvas.width() / 2, canvas.height() / 2).toPoint()
     qtbot.mousePress(canvas, Qt.MouseButton.MiddleButton, pos=middle)
@@ -107,13 +113,27 @@ def test_tiles_land_one_by_one_and_a_pan_cancels_the_view_being_painted(qtbot, w
     assert second_box != first_box
     shown = _wait_region(qtbot, window, second_box)
     assert cancelled == [True]  # the pan cancelled the first view's job at its next tile
-    assert window.painter.view_jobs == 2 and len(painted) == 2
+    assert window.painter.view_jobs == jobs_before + 2 and len(painted) == 2
     (x0, y0, x1, y1), = shown_first
     assert x0 < second_box[2] and x1 > second_box[0] and y0 < second_box[3] and y1 > second_box[1]  # still in view
     assert not shown_first & set(painted[1])  # ... and not painted again
     left, top, right, bottom = second_box
     export = _export(window)[top:bottom, left:right, :3]
     assert np.abs(shown - export).max() <= 2 / 255  # 8-bit display of the export's pixels
+
+
+def test_zoomed_out_below_100_percent_the_view_sharpens_at_the_resolution_shown(qtbot, window):
+    window.canvas.proxy_side = 40  # the 200 x 150 photo shows through a 40 x 30 proxy
+    window.canvas.refresh()
+    wait_painted(qtbot, window, lambda: window.apply_style(StyleRef("builtin", "Red Lacquer")))
+    canvas = window.canvas
+    canvas.set_zoom(0.3)
+    assert canvas.view_step() == 2 and canvas.view_box() == (0, 0, 200, 150)
+    qtbot.waitUntil(lambda: len(canvas.region_tiles(2)) == 1 and not window.jobs.busy("view"), timeout=PAINT_TIMEOUT)
+    assert canvas.region_tiles(1) == frozenset() and canvas.region_pixels() is None  # none at full resolution
+    canvas.set_zoom(1.0)
+    assert canvas.view_step() == 1
+    _wait_region(qtbot, window, canvas.view_box())  # at 100% full-resolution tiles follow
 
 
 def test_a_view_of_a_layered_document_is_the_same_box_of_its_export():

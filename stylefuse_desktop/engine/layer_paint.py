@@ -28,6 +28,7 @@ from ..document.compositor import (
     image_layer_on_canvas,
     layer_pixels,
     resize_map,
+    resize_rgba,
 )
 from ..document.document import Document
 from ..document.layers import BELOW, FusionLayer, ImageLayer, StyleEntry, StyleLayer
@@ -175,10 +176,13 @@ def paint_view_tiles(
     progress: Progress = NullProgress(),
     skip: Collection[Box] = (),
     tile: int = TILE,
+    step: int = 1,
 ) -> Iterator[tuple[Box, np.ndarray]]:
     """The document's composite around ``box`` (full-size canvas pixels: left, top, right, bottom)
     exactly as the export shows it: (tile box, RGBA float32) for each tile of the ``region`` grid that
-    meets ``box``, nearest its centre first, except the tiles in ``skip`` (already shown).
+    meets ``box``, nearest its centre first, except the tiles in ``skip`` (already shown). With
+    ``step`` > 1 (a view zoomed out below 100%) the grid's tiles are ``step`` times larger and each
+    comes area-averaged to 1/``step`` of its size: the export's pixels at the resolution displayed.
 
     Photos are cropped from their full-size rasters; style and fusion layers come from their paintings
     of the full-size source with whole-image statistics, made once per layer and settings and kept in
@@ -186,7 +190,8 @@ def paint_view_tiles(
     brought to full size on its own (detail, colour, strength). A layer that cannot paint (no style
     yet) shows its latest painting, resampled, as the proxy does. Cancelled at the next tile."""
     left, top, right, bottom = box
-    tiles = [(rows, cols) for rows, cols in view_tiles(View(top, left, bottom, right), doc.height, doc.width, tile)
+    tiles = [(rows, cols) for rows, cols in view_tiles(View(top, left, bottom, right), doc.height, doc.width,
+                                                       tile * step)
              if (cols.start, rows.start, cols.stop, rows.stop) not in skip]
     if not tiles:
         return
@@ -202,6 +207,8 @@ def paint_view_tiles(
         with one_thread():
             boxes = {layer_id: item.box(rows, cols) for layer_id, item in kept.items()}
             rgba = composite(doc, local, 1.0, box=where, painted_boxes=boxes)
+        if step > 1:
+            rgba = resize_rgba(rgba, (max(1, round(len(cols) / step)), max(1, round(len(rows) / step))))
         yield where, rgba
 
 

@@ -4,8 +4,9 @@ Large photos are shown through a proxy (the composite at a reduced scale), so zo
 painting stay fluid; exports always composite at full size. Zoomed past the proxy's scale, once the view
 has settled (``SETTLE_MS``), the canvas asks for the real pixels of what it shows (``view_settled``):
 the export's pixels in view, painted in the background in tiles of one grid, nearest the centre
-first, each drawn over the proxy as it lands. Tiles stay until the document changes (a pan keeps them
-in their place and asks only for the tiles it lacks); the farthest go when there are too many.
+first, each drawn over the proxy as it lands; below 100% at the resolution displayed (``view_step``).
+Tiles stay until the document changes (a pan keeps them in their place and asks only for the tiles
+it lacks); the farthest go when there are too many.
 The brush paints at the canvas's full resolution into a working copy of the target map and hands the
 stroke to the document when the button is released, as one undoable step. The move tool drags the
 selected photo layer (one step per drag) and the arrow keys nudge it.
@@ -111,7 +112,7 @@ class QtCanvas(QWidget):
         self._refresh_timer.timeout.connect(self._recomposite)
         self.composites = 0  # how many times the proxy was recomposited (tests wait on it)
         self.fitted = True  # the view follows the window's size until the user zooms
-        self._tiles: dict[Box, QImage] = {}  # real pixels: full-size canvas box -> image
+        self._tiles: dict[Box, tuple[int, QImage]] = {}  # real pixels: full-size canvas box -> step, image
         self._tiles_state: tuple = ()  # the document state the tiles show
         self._settle_timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle_timer.timeout.connect(self.view_settled)
@@ -189,13 +190,20 @@ class QtCanvas(QWidget):
             return ()
         return (self.doc.size,) + tuple((layer.id, self.doc.revision(layer.id)) for layer in self.doc.layers)
 
-    def add_region_tile(self, box: Box, rgba: np.ndarray, state: tuple) -> None:
-        """Real pixels for ``box`` (full-size canvas pixels; RGBA float32), painted for document
-        ``state``; dropped if the document has changed since or the zoom no longer wants them."""
+    def view_step(self) -> int:
+        """1/resolution at which the view's real pixels are painted: the largest power of two that
+        keeps them at least as fine as the screen (1 from 100% up)."""
+        return 2 ** max(0, math.floor(math.log2(1.0 / self.zoom) + 1e-9))
+
+    def add_region_tile(self, box: Box, rgba: np.ndarray, state: tuple, step: int = 1) -> None:
+        """Real pixels for ``box`` (full-size canvas pixels; RGBA float32 at 1/``step`` of its size),
+        painted for document ``state``; dropped if the document has changed since or the zoom no
+        longer wants them. A finer tile is drawn over coarser ones where they overlap."""
         if state != self.document_state() or self.view_box() is None:
             return
         self._tiles_state = state
-        self._tiles[box] = rgba_to_qimage(rgba)
+        self._tiles.pop(box, None)  # last in, drawn last
+        self._tiles[box] = (step, rgba_to_qimage(rgba))
         self._forget_far_tiles()
         left, top, right, bottom = box
         rect = self.image_rect()
@@ -208,7 +216,7 @@ class QtCanvas(QWidget):
             return
         if len(self._tiles) <= MIN_KEPT_TILES:
             return
-        tile_area = max((b[2] - b[0]) * (b[3] - b[1]) for b in self._tiles)
+        tile_area = min((b[2] - b[0]) * (b[3] - b[1]) for b in self._tiles)
         keep = max(MIN_KEPT_TILES, math.ceil(4 * (view[2] - view[0]) * (view[3] - view[1]) / tile_area))
         if len(self._tiles) <= keep:
             return
@@ -217,21 +225,22 @@ class QtCanvas(QWidget):
         for box in by_distance[keep:]:
             del self._tiles[box]
 
-    def region_tiles(self) -> frozenset[Box]:
-        """The boxes of the real-pixel tiles shown (a new view's job skips them)."""
-        return frozenset(self._tiles)
+    def region_tiles(self, step: int = 1) -> frozenset[Box]:
+        """The boxes of the real-pixel tiles shown at 1/``step`` (a new view's job skips them)."""
+        return frozenset(box for box, (s, _) in self._tiles.items() if s == step)
 
     def region_pixels(self) -> tuple[Box, np.ndarray] | None:
-        """The view box and its real pixels (RGBA uint8) once tiles cover all of it, else None (tests)."""
+        """The view box and its real pixels (RGBA uint8) once full-resolution tiles cover all of it, else
+        None (tests)."""
         box = self.view_box()
         if box is None or not self._tiles:
             return None
         left, top, right, bottom = box
         out = np.zeros((bottom - top, right - left, 4), np.uint8)
         covered = np.zeros(out.shape[:2], bool)
-        for (x0, y0, x1, y1), image in self._tiles.items():
+        for (x0, y0, x1, y1), (step, image) in self._tiles.items():
             a, b, c, d = max(x0, left), max(y0, top), min(x1, right), min(y1, bottom)
-            if a < c and b < d:
+            if step == 1 and a < c and b < d:
                 out[b - top : d - top, a - left : c - left] = _qimage_pixels(image)[b - y0 : d - y0, a - x0 : c - x0]
                 covered[b - top : d - top, a - left : c - left] = True
         return (box, out) if covered.all() else None
@@ -324,7 +333,7 @@ class QtCanvas(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom * self.proxy_scale < 2)
         source = QRectF(0, 0, self._image.width(), self._image.height())
         p.drawImage(rect, self._image, source)
-        for (left, top, right, bottom), tile in self._tiles.items():
+        for (left, top, right, bottom), (_, tile) in self._tiles.items():
             target = QRectF(rect.x() + left * self.zoom, rect.y() + top * self.zoom, (right - left) * self.zoom,
                             (bottom - top) * self.zoom)
             if target.intersects(QRectF(event.rect())):

@@ -80,16 +80,16 @@ def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scal
 
 
 def paint_view(doc: Document, box: tuple[int, int, int, int], renders: RenderStore, held: dict,
-               options: EngineOptions, progress, skip: frozenset = frozenset()):
+               options: EngineOptions, progress, skip: frozenset = frozenset(), step: int = 1):
     """The real pixels of the canvas's view, yielded tile by tile as (tile box, RGBA): the export's
-    pixels around ``box``, nearest its centre first, except the tiles in ``skip`` (already shown)
-    (``layer_paint.paint_view_tiles``); ``held`` keeps the layers' full-size paintings between views
-    (the scheduler owns it)."""
+    pixels around ``box``, nearest its centre first, except the tiles in ``skip`` (already shown), at
+    1/``step`` of full resolution (``layer_paint.paint_view_tiles``); ``held`` keeps the layers'
+    full-size paintings between views (the scheduler owns it)."""
     from ..engine.layer_paint import paint_view_tiles
     from ..engine.render import RenderSettings
 
     base = RenderSettings(device=options.device, tile_memory_mb=options.tile_memory_mb)
-    yield from paint_view_tiles(doc, box, renders, held, base, progress, skip)
+    yield from paint_view_tiles(doc, box, renders, held, base, progress, skip, step=step)
 
 
 def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptions, progress):

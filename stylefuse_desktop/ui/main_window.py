@@ -198,7 +198,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.painter.painted.connect(self._paintings_landed)
         self.painter.layer_failed.connect(self._layer_failed)
         self.painter.failed.connect(self._job_failed)
-        self.canvas.view_moved.connect(self.painter.cancel_view)
+        self.canvas.view_moved.connect(lambda: self.painter.cancel_view(release=self.canvas.view_box() is None))
         self.canvas.view_settled.connect(self._paint_view)
 
     # -- documents ---------------------------------------------------------------------------------
@@ -238,8 +238,9 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         box = self.canvas.view_box()
         if box is not None:
             state = self.canvas.document_state()
-            self.painter.paint_view(box, lambda tile, rgba: self.canvas.add_region_tile(tile, rgba, state),
-                                    skip=self.canvas.region_tiles())
+            step = self.canvas.view_step()
+            self.painter.paint_view(box, lambda tile, rgba: self.canvas.add_region_tile(tile, rgba, state, step),
+                                    skip=self.canvas.region_tiles(step), step=step)
 
     def _paintings_landed(self, layer_ids: list[str]) -> None:
         self.canvas.refresh()
