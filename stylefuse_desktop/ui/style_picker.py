@@ -34,7 +34,7 @@ SECTION_ROLE = Qt.ItemDataRole.UserRole + 1
 def user_style_refs(skipped: list[Path] | None = None) -> list[StyleRef]:
     """The stored styles of the catalogue (the same folders the CLI lists), as a document keeps them;
     unreadable files are added to ``skipped``."""
-    return [StyleRef(found.kind, found.name, found.data()) for found in stored_styles(skipped=skipped)]
+    return [StyleRef(found.kind, found.name, found.data) for found in stored_styles(skipped=skipped)]
 
 
 def skipped_styles_message(paths: list[Path]) -> str:
