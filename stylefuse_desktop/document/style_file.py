@@ -212,14 +212,18 @@ def read_style_name(path: str | os.PathLike[str]) -> str:
 
 
 def read_style_file(path: str | os.PathLike[str]) -> StyleFile:
+    return style_from_bytes(read_style_bytes(path), origin=printable(path))
+
+
+def read_style_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A style file's bytes, size checked (``style_from_bytes`` parses them)."""
     path = readable_file(path, "style file")
     if path.stat().st_size > 2 * _MAX_MEMBER_BYTES[_TENSORS]:
         raise BadInputError(f"{printable(path)}: implausibly large for a style file")
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise BadInputError(f"{printable(path)}: cannot be read ({exc.strerror or exc})") from None
-    return style_from_bytes(data, origin=printable(path))
 
 
 def write_style_file(path: str | os.PathLike[str], style: StyleFile) -> Path:
