@@ -135,6 +135,14 @@ def test_info_reports_device_and_folders(capsys):
     assert facts["user_styles"].endswith("styles")
 
 
+def test_the_garbage_collector_runs_again_after_the_engine_is_loaded(capsys):
+    import gc
+
+    assert gc.isenabled()
+    code, _, _ = run(capsys, "info", "--json")  # imports the engine with the collector paused
+    assert code == 0 and gc.isenabled()
+
+
 def test_real_process_exit_code_and_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "stylefuse_desktop.cli", "render", str(tmp_path / "nope.jpg"),
                            "-o", str(tmp_path / "o.png")], capture_output=True, text=True, timeout=120)
