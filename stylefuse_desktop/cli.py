@@ -510,7 +510,7 @@ def _train(args: argparse.Namespace) -> int:
     import signal
 
     with _loading_modules():
-        from .training.config import PairsTrainingConfig, StyleTrainingConfig
+        from .training.config import PairsTrainingConfig, StyleTrainingConfig, next_preset
         from .training.run import save_result, train
 
     if args.out:
@@ -546,6 +546,9 @@ def _train(args: argparse.Namespace) -> int:
     if result.saved == "zero_shot":
         print(result.advice)
         print(f"Saved the instant style as '{config.name}': {result.path}")
+        longer = next_preset(config.preset)
+        if longer and not result.cancelled:  # the run's checkpoint is kept: a longer preset continues it
+            print(f"To train longer from where this run stopped: the same command with --preset {longer} --resume")
     else:
         if result.advice:  # kept on request although the gate found it no better
             print(result.advice.split(";")[0] + "; kept as asked (--keep-worse).")

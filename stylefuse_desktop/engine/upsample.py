@@ -75,7 +75,7 @@ class Upsampler:
         if self.same:
             return self.painting[..., rows.start : rows.stop, cols.start : cols.stop]
         band = sample_box(self.painting, rows, cols, self.height, self.width, "bicubic").clamp_(0.0, 1.0)
-        if self.gain is not None:
+        if self.gain is not None and self.small_luma is not None:  # both or neither
             detail = luminance(photo_box) - sample_box(self.small_luma, rows, cols, self.height, self.width,
                                                        "bilinear")
             gain = sample_box(self.gain, rows, cols, self.height, self.width, "bilinear")
