@@ -13,7 +13,7 @@ step 0 is exactly the zero-shot style. They are trained against:
   so the photo stays as readable as the instant style keeps it.
 
 Readability holds by measurement, not by tuned weights: every ``VALIDATE_EVERY`` steps the style is
-painted on a few small validation photos (never trained on, and not the gate's) and scored; the result
+painted on a few small validation photos (whole views of content photos, not the gate's) and scored; the result
 is the snapshot closest to the pictures among those whose edge SSIM stays within ``VALIDATION_MARGIN``
 of the zero-shot style's. A snapshot that loses readability sends the run back to the best readable
 one with the content term's weight doubled, so a longer run keeps searching where the photo stays
@@ -128,10 +128,15 @@ class _Style:
         load_adapter_tensors(self.network, tensors)
 
 
-def validation_photos(count: int = 3) -> list[np.ndarray]:
-    """Small photos scored during training: the project's landscapes with seeds neither the content
-    photos nor the gate's held-out photos use (sides multiples of 4: the transformer's stride)."""
-    return project_photos("validation", count, (256, 192), 7001)
+def validation_photos(content_images: list[np.ndarray], count: int = 3, side: int = 256) -> list[np.ndarray]:
+    """Small photos scored during training: whole views of the first content photos (the kind of photo
+    the style will paint; training only ever sees crops at full scale), never the gate's held-out ones.
+    Sides trimmed to multiples of 4 (the transformer's stride)."""
+    out = []
+    for rgb in content_images[:count]:
+        view = small(rgb, side)
+        out.append(np.ascontiguousarray(view[: view.shape[0] // 4 * 4, : view.shape[1] // 4 * 4]))
+    return out
 
 
 class _Validation:
@@ -324,7 +329,7 @@ def train_style(
                                            probe, CONTENT_STAGES)), 1e-6)
     progress.report(step / config.total_steps, "Preparing the validation photos")
     with torch.inference_mode(False):
-        validation = _Validation(transformer, predictor, validation_photos(), style_images,
+        validation = _Validation(transformer, predictor, validation_photos(content_images), style_images,
                                  transformer.norm_parameters(zero_shot_embedding[None].to(device)), device)
 
     def validate(at: int) -> dict:

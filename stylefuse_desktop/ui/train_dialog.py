@@ -511,11 +511,19 @@ def _describe(metrics: dict) -> str:
                 f"{abs(gain) * 100:.0f}% (patch distance {metrics['patch_swd_zero_shot']:.4f} -> "
                 f"{metrics['patch_swd_trained']:.4f}; feature statistics {metrics['statistics_gap_zero_shot']:.3f} "
                 f"-> {metrics['statistics_gap_trained']:.3f}); edge SSIM {metrics['edge_ssim_zero_shot']:.2f} -> "
-                f"{metrics['edge_ssim_trained']:.2f}.")
+                f"{metrics['edge_ssim_trained']:.2f}." + _chosen(metrics))
     held = metrics.get("held_out") or metrics.get("train") or {}
     if "gain_db" in held:
         return f"The look reproduces the edits {held['gain_db']:+.1f} dB better than the untouched photos."
     return ""
+
+
+def _chosen(metrics: dict) -> str:
+    validation = metrics.get("validation") or {}
+    if "chosen_step" not in validation:
+        return ""
+    return (f" Kept the snapshot of step {validation['chosen_step']}: the closest to your pictures among those "
+            "that kept the photo readable.")
 
 
 def _checkpoint_exists(config, progress) -> bool:
