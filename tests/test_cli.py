@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,6 +140,29 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
                            "-o", str(tmp_path / "o.png")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"stylefuse: error: {tmp_path / 'nope.jpg'}: no such file"
+
+
+def test_real_process_ends_with_its_output_printed_and_written(tmp_path, photo):
+    """The command ends the process itself (no interpreter shutdown): what it printed to a pipe and the
+    files it wrote must all be there, and its exit code must come through."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.open(photo).save(folder / name)
+    (folder / "notes.txt").write_text("not a photo")
+    proc = subprocess.run([sys.executable, "-m", "stylefuse_desktop.cli", "render", str(folder), "-o",
+                           str(tmp_path / "out"), "--style", "Fiesta", "--json"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2  # the text file is reported and skipped; the photos are painted
+    assert "notes.txt: skipped, not an image file" in proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [Path(r["output"]).name for r in lines] == ["a.png", "b.png"]
+    assert all(Image.open(r["output"]).size == (120, 90) for r in lines)
+    # printed without an explicit flush, into a pipe (block-buffered): still all there
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    listed = subprocess.run([sys.executable, "-m", "stylefuse_desktop.cli", "styles", "--json"], capture_output=True,
+                            text=True, timeout=120, env=buffered)
+    assert listed.returncode == 0 and len(json.loads(listed.stdout)) >= 26
 
 
 def test_render_keeps_transparency(tmp_path, capsys):

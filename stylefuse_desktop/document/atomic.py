@@ -23,7 +23,7 @@ _swept: set[str] = set()
 _sweep_lock = threading.Lock()
 
 
-def clean_stale_temporaries(folder: str | os.PathLike, older_than_s: float = STALE_AFTER_S) -> int:
+def clean_stale_temporaries(folder: str | os.PathLike[str], older_than_s: float = STALE_AFTER_S) -> int:
     """Remove our temporary files older than ``older_than_s`` in ``folder``; how many were removed."""
     removed = 0
     now = time.time()
@@ -80,7 +80,7 @@ def _finish(tmp: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on normal exit it replaces ``target``.
 
     For writers that need a path (safetensors, torch). The temporary name keeps the target's extension
@@ -100,7 +100,7 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
         raise
 
 
-def atomic_write_bytes(target: str | os.PathLike, data: bytes | memoryview) -> None:
+def atomic_write_bytes(target: str | os.PathLike[str], data: bytes | memoryview) -> None:
     """Write ``data`` to ``target`` atomically; raises OSError (ENOSPC included) with the target untouched."""
     target = Path(target)
     fd, tmp = _temporary_beside(target, target.suffix)

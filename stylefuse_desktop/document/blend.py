@@ -8,6 +8,7 @@ from collections.abc import Callable
 from enum import Enum
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 class BlendMode(str, Enum):
@@ -30,22 +31,23 @@ class BlendMode(str, Enum):
         return self.value.replace("-", " ").capitalize()
 
 
-def _hard_light(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
+def _hard_light(cb: NDArray[np.float32], cs: NDArray[np.float32]) -> NDArray[np.float32]:
     return np.where(cs <= 0.5, cb * 2 * cs, 1 - (1 - cb) * (1 - (2 * cs - 1)))
 
 
-def _soft_light(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
+def _soft_light(cb: NDArray[np.float32], cs: NDArray[np.float32]) -> NDArray[np.float32]:
     d = np.where(cb <= 0.25, ((16 * cb - 12) * cb + 4) * cb, np.sqrt(cb))
     return np.where(cs <= 0.5, cb - (1 - 2 * cs) * cb * (1 - cb), cb + (2 * cs - 1) * (d - cb))
 
 
 # -- non-separable modes: work on luminosity and saturation of the whole colour ---------------------
 
-def lum(c: np.ndarray) -> np.ndarray:
-    return 0.3 * c[..., 0:1] + 0.59 * c[..., 1:2] + 0.11 * c[..., 2:3]
+def lum(c: NDArray[np.float32]) -> NDArray[np.float32]:
+    luminosity: NDArray[np.float32] = 0.3 * c[..., 0:1] + 0.59 * c[..., 1:2] + 0.11 * c[..., 2:3]
+    return luminosity
 
 
-def _clip_color(c: np.ndarray) -> np.ndarray:
+def _clip_color(c: NDArray[np.float32]) -> NDArray[np.float32]:
     l_ = lum(c)
     n = c.min(axis=-1, keepdims=True)
     x = c.max(axis=-1, keepdims=True)
@@ -55,15 +57,16 @@ def _clip_color(c: np.ndarray) -> np.ndarray:
     return np.nan_to_num(high, nan=0.0)
 
 
-def _set_lum(c: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _set_lum(c: NDArray[np.float32], target: NDArray[np.float32]) -> NDArray[np.float32]:
     return _clip_color(c + (target - lum(c)))
 
 
-def _sat(c: np.ndarray) -> np.ndarray:
-    return c.max(axis=-1, keepdims=True) - c.min(axis=-1, keepdims=True)
+def _sat(c: NDArray[np.float32]) -> NDArray[np.float32]:
+    saturation: NDArray[np.float32] = c.max(axis=-1, keepdims=True) - c.min(axis=-1, keepdims=True)
+    return saturation
 
 
-def _set_sat(c: np.ndarray, s: np.ndarray) -> np.ndarray:
+def _set_sat(c: NDArray[np.float32], s: NDArray[np.float32]) -> NDArray[np.float32]:
     cmax = c.max(axis=-1, keepdims=True)
     cmin = c.min(axis=-1, keepdims=True)
     span = cmax - cmin
@@ -72,7 +75,7 @@ def _set_sat(c: np.ndarray, s: np.ndarray) -> np.ndarray:
     return out.astype(c.dtype)
 
 
-BLENDS: dict[BlendMode, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+BLENDS: dict[BlendMode, Callable[[NDArray[np.float32], NDArray[np.float32]], NDArray[np.float32]]] = {
     BlendMode.NORMAL: lambda cb, cs: cs,
     BlendMode.MULTIPLY: lambda cb, cs: cb * cs,
     BlendMode.SCREEN: lambda cb, cs: cb + cs - cb * cs,
@@ -89,11 +92,12 @@ BLENDS: dict[BlendMode, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
-def blend(mode: BlendMode | str, backdrop: np.ndarray, source: np.ndarray) -> np.ndarray:
+def blend(mode: BlendMode | str, backdrop: NDArray[np.float32], source: NDArray[np.float32]) -> NDArray[np.float32]:
     return BLENDS[BlendMode(mode)](backdrop, source).astype(np.float32)
 
 
-def composite_over(backdrop: np.ndarray, source: np.ndarray, alpha: np.ndarray, mode: BlendMode | str) -> np.ndarray:
+def composite_over(backdrop: NDArray[np.float32], source: NDArray[np.float32], alpha: NDArray[np.float32],
+                   mode: BlendMode | str) -> NDArray[np.float32]:
     """Source (straight RGB, coverage ``alpha`` [..., 1]) over a backdrop (straight RGBA [..., 4]).
 
     W3C: co = as*(1 - ab)*Cs + as*ab*B(Cb, Cs) + (1 - as)*ab*Cb;  ao = as + ab*(1 - as).

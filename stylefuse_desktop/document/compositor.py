@@ -11,12 +11,13 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from .blend import composite_over
-from .document import Document
+from .document import Document, Signature
 from .layers import ImageLayer, Layer
-from .raster import _reduce
+from .raster import Raster, _reduce
 
 
 def canvas_size_at(doc: Document, scale: float) -> tuple[int, int]:
@@ -29,7 +30,7 @@ class Painted:
 
     rgba: np.ndarray
     scale: float
-    signature: tuple
+    signature: Signature
     draft: bool = False  # painted fast while a slider moved; a full-quality painting follows
 
 
@@ -75,18 +76,20 @@ def resize_rgba(rgba: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return _bilinear(rgba, size)
 
 
-def _bilinear(rgba: np.ndarray, size: tuple[int, int], box: tuple[float, ...] | None = None) -> np.ndarray:
+def _bilinear(rgba: NDArray[np.float32], size: tuple[int, int],
+              box: tuple[float, float, float, float] | None = None) -> NDArray[np.float32]:
     """Bilinear resampling of float channels (of the source region ``box``, if given) to ``size``."""
-    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(rgba[..., c]), "F").resize(size, Image.BILINEAR,
-                                                                                            box=box), np.float32)
-                for c in range(rgba.shape[2])]
-    return np.clip(np.stack(channels, axis=2), 0, 1)
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(rgba[..., c]), "F").resize(
+        size, Image.Resampling.BILINEAR, box=box), np.float32) for c in range(rgba.shape[2])]
+    resampled: NDArray[np.float32] = np.clip(np.stack(channels, axis=2), 0, 1)
+    return resampled
 
 
 def resize_map(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (mask.shape[1], mask.shape[0]) == size:
         return mask
-    return np.clip(resize_rgba(mask[..., None], size)[..., 0], 0, 1)
+    resized: NDArray[np.float32] = np.clip(resize_rgba(mask[..., None], size)[..., 0], 0, 1)
+    return resized
 
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in canvas pixels at some scale (end exclusive)
@@ -122,7 +125,7 @@ def image_layer_on_canvas(layer: ImageLayer, doc: Document, scale: float, box: B
     return out
 
 
-def _resample_box(raster, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
+def _resample_box(raster: Raster, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
     """The source region ``box`` (pixel coordinates, fractional) resampled bilinearly to ``size``."""
     lw, lh = raster.size
     left, top = max(0, int(box[0]) - 1), max(0, int(box[1]) - 1)
@@ -183,9 +186,10 @@ def composite(
         if painted_boxes is not None and layer.id in painted_boxes:
             pixels = painted_boxes[layer.id]
         else:
-            pixels = layer_pixels(layer, doc, renders, scale, box)
-        if pixels is None:
-            continue
+            found = layer_pixels(layer, doc, renders, scale, box)
+            if found is None:
+                continue
+            pixels = found
         alpha = pixels[..., 3:4] * np.float32(layer.opacity)
         if layer.mask is not None:
             alpha = alpha * resize_map(layer.mask, (width, height))[top:bottom, left:right, None]
@@ -196,4 +200,5 @@ def composite(
 def flatten_onto(rgba: np.ndarray, colour: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
     """RGBA over an opaque colour -> RGB."""
     a = rgba[..., 3:4]
-    return rgba[..., :3] * a + np.asarray(colour, np.float32) * (1 - a)
+    flat: NDArray[np.float32] = rgba[..., :3] * a + np.asarray(colour, np.float32) * (1 - a)
+    return flat

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import numpy as np
-from psygnal import Signal
+from numpy.typing import NDArray
+from psygnal import EmissionInfo, Signal
 from psygnal.containers import EventedList
 
 from ..errors import BadInputError
@@ -24,6 +26,14 @@ _ALLOWED_WHEN_LOCKED = frozenset({"visible", "locked", "name"})
 
 
 MIN_LAYER_SCALE, MAX_LAYER_SCALE = 0.01, 16.0
+
+# what a layer's pixels were made from (ids and revisions, nested for its sources): equal means unchanged
+Signature = tuple[object, ...]
+
+
+class StyleEntryChanges(TypedDict, total=False):
+    weight: float
+    weight_map: NDArray[np.float32] | None
 
 
 class LayerLocked(BadInputError):
@@ -60,6 +70,10 @@ class Document:
             if layer.id == layer_id:
                 return layer
         raise KeyError(f"no layer {layer_id}")
+
+    def styled_layer(self, layer_id: str) -> StyleLayer | FusionLayer:
+        """The style or fusion layer ``layer_id`` (the layers that hold styles)."""
+        return _styled(self.layer(layer_id))
 
     def index_of(self, layer_id: str) -> int:
         for i, layer in enumerate(self.layers):
@@ -108,7 +122,7 @@ class Document:
             return found
         return []
 
-    def signature(self, layer: Layer) -> tuple:
+    def signature(self, layer: Layer) -> Signature:
         """Changes whenever the pixels of ``layer`` would (its own settings or anything it paints from)."""
         own = (layer.id, self.revision(layer.id))
         if isinstance(layer, ImageLayer):
@@ -120,7 +134,7 @@ class Document:
     def _on_inserted(self, index: int, layer: Layer) -> None:
         if id(layer) not in self._listening:  # once per layer object, however often it is re-inserted
 
-            def listener(info, lid: str = layer.id) -> None:
+            def listener(info: EmissionInfo, lid: str = layer.id) -> None:
                 self._on_layer_event(lid, info.signal.name)
 
             layer.events.connect(listener)
@@ -200,7 +214,7 @@ class Document:
 
         self.history.push(Command(f"Move {layer.name}", lambda: move(new_index), lambda: move(old_index)))
 
-    def set(self, layer_id: str, field: str, value, text: str | None = None) -> None:
+    def set(self, layer_id: str, field: str, value: object, text: str | None = None) -> None:
         """Change one property of a layer. Inside a gesture (``history.begin_gesture``), every change of
         the same property folds into one step."""
         layer = self.layer(layer_id)
@@ -232,28 +246,28 @@ class Document:
         self.history.push(Command(f"{what} {layer.name}", lambda: put(new), lambda: put(old),
                                   merge_key=(layer_id, "place")))
 
-    def set_style_entry(self, layer_id: str, index: int, **changes) -> None:
+    def set_style_entry(self, layer_id: str, index: int, **changes: Unpack[StyleEntryChanges]) -> None:
         """Change one style of a style or fusion layer (its weight, or its weight map)."""
-        layer = self.layer(layer_id)
+        layer = self.styled_layer(layer_id)
         entries = list(layer.styles)
         entries[index] = replace(entries[index], **changes)
         what = "Weight map" if "weight_map" in changes else "Style weight"
         self.set(layer_id, "styles", tuple(entries), text=f"{what} in {layer.name}")
 
     def add_style(self, layer_id: str, entry: StyleEntry) -> None:
-        layer = self.layer(layer_id)
+        layer = self.styled_layer(layer_id)
         if any(e.style.key == entry.style.key for e in layer.styles):
             return
         self.set(layer_id, "styles", tuple(layer.styles) + (entry,), text=f"Add {entry.style.name} to {layer.name}")
 
     def remove_style(self, layer_id: str, index: int) -> None:
-        layer = self.layer(layer_id)
+        layer = self.styled_layer(layer_id)
         entries = list(layer.styles)
         removed = entries.pop(index)
         self.set(layer_id, "styles", tuple(entries), text=f"Remove {removed.style.name} from {layer.name}")
 
-    def paint(self, layer_id: str, target: str, box: tuple[int, int, int, int], before: np.ndarray | None,
-              after: np.ndarray, style_index: int | None = None) -> None:
+    def paint(self, layer_id: str, target: str, box: tuple[int, int, int, int], before: NDArray[np.float32] | None,
+              after: NDArray[np.float32], style_index: int | None = None) -> None:
         """Record a brush stroke: only the touched box (x0, y0, x1, y1) is kept, before and after, so a
         long history of strokes on a large photo stays small. ``target``: "mask", "weight_map" (a
         style's) or "source_mask" (a fused photo's). ``before`` None: the map did not exist yet (undo
@@ -263,7 +277,7 @@ class Document:
         x0, y0, x1, y1 = box
         empty = 1.0 if target == "mask" else 0.0
 
-        def write(patch: np.ndarray) -> None:
+        def write(patch: NDArray[np.float32]) -> None:
             current = self._map(layer, target, style_index)
             current = np.full((self.height, self.width), empty, np.float32) if current is None else current.copy()
             current[y0:y1, x0:x1] = patch
@@ -278,28 +292,32 @@ class Document:
         what = {"mask": "mask", "weight_map": "style", "source_mask": "photo"}[target]
         self.history.push(Command(f"Paint {what} on {layer.name}", lambda: write(after), undo))
 
-    def map_for(self, layer_id: str, target: str, style_index: int | None = None) -> np.ndarray | None:
+    def map_for(self, layer_id: str, target: str, style_index: int | None = None) -> NDArray[np.float32] | None:
         return self._map(self.layer(layer_id), target, style_index)
 
     @staticmethod
-    def _map(layer: Layer, target: str, index: int | None) -> np.ndarray | None:
+    def _map(layer: Layer, target: str, index: int | None) -> NDArray[np.float32] | None:
         if target == "mask":
             return layer.mask
         if target == "weight_map":
-            return layer.styles[index].weight_map
-        return layer.sources[index].mask
+            return _styled(layer).styles[_painted_index(index, target)].weight_map
+        return _fused(layer).sources[_painted_index(index, target)].mask
 
-    def _set_map(self, layer: Layer, target: str, index: int | None, value: np.ndarray) -> None:
+    def _set_map(self, layer: Layer, target: str, index: int | None, value: NDArray[np.float32] | None) -> None:
         if target == "mask":
             layer.mask = value
         elif target == "weight_map":
-            entries = list(layer.styles)
-            entries[index] = replace(entries[index], weight_map=value)
-            layer.styles = tuple(entries)
+            styled = _styled(layer)
+            entries = list(styled.styles)
+            at = _painted_index(index, target)
+            entries[at] = replace(entries[at], weight_map=value)
+            styled.styles = tuple(entries)
         else:
-            sources = list(layer.sources)
-            sources[index] = replace(sources[index], mask=value)
-            layer.sources = tuple(sources)
+            fused = _fused(layer)
+            sources = list(fused.sources)
+            at = _painted_index(index, target)
+            sources[at] = replace(sources[at], mask=value)
+            fused.sources = tuple(sources)
 
     def replace_layers(self, remove: Iterable[str], insert: list[tuple[int, Layer]], text: str) -> None:
         """Remove some layers and insert others as one step (merge down, flatten)."""
@@ -324,7 +342,25 @@ class Document:
         self.history.push(Command(text, do, undo))
 
 
-def _same(a, b) -> bool:
+def _styled(layer: Layer) -> StyleLayer | FusionLayer:
+    if not isinstance(layer, (StyleLayer, FusionLayer)):
+        raise BadInputError(f"'{layer.name}' is not a style or fusion layer; it holds no styles")
+    return layer
+
+
+def _fused(layer: Layer) -> FusionLayer:
+    if not isinstance(layer, FusionLayer):
+        raise BadInputError(f"'{layer.name}' is not a fusion layer; it fuses no photos")
+    return layer
+
+
+def _painted_index(index: int | None, target: str) -> int:
+    if index is None:
+        raise ValueError(f"painting a {target.replace('_', ' ')} needs the index of its style or photo")
+    return index
+
+
+def _same(a: object, b: object) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return a is b
     try:

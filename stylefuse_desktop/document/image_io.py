@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageCms, ImageOps
 
 from ..errors import BadInputError
@@ -64,7 +65,7 @@ class Photo:
 MAX_EXIF_BYTES = 60_000  # a JPEG APP1 segment holds at most 65533 bytes; larger EXIF is dropped on writing
 
 
-def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, eight_bit: bool = False) -> Photo:
+def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS, eight_bit: bool = False) -> Photo:
     """Read an image through the user-file gate. Raises BadInputError with a clear message for anything unusable.
 
     ``eight_bit`` keeps an 8-bit source's pixels as uint8 (a quarter of the memory; a GPU render converts
@@ -115,6 +116,8 @@ def _icc_to_srgb(im: Image.Image) -> Image.Image:
         alpha = im.getchannel("A") if im.mode in ("RGBA", "LA") else None
         base = im.convert(im.mode[:-1]) if alpha is not None else im
         converted = ImageCms.profileToProfile(base, source, _SRGB, outputMode="RGB")
+        if converted is None:  # only an in-place conversion returns None
+            return im
         if alpha is not None:
             converted.putalpha(alpha)
         return converted
@@ -222,7 +225,7 @@ def to_pil(photo: Photo, flatten_onto: tuple[float, float, float] | None = None)
     return im
 
 
-def output_format(path: str | os.PathLike) -> str:
+def output_format(path: str | os.PathLike[str]) -> str:
     ext = Path(path).suffix.lower()
     if ext not in WRITE_FORMATS:
         if Path(path).is_dir():
@@ -260,7 +263,7 @@ def encode_image(photo: Photo, fmt: str, quality: int = 95, keep_exif: bool = Tr
         pixels = rgb if photo.alpha is None else np.dstack([rgb, to_uint8(photo.alpha)])
         return encode_png(pixels, level=3, exif=exif)
     im = to_pil(photo, flatten_onto=(1.0, 1.0, 1.0) if fmt == "JPEG" else None)
-    options: dict = {}
+    options: dict[str, object] = {}  # Pillow's save options
     if fmt == "JPEG":
         options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True)
     elif fmt == "WEBP":
@@ -288,11 +291,11 @@ def encode_image(photo: Photo, fmt: str, quality: int = 95, keep_exif: bool = Tr
 
 
 def write_image(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     photo: Photo,
     quality: int = 95,
     keep_exif: bool = True,
-    protect: tuple[str | os.PathLike, ...] = (),
+    protect: tuple[str | os.PathLike[str], ...] = (),
 ) -> Path:
     """Write ``photo`` in the format its extension names, atomically.
 
@@ -324,18 +327,20 @@ def write_image(
     return path
 
 
-def is_image_path(path: str | os.PathLike) -> bool:
+def is_image_path(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in READ_EXTENSIONS
 
 
-def resize_array(x: np.ndarray, size: tuple[int, int], resample: int = Image.LANCZOS) -> np.ndarray:
+def resize_array(x: NDArray[np.float32], size: tuple[int, int],
+                 resample: Image.Resampling = Image.Resampling.LANCZOS) -> NDArray[np.float32]:
     """Resize a float32 [H, W] or [H, W, C] array to (width, height) channel by channel, without 8-bit rounding."""
     if x.shape[1] == size[0] and x.shape[0] == size[1]:
         return x
     if x.ndim == 2:
         return np.asarray(Image.fromarray(x.astype(np.float32), "F").resize(size, resample), np.float32)
     channels = [resize_array(x[..., c], size, resample) for c in range(x.shape[2])]
-    return np.clip(np.stack(channels, axis=2), 0.0, 1.0)
+    resized: NDArray[np.float32] = np.clip(np.stack(channels, axis=2), 0.0, 1.0)
+    return resized
 
 
 def fit_longest_side(photo: Photo, longest: int) -> Photo:
@@ -349,7 +354,7 @@ def fit_longest_side(photo: Photo, longest: int) -> Photo:
     return replace(photo, rgb=resize_array(photo.rgb, size), alpha=alpha)
 
 
-def read_mask(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def read_mask(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """A grey weight map in [0, 1] from any image: its luminance, times its alpha if it has one."""
     photo = read_image(path, max_pixels=max_pixels)
     grey = photo.rgb @ np.array([0.299, 0.587, 0.114], np.float32)

@@ -14,15 +14,19 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 from psygnal import evented
 
 from .blend import BlendMode
 from .raster import Raster
 from .style_catalogue import StyleKind
 from .style_file import StyleFile, style_from_bytes
+
+if TYPE_CHECKING:
+    from psygnal import SignalGroup
 
 BELOW = "below"
 
@@ -63,14 +67,14 @@ class StyleRef:
 class StyleEntry:
     style: StyleRef
     weight: float = 1.0
-    weight_map: np.ndarray | None = None  # where this style goes (float32 [H, W] at canvas size)
+    weight_map: NDArray[np.float32] | None = None  # where this style goes (float32 [H, W] at canvas size)
 
 
 @dataclass(eq=False)
 class FusionSource:
     layer_id: str
     weight: float = 1.0
-    mask: np.ndarray | None = None
+    mask: NDArray[np.float32] | None = None
 
 
 @evented
@@ -81,8 +85,11 @@ class Layer:
     opacity: float = 1.0
     blend_mode: BlendMode = BlendMode.NORMAL
     locked: bool = False
-    mask: np.ndarray | None = None
+    mask: NDArray[np.float32] | None = None
     id: str = field(default_factory=new_id)
+
+    if TYPE_CHECKING:  # added by @evented: one signal per field
+        events: ClassVar[SignalGroup]
 
     kind: ClassVar[str] = "layer"
     # the fields whose change alters pixels that depend on this layer (everything but name and lock)

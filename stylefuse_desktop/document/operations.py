@@ -6,7 +6,6 @@ missing or stale they raise ``NeedsPainting`` naming the layers, and the editor 
 
 from __future__ import annotations
 
-import copy
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -80,12 +79,10 @@ def stale_paintings(doc: Document, renders: RenderStore, layers: list[Layer]) ->
 
 def duplicate_layer(doc: Document, layer_id: str) -> Layer:
     original = doc.layer(layer_id)
-    clone = copy.copy(original)
-    changes = dict(id=new_id(), name=f"{original.name} copy", locked=False,
-                   mask=None if original.mask is None else original.mask.copy())
-    if isinstance(original, ImageLayer):
-        changes["raster"] = original.raster.copy()
-    clone = replace(clone, **changes)
+    clone = replace(original, id=new_id(), name=f"{original.name} copy", locked=False,
+                    mask=None if original.mask is None else original.mask.copy())
+    if isinstance(clone, ImageLayer) and clone.raster is not None:
+        clone.raster = clone.raster.copy()  # the clone is in no document yet: nothing hears this
     doc.add_layer(clone, doc.index_of(layer_id) + 1)
     return clone
 
@@ -95,7 +92,8 @@ def _baked(doc: Document, renders: RenderStore, layers: list[Layer], name: str) 
     if missing:
         raise NeedsPainting(missing)
     rgba = composite(doc, renders, 1.0, layers=layers)
-    bit_depth = max((lay.raster.bit_depth for lay in layers if isinstance(lay, ImageLayer)), default=8)
+    bit_depth = max((lay.raster.bit_depth for lay in layers if isinstance(lay, ImageLayer) and lay.raster is not None),
+                    default=8)
     exif = next((lay.exif for lay in layers if isinstance(lay, ImageLayer) and lay.exif), None)
     return ImageLayer(name=name, raster=Raster.from_float(rgba, bit_depth), exif=exif)
 
@@ -124,7 +122,7 @@ def flatten(doc: Document, renders: RenderStore) -> ImageLayer:
     return flat
 
 
-def export(doc: Document, renders: RenderStore, path: str | os.PathLike, quality: int = 95,
+def export(doc: Document, renders: RenderStore, path: str | os.PathLike[str], quality: int = 95,
            layer_id: str | None = None) -> Path:
     """Write the whole canvas (or one layer) at full size; EXIF from the first photo layer."""
     layers = list(doc.layers) if layer_id is None else [doc.layer(layer_id)]

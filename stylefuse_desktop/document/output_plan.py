@@ -21,12 +21,12 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def plan_outputs(
-    targets: Sequence[str | os.PathLike],
+    targets: Sequence[str | os.PathLike[str]],
     extensions: Collection[str],
-    inputs: Iterable[str | os.PathLike] = (),
-    read_folders: Iterable[str | os.PathLike] = (),
-    sources: Sequence[str | os.PathLike] | None = None,
-    folder_to_create: str | os.PathLike | None = None,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    read_folders: Iterable[str | os.PathLike[str]] = (),
+    sources: Sequence[str | os.PathLike[str]] | None = None,
+    folder_to_create: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
     """Check a run's outputs; return them as paths. Raises BadInputError naming the first problem.
 

@@ -14,8 +14,10 @@ import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from .. import __version__
@@ -42,6 +44,7 @@ from .raster import Raster
 from .user_files import (
     DEFAULT_MAX_PIXELS,
     ImageLimits,
+    JsonObject,
     UserZip,
     ZipLimits,
     check_inflation,
@@ -70,14 +73,14 @@ def _png_rgba(raster: Raster) -> bytes:
     return buffer.getvalue()
 
 
-def _png_map(values: np.ndarray) -> bytes:
+def _png_map(values: NDArray[np.float32]) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray((np.clip(values, 0, 1) * 65535 + 0.5).astype(np.uint16)).save(buffer, format="PNG",
                                                                                  compress_level=3)
     return buffer.getvalue()
 
 
-def _common(layer: Layer) -> dict:
+def _common(layer: Layer) -> JsonObject:
     return {"id": layer.id, "kind": layer.kind, "name": layer.name, "visible": layer.visible,
             "opacity": layer.opacity, "blend_mode": layer.blend_mode.value, "locked": layer.locked}
 
@@ -86,7 +89,7 @@ def project_bytes(doc: Document, renders: RenderStore | None = None) -> bytes:
     files: dict[str, bytes] = {}
     styles: dict[str, str] = {}
 
-    def style_json(entry: StyleEntry, owner: str, i: int) -> dict:
+    def style_json(entry: StyleEntry, owner: str, i: int) -> JsonObject:
         ref = entry.style
         file = None
         if ref.data is not None:
@@ -106,6 +109,8 @@ def project_bytes(doc: Document, renders: RenderStore | None = None) -> bytes:
             item["mask"] = f"masks/{layer.id}.png"
             files[item["mask"]] = _png_map(layer.mask)
         if isinstance(layer, ImageLayer):
+            if layer.raster is None:
+                raise ValueError(f"the photo layer '{layer.name}' has no pixels")
             item.update(pixels=f"layers/{layer.id}.png", bit_depth=layer.raster.bit_depth, x=layer.x, y=layer.y,
                         scale=layer.scale, exif=None)
             files[item["pixels"]] = _png_rgba(layer.raster)
@@ -128,7 +133,7 @@ def project_bytes(doc: Document, renders: RenderStore | None = None) -> bytes:
             item["sources"] = sources
         layers.append(item)
 
-    stored_renders = {}
+    stored_renders: dict[str, JsonObject] = {}
     if renders is not None:
         for layer in doc.layers:
             painted = renders.best(layer.id, 1.0)
@@ -148,7 +153,7 @@ def project_bytes(doc: Document, renders: RenderStore | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def save_project(doc: Document, path: str | os.PathLike, renders: RenderStore | None = None) -> Path:
+def save_project(doc: Document, path: str | os.PathLike[str], renders: RenderStore | None = None) -> Path:
     path = Path(path)
     if path.suffix.lower() != PROJECT_EXTENSION:
         raise BadInputError(f"{path}: a project file ends in {PROJECT_EXTENSION}")
@@ -163,7 +168,7 @@ def save_project(doc: Document, path: str | os.PathLike, renders: RenderStore | 
 
 # -- migrations --------------------------------------------------------------------------------------
 
-def _from_version_0(old: dict) -> dict:
+def _from_version_0(old: JsonObject) -> JsonObject:
     """Version 0: projects of development builds, before the format had a version. Canvas as [w, h];
     layers with "type", opacity 0-100, "hidden", "blend", "file", and a single built-in "style"."""
     width, height = old["canvas"]
@@ -183,10 +188,10 @@ def _from_version_0(old: dict) -> dict:
             "selected": layers[-1]["id"] if layers else "", "layers": layers, "renders": {}}
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _from_version_0}
+MIGRATIONS: dict[int, Callable[[JsonObject], JsonObject]] = {0: _from_version_0}
 
 
-def migrate(manifest: dict, origin: str) -> dict:
+def migrate(manifest: JsonObject, origin: str) -> JsonObject:
     version = manifest.get("format_version", 0)
     if not isinstance(version, int):
         raise BadInputError(f"{origin}: the project manifest is damaged")
@@ -243,7 +248,7 @@ class _Reader:
                 return Raster(rgba)
             return Raster(np.asarray(im.convert("RGBA")).copy())
 
-    def map(self, name: str | None, size: tuple[int, int]) -> np.ndarray | None:
+    def map(self, name: str | None, size: tuple[int, int]) -> NDArray[np.float32] | None:
         if name is None:
             return None
         with open_image(self.read(name), self.limits, f"{self.origin}: {printable(name)}") as im:
@@ -253,9 +258,10 @@ class _Reader:
             values = values[..., 0]
         if (values.shape[1], values.shape[0]) != size:
             raise BadInputError(f"{self.origin}: {printable(name)} does not match the canvas size")
-        return np.clip(values / top, 0, 1).astype(np.float32)
+        weights: NDArray[np.float32] = np.clip(values / top, 0, 1).astype(np.float32)
+        return weights
 
-    def number(self, item: dict, key: str, low: float, high: float, default: float | None = None,
+    def number(self, item: JsonObject, key: str, low: float, high: float, default: float | None = None,
                what: str = "") -> float:
         """A finite number in [low, high] from the manifest; anything else refuses the project."""
         value = item.get(key, default)
@@ -266,7 +272,7 @@ class _Reader:
             raise BadInputError(f"{self.origin}: {what}{key} must lie between {low:g} and {high:g}, got {value:g}")
         return value
 
-    def whole(self, item: dict, key: str, low: int, high: int, default: int | None = None, what: str = "") -> int:
+    def whole(self, item: JsonObject, key: str, low: int, high: int, default: int | None = None, what: str = "") -> int:
         value = self.number(item, key, low, high, default, what)
         if value != int(value):
             raise BadInputError(f"{self.origin}: {what}{key} must be a whole number, got {value:g}")
@@ -293,7 +299,28 @@ def _styles(reader: _Reader, items: object, size: tuple[int, int], what: str) ->
     return tuple(entries)
 
 
-def _layer(reader: _Reader, item: dict, size: tuple[int, int]) -> Layer:
+class _LayerFields(TypedDict):
+    """What every kind of layer reads from a project."""
+
+    id: str
+    name: str
+    visible: bool
+    opacity: float
+    blend_mode: BlendMode
+    locked: bool
+    mask: NDArray[np.float32] | None
+
+
+class _StyledFields(TypedDict):
+    """What style and fusion layers read besides."""
+
+    styles: tuple[StyleEntry, ...]
+    strength: float
+    preserve_color: bool
+    stroke_size: float
+
+
+def _layer(reader: _Reader, item: JsonObject, size: tuple[int, int]) -> Layer:
     if not isinstance(item, dict):
         raise BadInputError(f"{reader.origin}: a layer is not a table; the project is damaged")
     kind = item["kind"]
@@ -301,20 +328,21 @@ def _layer(reader: _Reader, item: dict, size: tuple[int, int]) -> Layer:
         raise BadInputError(f"{reader.origin}: unknown layer kind '{printable(kind, 40)}'")
     name = check_name(str(item["name"]), "layer name")
     what = f"layer '{name}': "
-    common = dict(id=str(item["id"]), name=name, visible=bool(item["visible"]),
-                  opacity=reader.number(item, "opacity", 0.0, 1.0, what=what), blend_mode=BlendMode(item["blend_mode"]),
-                  locked=bool(item.get("locked", False)), mask=reader.map(item.get("mask"), size))
+    common = _LayerFields(id=str(item["id"]), name=name, visible=bool(item["visible"]),
+                          opacity=reader.number(item, "opacity", 0.0, 1.0, what=what),
+                          blend_mode=BlendMode(item["blend_mode"]),
+                          locked=bool(item.get("locked", False)), mask=reader.map(item.get("mask"), size))
     if kind == "image":
         exif = reader.read(item["exif"]) if item.get("exif") else None
         bit_depth = reader.whole(item, "bit_depth", 8, 16, 8, what)
         return ImageLayer(**common, raster=reader.raster(item["pixels"], bit_depth),
-                          x=reader.whole(item, "x", -1e7, 1e7, what=what),
-                          y=reader.whole(item, "y", -1e7, 1e7, what=what),
+                          x=reader.whole(item, "x", -10_000_000, 10_000_000, what=what),
+                          y=reader.whole(item, "y", -10_000_000, 10_000_000, what=what),
                           scale=reader.number(item, "scale", MIN_LAYER_SCALE, MAX_LAYER_SCALE, what=what), exif=exif)
-    shared = dict(styles=_styles(reader, item.get("styles", []), size, what),
-                  strength=reader.number(item, "strength", 0.0, 1.0, what=what),
-                  preserve_color=bool(item["preserve_color"]),
-                  stroke_size=reader.number(item, "stroke_size", MIN_STROKE, MAX_STROKE, what=what))
+    shared = _StyledFields(styles=_styles(reader, item.get("styles", []), size, what),
+                           strength=reader.number(item, "strength", 0.0, 1.0, what=what),
+                           preserve_color=bool(item["preserve_color"]),
+                           stroke_size=reader.number(item, "stroke_size", MIN_STROKE, MAX_STROKE, what=what))
     if kind == "style":
         return StyleLayer(**common, **shared, source=str(item.get("source", BELOW)))
     sources = tuple(FusionSource(str(s["layer"]), reader.number(s, "weight", 0.0, 1e6, what=what),
@@ -323,7 +351,7 @@ def _layer(reader: _Reader, item: dict, size: tuple[int, int]) -> Layer:
     return FusionLayer(**common, **shared, sources=sources)
 
 
-def load_project(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Document, RenderStore]:
+def load_project(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Document, RenderStore]:
     """A new document (and any stored paintings) from a project file; BadInputError if it is damaged."""
     path = readable_file(path, "project")
     origin = printable(path)
@@ -364,5 +392,6 @@ def load_project(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) 
         raise BadInputError(f"{origin}: the project file is damaged ({detail})") from None
     doc.history.clear()
     doc.path = path
-    doc.select(manifest.get("selected") if manifest.get("selected") in ids else (ids[-1] if ids else ""))
+    selected = manifest.get("selected")
+    doc.select(selected if isinstance(selected, str) and selected in ids else (ids[-1] if ids else ""))
     return doc, renders

@@ -17,8 +17,8 @@ from .image_io import Photo
 
 def _reduce(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Area-average a float32 [H, W, C] array to (width, height) (Pillow's BOX filter, per channel)."""
-    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(x[..., c]), "F").resize(size, Image.BOX), np.float32)
-                for c in range(x.shape[2])]
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(x[..., c]), "F").resize(size, Image.Resampling.BOX),
+                           np.float32) for c in range(x.shape[2])]
     return np.stack(channels, axis=2)
 
 
@@ -80,8 +80,8 @@ class Raster:
                 return self._reduced[size]
         if self.bit_depth == 8:
             # Pillow reduces 8-bit premultiplied RGBA directly: no full-size float copy of a large photo
-            small = Image.fromarray(self._data, "RGBA").convert("RGBa").resize(size, Image.BOX).convert("RGBA")
-            out = np.asarray(small, np.float32) / 255.0
+            reduced8 = Image.fromarray(self._data, "RGBA").convert("RGBa").resize(size, Image.Resampling.BOX)
+            out = np.asarray(reduced8.convert("RGBA"), np.float32) / 255.0
             with self._lock:
                 if len(self._reduced) > 4:
                     self._reduced.clear()

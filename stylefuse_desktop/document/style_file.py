@@ -27,7 +27,7 @@ from safetensors.numpy import save as save_tensors
 
 from ..errors import BadInputError
 from .atomic import atomic_write_bytes
-from .user_files import UserZip, check_name, printable, readable_file
+from .user_files import JsonObject, UserZip, check_name, printable, readable_file
 
 STYLE_FORMAT = "stylefuse.style"
 STYLE_FORMAT_VERSION = 2
@@ -46,7 +46,7 @@ MAX_LOOK_WIDTH = 256
 MAX_EMBEDDING_VALUE = 1e3  # predicted embeddings stay within about ten
 
 # format_version -> function upgrading a manifest of that version by one step
-_MIGRATIONS: dict[int, Callable[[dict], dict]] = {
+_MIGRATIONS: dict[int, Callable[[JsonObject], JsonObject]] = {
     # version 2 added per-style adapters; a version 1 style simply has none
     1: lambda manifest: {**manifest, "format_version": 2, "adapters": None},
 }
@@ -59,7 +59,7 @@ class StyleFile:
     name: str
     kind: str
     tensors: dict[str, np.ndarray]
-    info: dict = field(default_factory=dict)  # training settings, metrics, dates: free-form JSON
+    info: JsonObject = field(default_factory=dict)  # training settings, metrics, dates: free-form JSON
     preview_png: bytes | None = None
 
     @property
@@ -148,7 +148,7 @@ def style_to_bytes(style: StyleFile) -> bytes:
     return buffer.getvalue()
 
 
-def _adapter_summary(tensors: dict[str, np.ndarray]) -> dict | None:
+def _adapter_summary(tensors: dict[str, np.ndarray]) -> JsonObject | None:
     """What the manifest says of a style's adapters (a reader can tell without opening the tensors)."""
     ups = {k[len(ADAPTER_PREFIX):-len(".up")]: v for k, v in tensors.items()
            if k.startswith(ADAPTER_PREFIX) and k.endswith(".up")}
@@ -157,7 +157,7 @@ def _adapter_summary(tensors: dict[str, np.ndarray]) -> dict | None:
     return {"kind": "low-rank", "layers": sorted(ups), "rank": max(int(v.shape[1]) for v in ups.values())}
 
 
-def _migrate(manifest: dict, origin: str) -> dict:
+def _migrate(manifest: JsonObject, origin: str) -> JsonObject:
     version = manifest.get("format_version")
     if not isinstance(version, int):
         raise BadInputError(f"{origin}: the style manifest has no format version")
@@ -195,7 +195,7 @@ def style_from_bytes(data: bytes, origin: str = "style") -> StyleFile:
     return style
 
 
-def read_manifest(zf: UserZip, origin: str) -> dict:
+def read_manifest(zf: UserZip, origin: str) -> JsonObject:
     """A style's manifest, size and depth checked before parsing, migrated to the current version."""
     manifest = zf.read_json(_MANIFEST) if _MANIFEST in zf.names() else None
     if manifest is None:
@@ -205,7 +205,7 @@ def read_manifest(zf: UserZip, origin: str) -> dict:
     return _migrate(manifest, origin)
 
 
-def read_style_name(path: str | os.PathLike) -> str:
+def read_style_name(path: str | os.PathLike[str]) -> str:
     """Only the style's name (its manifest), for finding a style without loading every tensor."""
     path = readable_file(path, "style file")
     origin = printable(path)
@@ -216,7 +216,7 @@ def read_style_name(path: str | os.PathLike) -> str:
     return check_name(name, "style name")
 
 
-def read_style_file(path: str | os.PathLike) -> StyleFile:
+def read_style_file(path: str | os.PathLike[str]) -> StyleFile:
     path = readable_file(path, "style file")
     if path.stat().st_size > 2 * _MAX_MEMBER_BYTES[_TENSORS]:
         raise BadInputError(f"{printable(path)}: implausibly large for a style file")
@@ -227,7 +227,7 @@ def read_style_file(path: str | os.PathLike) -> StyleFile:
     return style_from_bytes(data, origin=printable(path))
 
 
-def write_style_file(path: str | os.PathLike, style: StyleFile) -> Path:
+def write_style_file(path: str | os.PathLike[str], style: StyleFile) -> Path:
     path = Path(path)
     data = style_to_bytes(style)
     try:

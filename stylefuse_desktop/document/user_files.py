@@ -24,9 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from struct import error as struct_error
+from typing import IO, Any
 
 import numpy as np
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import BadInputError
 
@@ -56,7 +57,7 @@ class ImageLimits:
 
 @dataclass(frozen=True)
 class ZipLimits:
-    methods: frozenset = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+    methods: frozenset[int] = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
     max_members: int = 10_000
     max_json_bytes: int = 16 << 20
     max_json_depth: int = 64
@@ -83,7 +84,7 @@ def check_name(name: str, what: str = "name") -> str:
     return printable(name, MAX_NAME_CHARS).strip()
 
 
-def user_path(path: str | os.PathLike) -> Path:
+def user_path(path: str | os.PathLike[str]) -> Path:
     """A path the user gave, checked: no NUL, no over-long component, symlinks resolvable (no loops)."""
     text = os.fspath(path)
     shown = printable(text)
@@ -116,7 +117,7 @@ def path_key(path: Path) -> str:
     return os.path.normcase(str(resolved))
 
 
-def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """Whether two paths name one file (or would, once written)."""
     a, b = Path(a), Path(b)
     try:
@@ -127,7 +128,7 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     return path_key(a) == path_key(b)
 
 
-def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
+def readable_file(path: str | os.PathLike[str], what: str = "file") -> Path:
     """An existing, non-empty regular file the user gave (after ``user_path``)."""
     p = user_path(path)
     shown = printable(p)
@@ -172,11 +173,11 @@ def check_pixels(width: int, height: int, limits: ImageLimits, origin: str, byte
 
 
 @contextlib.contextmanager
-def open_image(source: str | os.PathLike | bytes, limits: ImageLimits = ImageLimits(),
-               origin: str | None = None) -> Iterator[Image.Image]:
+def open_image(source: str | os.PathLike[str] | bytes, limits: ImageLimits = ImageLimits(),
+               origin: str | None = None) -> Iterator[ImageFile.ImageFile]:
     """A Pillow image, header checked, pixels not yet decoded. Only ``IMAGE_FORMATS`` open."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        fp: object = io.BytesIO(source)
+        fp: Path | IO[bytes] = io.BytesIO(source)
         origin = origin or "image"
     else:
         path = readable_file(source, "image")
@@ -191,7 +192,7 @@ def open_image(source: str | os.PathLike | bytes, limits: ImageLimits = ImageLim
                 yield im
     except BadInputError:
         raise
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise BadInputError(f"{origin}: not an image file (or a format that cannot be read)") from None
     except Image.DecompressionBombError:
         raise BadInputError(f"{origin}: refused as a decompression bomb") from None
@@ -206,13 +207,13 @@ def open_image(source: str | os.PathLike | bytes, limits: ImageLimits = ImageLim
         raise BadInputError(f"{origin}: cannot be read ({one_line(exc, 120)})") from None
 
 
-def _bytes_per_pixel(im: Image.Image) -> int:
+def _bytes_per_pixel(im: ImageFile.ImageFile) -> int:
     if is_png16(im):
         return 8
     return {"F": 4, "I": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "RGBA": 4, "RGB": 4, "CMYK": 4}.get(im.mode, 4)
 
 
-def is_png16(im: Image.Image) -> bool:
+def is_png16(im: ImageFile.ImageFile) -> bool:
     """A 16-bit RGB or RGBA PNG (Pillow alone would read it at 8 bits)."""
     return im.format == "PNG" and bool(im.tile) and im.tile[0].args in ("RGB;16B", "RGBA;16B")
 
@@ -224,7 +225,7 @@ def check_inflation(decoded_bytes: int, stored_bytes: int, limits: ImageLimits, 
                             f"{decoded_bytes / 2**30:.1f} GiB; refused as a decompression bomb")
 
 
-def png16_pixels(source: str | os.PathLike | bytes) -> np.ndarray:
+def png16_pixels(source: str | os.PathLike[str] | bytes) -> np.ndarray:
     """uint16 [H, W, 3|4] of a 16-bit RGB(A) PNG whose header ``open_image`` has checked.
 
     Pillow's decoder undoes the PNG row filters byte lane by byte lane, so decoding the same rows
@@ -238,7 +239,8 @@ def png16_pixels(source: str | os.PathLike | bytes) -> np.ndarray:
             warnings.simplefilter("ignore")
             with Image.open(fp, formats=("PNG",)) as im:
                 tile = im.tile[0]
-                im.tile = [tile._replace(args=tile.args[:-1] + byte)]
+                rawmode = str(tile.args)  # a PNG tile's args: its raw mode, "RGB;16B" or "RGBA;16B"
+                im.tile = [tile._replace(args=rawmode[:-1] + byte)]
                 im.load()
                 planes.append(np.asarray(im))
     out = planes[0].astype(np.uint16)
@@ -253,7 +255,7 @@ class UserZip:
     """A zip the user gave, read member by member within limits. Members are cached by name, so
     several layers sharing one member cost its bytes once."""
 
-    def __init__(self, source: str | os.PathLike | bytes, origin: str, limits: ZipLimits = ZipLimits()) -> None:
+    def __init__(self, source: str | os.PathLike[str] | bytes, origin: str, limits: ZipLimits = ZipLimits()) -> None:
         self.origin, self.limits = origin, limits
         self._cache: dict[str, bytes] = {}
         try:
@@ -267,7 +269,7 @@ class UserZip:
     def __enter__(self) -> UserZip:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.zf.close()
 
     def names(self) -> list[str]:
@@ -315,6 +317,9 @@ class UserZip:
     def read_json(self, name: str) -> object:
         raw = self.read(name, self.limits.max_json_bytes)
         return parse_json(raw, self.origin, self.limits.max_json_depth)
+
+
+JsonObject = dict[str, Any]  # a parsed JSON object (manifests): each value is checked where it is read
 
 
 def parse_json(raw: bytes, origin: str, max_depth: int = 64) -> object:

@@ -28,6 +28,7 @@ from safetensors.numpy import load_file, save_file
 from .. import locations
 from ..document.atomic import atomic_path
 from ..document.style_file import StyleFile, check_style
+from ..document.user_files import JsonObject
 from ..errors import BadInputError
 from .adapters import check_adapter_tensors
 from .networks.multistyle import NUM_STYLES
@@ -51,7 +52,7 @@ def distilled_path() -> Path:
     return locations.models_dir() / FILE_NAME
 
 
-def save_distilled(path: Path, styles: dict[int, dict[str, np.ndarray]], manifest: dict) -> None:
+def save_distilled(path: Path, styles: dict[int, dict[str, np.ndarray]], manifest: JsonObject) -> None:
     """Write the built-ins' tensors (float16) and the manifest, atomically. ``manifest`` gets the format,
     version and source hashes added."""
     tensors = {f"{index}.{key}": np.ascontiguousarray(value, dtype=np.float16)
@@ -61,7 +62,7 @@ def save_distilled(path: Path, styles: dict[int, dict[str, np.ndarray]], manifes
         save_file(tensors, str(tmp), metadata={"manifest": json.dumps(full, sort_keys=True)})
 
 
-def read_distilled(path: Path) -> tuple[dict[int, StyleFile], dict]:
+def read_distilled(path: Path) -> tuple[dict[int, StyleFile], JsonObject]:
     """({built-in index: its tensors as a style}, manifest); BadInputError says why the file cannot be
     used (missing, damaged, another format, distilled from other weights, a built-in's tensors wrong)."""
     origin = f"{path.name}"

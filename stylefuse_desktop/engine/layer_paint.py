@@ -21,8 +21,8 @@ from ..document.compositor import (
     layer_pixels,
     resize_map,
 )
-from ..document.document import Document
-from ..document.layers import BELOW, FusionLayer, ImageLayer, StyleEntry, StyleLayer
+from ..document.document import Document, Signature
+from ..document.layers import BELOW, FusionLayer, ImageLayer, Layer, StyleEntry, StyleLayer
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, raise_if_cancelled
 from .fusion import fuse_photos
@@ -39,7 +39,8 @@ def style_mix(entries: tuple[StyleEntry, ...]) -> StyleMix:
     return StyleMix(tuple((source_of(e.style), max(0.0, e.weight)) for e in entries))
 
 
-def engine_settings(layer, doc: Document, scale: float, draft: bool, base: RenderSettings) -> RenderSettings:
+def engine_settings(layer: StyleLayer | FusionLayer, doc: Document, scale: float, draft: bool,
+                    base: RenderSettings) -> RenderSettings:
     """The render settings for painting ``layer`` on a canvas shown at ``scale``: the layer's stroke
     size, read for the whole canvas as ``stylefuse render --stroke-size`` reads it, so the preview is a
     smaller copy of the export and the export (scale 1) is what the command line paints."""
@@ -67,7 +68,7 @@ def paint_layer(
     base: RenderSettings = RenderSettings(),
     progress: Progress = NullProgress(),
 ) -> Painted:
-    layer = doc.layer(layer_id)
+    layer = doc.styled_layer(layer_id)
     signature = doc.signature(layer)
     settings = engine_settings(layer, doc, scale, draft, base)
     mix = style_mix(layer.styles)
@@ -80,10 +81,11 @@ def paint_layer(
         rgb = render_image(np.ascontiguousarray(rgba[..., :3]), mix, settings, progress, masks)
         return Painted(np.concatenate([rgb, rgba[..., 3:4]], axis=2), scale, signature)
     if isinstance(layer, FusionLayer):
-        sources = [s for s in layer.sources if isinstance(_maybe(doc, s.layer_id), ImageLayer)]
-        if not sources:
+        fused = [(s, photo) for s in layer.sources if (photo := _photo_layer(doc, s.layer_id)) is not None]
+        if not fused:
             raise BadInputError("this fusion layer has no photo layers to fuse; add some in the Fusion panel")
-        photos = [image_layer_on_canvas(doc.layer(s.layer_id), doc, scale) for s in sources]
+        sources = [s for s, _ in fused]
+        photos = [image_layer_on_canvas(photo, doc, scale) for _, photo in fused]
         masks = [None if s.mask is None else resize_map(s.mask, (width, height)) for s in sources]
         rgb = fuse_photos([np.ascontiguousarray(p[..., :3]) for p in photos], [s.weight for s in sources], mix,
                           settings, progress, masks if any(m is not None for m in masks) else None)
@@ -92,11 +94,13 @@ def paint_layer(
     raise BadInputError(f"'{layer.name}' is not a style or fusion layer")
 
 
-def _maybe(doc: Document, layer_id: str):
+def _photo_layer(doc: Document, layer_id: str) -> ImageLayer | None:
+    """The photo layer ``layer_id``, or None when it is gone or not a photo."""
     try:
-        return doc.layer(layer_id)
+        found = doc.layer(layer_id)
     except KeyError:
         return None
+    return found if isinstance(found, ImageLayer) else None
 
 
 
@@ -105,7 +109,7 @@ class HeldPainting:
     """A style layer's painting of its full-size source, kept between views: any box of the export
     comes from it without painting again."""
 
-    signature: tuple
+    signature: Signature
     painted: PaintedImage
     alpha: np.ndarray  # [H, W] the source's alpha at full size
     whole: Painted | None = None  # the full-size painting, made only when a layer above paints from it
@@ -127,7 +131,7 @@ def paint_view(
     left, top, right, bottom = box
     needed: set[str] = set()
 
-    def need(layer) -> None:
+    def need(layer: Layer) -> None:
         if layer.id not in needed:
             needed.add(layer.id)
             for dep in doc.dependencies(layer):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
+from torch import nn
+
 from . import multistyle, style_predictor, style_transformer
 
 
@@ -16,8 +18,9 @@ class NetworkSpec:
     # how the reference graph is read: "conv_nodes" (quantized, follow Conv inputs) or "initializers"
     onnx_reading: str
 
-    def build(self):
-        return getattr(self.module, self.class_name)()
+    def build(self) -> nn.Module:
+        network: nn.Module = getattr(self.module, self.class_name)()
+        return network
 
 
 NETWORKS: dict[str, NetworkSpec] = {

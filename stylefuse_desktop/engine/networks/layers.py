@@ -30,7 +30,8 @@ class ReflectConv(nn.Module):
         p = self.pad
         h, w = x.shape[-2:]
         if torch.is_grad_enabled():
-            return self.conv(F.pad(x, (p,) * 4, mode="reflect"))
+            trained: torch.Tensor = self.conv(F.pad(x, (p,) * 4, mode="reflect"))
+            return trained
         weight, bias = self._parameters_in(conv_dtype())
         if x.device.type == "cpu":
             # oneDNN is several times slower on NCHW (or strided) activations than on NHWC ones
@@ -70,7 +71,8 @@ class ReflectConv(nn.Module):
                 return i
         return out_size
 
-    def _fix_bands(self, x, y, weight, bias, first: int, last_h: int, last_w: int) -> None:
+    def _fix_bands(self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                   first: int, last_h: int, last_w: int) -> None:
         p, s, k = self.pad, self.conv.stride[0], 2 * self.pad + 1
         oh, ow = y.shape[-2:]
 

@@ -49,9 +49,11 @@ class LookGenerator(nn.Module):
             nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
         )
         self.film = nn.Linear(32 + 6, 2 * width)
-        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(width, width, 1), nn.ReLU(), nn.Conv2d(width, 3, 1))
-        nn.init.zeros_(self.head[-1].weight)
-        nn.init.zeros_(self.head[-1].bias)
+        hidden, last = nn.Conv2d(width, width, 1), nn.Conv2d(width, 3, 1)
+        self.head = nn.Sequential(nn.ReLU(), hidden, nn.ReLU(), last)
+        nn.init.zeros_(last.weight)
+        assert last.bias is not None  # a Conv2d's bias exists unless bias=False
+        nn.init.zeros_(last.bias)
 
     def global_code(self, image: torch.Tensor) -> torch.Tensor:
         """[N, 38]: learnt statistics of a 64x64 copy, plus the picture's mean and std per channel."""
@@ -73,7 +75,8 @@ class LookGenerator(nn.Module):
         features = self.pointwise(torch.cat([image, positions], dim=1)) + self.local(image)
         gamma, beta = self.film(code).chunk(2, dim=1)
         features = features * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
-        return (image + self.head(features)).clamp(0.0, 1.0)
+        looked: torch.Tensor = (image + self.head(features)).clamp(0.0, 1.0)
+        return looked
 
 
 @torch.inference_mode()

@@ -25,9 +25,16 @@ class StyledConv(nn.Module):
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1) -> None:
         super().__init__()
         self.conv = ReflectConv(cin, cout, kernel, stride, bias=False)
-        self.norm = nn.Module()
-        self.norm.gamma = nn.Parameter(torch.ones(NUM_STYLES, cout))
-        self.norm.beta = nn.Parameter(torch.zeros(NUM_STYLES, cout))
+        self.norm = StyleRows(cout)
+
+
+class StyleRows(nn.Module):
+    """A layer's normalisation parameters, one (gamma, beta) row per style."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(NUM_STYLES, channels))
+        self.beta = nn.Parameter(torch.zeros(NUM_STYLES, channels))
 
 
 class MultiStyleNet(nn.Module):
@@ -40,7 +47,9 @@ class MultiStyleNet(nn.Module):
         self.expand = nn.ModuleList([StyledConv(32, 8, 3), StyledConv(8, 4, 3), StyledConv(4, 3, 9)])
 
     def layers(self) -> list[StyledConv]:
-        return [*self.contract, *(c for block in self.res for c in block), *self.expand]
+        """The 18 styled convolutions in order (contract, residual blocks, expand: the order they were
+        registered in)."""
+        return [m for m in self.modules() if isinstance(m, StyledConv)]
 
     def norm_parameters(self, style_weights: torch.Tensor) -> NormParams:
         """[N, 26] style weights -> (gamma, beta) of [N, C] per layer (a weighted sum of the styles' rows)."""
@@ -76,13 +85,16 @@ class MultiStyleNet(nn.Module):
         layers = self.layers()
 
         def first(x: torch.Tensor, region: Region) -> torch.Tensor:
-            return layers[0].conv(x)
+            out: torch.Tensor = layers[0].conv(x)
+            return out
 
         def second(x: torch.Tensor, region: Region) -> torch.Tensor:
-            return layers[1].conv(plan.apply(0, layers[0].conv(x), region))
+            out: torch.Tensor = layers[1].conv(plan.apply(0, layers[0].conv(x), region))
+            return out
 
         def third(x: torch.Tensor, region: Region) -> torch.Tensor:
-            return layers[2].conv(plan.apply(1, x, region))
+            out: torch.Tensor = layers[2].conv(plan.apply(1, x, region))
+            return out
 
         def normalise(x: torch.Tensor, region: Region) -> torch.Tensor:
             return plan.apply(2, x, region)
@@ -105,13 +117,16 @@ class MultiStyleNet(nn.Module):
             return h
 
         def expand0(x: torch.Tensor, region: Region) -> torch.Tensor:
-            return layers[15].conv(upsample_nearest2(x))
+            out: torch.Tensor = layers[15].conv(upsample_nearest2(x))
+            return out
 
         def expand1(x: torch.Tensor, region: Region) -> torch.Tensor:
-            return layers[16].conv(upsample_nearest2(plan.apply(15, x, region)))
+            out: torch.Tensor = layers[16].conv(upsample_nearest2(plan.apply(15, x, region)))
+            return out
 
         def expand2(x: torch.Tensor, region: Region) -> torch.Tensor:
-            return layers[17].conv(plan.apply(16, x, region))
+            out: torch.Tensor = layers[17].conv(plan.apply(16, x, region))
+            return out
 
         def finish(x: torch.Tensor, region: Region) -> torch.Tensor:
             return torch.sigmoid_(plan.apply(17, x, region, relu=False))

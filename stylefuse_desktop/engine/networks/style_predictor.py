@@ -28,7 +28,8 @@ class SameConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == 2 and self.kernel > 1:
             x = F.pad(x, (0, 1, 0, 1))
-        return self.conv(x)
+        out: torch.Tensor = self.conv(x)
+        return out
 
 
 class InvertedResidual(nn.Module):
@@ -43,7 +44,8 @@ class InvertedResidual(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = F.relu6(self.expand(x)) if self.expand is not None else x
         h = self.project(F.relu6(self.depthwise(h)))
-        return x + h if self.use_residual else h
+        out: torch.Tensor = x + h if self.use_residual else h
+        return out
 
 
 class StylePredictor(nn.Module):
@@ -64,7 +66,8 @@ class StylePredictor(nn.Module):
         h = F.relu6(self.stem(style_image))
         h = F.relu6(self.head(self.blocks(h)))
         h = h.mean(dim=(2, 3), keepdim=True)
-        return self.bottleneck(h).flatten(1)
+        embedding: torch.Tensor = self.bottleneck(h).flatten(1)
+        return embedding
 
     def features(self, image: torch.Tensor, stages: tuple[int, ...] = (3, 6, 13)) -> list[torch.Tensor]:
         """Intermediate activations after the given blocks (used as a perceptual feature space)."""

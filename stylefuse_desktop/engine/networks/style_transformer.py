@@ -92,13 +92,16 @@ class StyleTransformer(nn.Module):
             return h
 
         def expand1(h: torch.Tensor, region: Region) -> torch.Tensor:
-            return self.expand[0](upsample_nearest2(h))
+            out: torch.Tensor = self.expand[0](upsample_nearest2(h))
+            return out
 
         def expand2(h: torch.Tensor, region: Region) -> torch.Tensor:
-            return self.expand[1](upsample_nearest2(plan.apply(10, h, region)))
+            out: torch.Tensor = self.expand[1](upsample_nearest2(plan.apply(10, h, region)))
+            return out
 
         def expand3(h: torch.Tensor, region: Region) -> torch.Tensor:
-            return self.expand[2](plan.apply(11, h, region))
+            out: torch.Tensor = self.expand[2](plan.apply(11, h, region))
+            return out
 
         def finish(h: torch.Tensor, region: Region) -> torch.Tensor:
             return torch.sigmoid_(plan.apply(12, h, region, relu=False))
@@ -147,6 +150,8 @@ def state_dict_from_onnx(conv_params: dict[str, tuple[np.ndarray, np.ndarray | N
         # the 1x1 conv named StyleNorm/Conv gives beta, StyleNorm/Conv_1 gives gamma
         for ours, suffix in (("gamma", "Conv_1"), ("beta", "Conv")):
             weight, bias = find(f"style_params/{name}/StyleNorm/{suffix}")
+            if bias is None:
+                raise KeyError(f"the Conv under style_params/{name}/StyleNorm/{suffix} has no bias")
             state[f"{ours}.{i}.weight"] = weight[:, :, 0, 0]
             state[f"{ours}.{i}.bias"] = bias
     return state
