@@ -186,7 +186,12 @@ def write_report(manifest: dict) -> None:
         f"on held-out photos never trained on ({', '.join(manifest['held_out'])}), each network at the size it "
         f"paints at stroke size 1 ({TEACHER_SIDE} px for the 26-style net, {STUDENT_SIDE} px for the transformer; "
         f"compared at {STUDENT_SIDE} px). Distilled tensors measured after rounding to float16, as shipped. "
-        f"{manifest['steps']} steps per built-in, seed {SEED}. Side by side: `docs/builtins_distilled.jpg`.",
+        f"{manifest['steps']} steps per built-in (learning rates x{manifest['lr_scale']:g}), seed {SEED}: "
+        "`OMP_NUM_THREADS=1 python tools/distil_builtins.py`. Side by side, on the held-out coffee photo: "
+        "`docs/builtins_distilled.jpg` (`python docs/make_engine_sheets.py distilled`).",
+        "",
+        "The fitted embeddings' own fit table (`models/builtin_embeddings_fit.json`, 0.053 to 0.278) compared "
+        "both networks at the same 160 px size; the figures here compare them at the sizes a render uses.",
         "",
         "| # | built-in | fitted embedding | distilled | ratio |",
         "|---|---|---|---|---|",
