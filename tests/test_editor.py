@@ -207,6 +207,62 @@ def test_picker_rows_keep_their_height_when_a_thumbnail_arrives(window):
     assert picker.list.visualItemRect(item).height() == height
 
 
+def _picker_waits_on(picker) -> list[str]:
+    """The styles whose rows still show the turning spinner."""
+    return [i.data(Qt.ItemDataRole.UserRole) for i in picker.items()
+            if i.data(Qt.ItemDataRole.UserRole) not in picker.thumbnails
+            and i.data(Qt.ItemDataRole.UserRole) not in picker.failed]
+
+
+def test_a_thumbnail_that_never_arrives_shows_why_instead_of_spinning(qtbot, window, monkeypatch):
+    """A failed or cancelled thumbnail job left its styles' spinners turning for ever."""
+    import time
+
+    from stylefuse_desktop.document.thumbnail_cache import ThumbnailCache
+    from stylefuse_desktop.errors import Cancelled
+    from stylefuse_desktop.ui import engine_jobs
+
+    picker = window.style_picker
+    qtbot.waitUntil(lambda: window.engine_ready and not window.jobs.busy("thumbnails"), timeout=PAINT_TIMEOUT)
+    monkeypatch.setattr(ThumbnailCache, "get", lambda self, key: None)  # nothing comes from the disk cache
+    spinner = picker._spinner(0).pixmap(48, 48).toImage()
+
+    def no_gpu(*args, **kwargs):
+        raise RuntimeError("the device is gone")
+
+    monkeypatch.setattr(engine_jobs, "style_thumbnails", no_gpu)
+    picker.forget_thumbnails()  # a new photo: every thumbnail is asked for again, and the job fails
+    qtbot.waitUntil(lambda: not _picker_waits_on(picker) and not picker._spinning.isActive(), timeout=10_000)
+    item = picker.items()[0]
+    assert item.icon().pixmap(48, 48).toImage() != spinner
+    assert "No preview" in item.toolTip() and "Style previews failed (RuntimeError)" in item.toolTip()
+
+    # one style that cannot paint: only its row says so; the others get their thumbnails
+    bad = item.data(Qt.ItemDataRole.UserRole)
+    monkeypatch.setattr(engine_jobs, "style_thumbnails", lambda rgb, refs, options, progress: (
+        [(r.key, np.full((20, 30, 3), 0.5, np.float32)) for r in refs if r.key != bad], [(bad, "damaged weights")]))
+    picker.forget_thumbnails()
+    qtbot.waitUntil(lambda: not _picker_waits_on(picker) and not picker._spinning.isActive(), timeout=10_000)
+    assert list(picker.failed) == [bad] and "damaged weights" in picker.items()[0].toolTip()
+    assert all(i.data(Qt.ItemDataRole.UserRole) in picker.thumbnails for i in picker.items()[1:])
+
+    # cancelled (the Cancel button): the rows stop spinning too; the next photo asks again
+    started = []
+
+    def until_cancelled(rgb, refs, options, progress):  # runs in the worker thread
+        started.append(True)
+        while not progress.cancelled:
+            time.sleep(0.01)
+        raise Cancelled()
+
+    monkeypatch.setattr(engine_jobs, "style_thumbnails", until_cancelled)
+    picker.forget_thumbnails()
+    qtbot.waitUntil(lambda: bool(started), timeout=10_000)
+    window.cancel_work()
+    qtbot.waitUntil(lambda: not _picker_waits_on(picker) and not picker._spinning.isActive(), timeout=10_000)
+    assert "cancelled" in picker.items()[0].toolTip()
+
+
 def test_a_failing_layer_is_marked_and_the_others_still_paint(qtbot, window, caplog, monkeypatch):
     from stylefuse_desktop.engine import layer_paint
 

@@ -149,3 +149,30 @@ def test_the_cli_and_the_picker_list_the_same_stored_styles(capsys):
     assert listed == [("user", "Zebra Ink"), ("image", "Harbour")]
     assert [(str(r.kind), r.name) for r in user_style_refs()] == listed
     assert resolve_style("harbour").style_file.name == "Harbour"
+
+
+def test_a_catalogue_scan_reads_each_style_file_once_and_again_only_when_it_changes(monkeypatch):
+    """The picker scanned every .sfstyle on each new document and then read each file a second time
+    for its bytes."""
+    from pathlib import Path
+
+    from stylefuse_desktop.document.style_catalogue import stored_styles
+
+    paths = [write_style_file(locations.user_styles_dir() / f"{name}.sfstyle",
+                              StyleFile(name, "embedding", {"embedding": np.full(100, i, np.float32)}))
+             for i, name in enumerate(("Amber", "Birch"))]
+    contents = [p.read_bytes() for p in paths]
+    reads = []
+    real_read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real_read(self))
+    first = stored_styles()
+    assert [s.name for s in first] == ["Amber", "Birch"] and sorted(reads) == sorted(paths)  # once each
+    assert [s.data for s in first] == contents  # the bytes a document keeps, from that one read
+    again = stored_styles()  # the next document: nothing changed, nothing read
+    assert len(reads) == 2 and [s.data for s in again] == contents
+
+    write_style_file(paths[1], StyleFile("Birch Bark", "embedding", {"embedding": np.ones(100, np.float32)}))
+    assert [s.name for s in stored_styles()] == ["Amber", "Birch Bark"]
+    assert reads[2:] == [paths[1]]  # only the changed file is read again
+    paths[0].unlink()
+    assert [s.name for s in stored_styles()] == ["Birch Bark"]

@@ -54,3 +54,19 @@ def test_an_unwritable_cache_is_only_logged(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     ThumbnailCache(blocker / "thumbnails").put("k", thumb(0))  # its folder cannot exist
+
+
+def test_writing_a_thumbnail_does_not_list_the_cache_folder_each_time(tmp_path, monkeypatch):
+    """``put`` listed (and stat'ed) every file of the cache folder on every write: 4000 files per thumbnail."""
+    from pathlib import Path
+
+    listings = []
+    real_glob = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: listings.append(self) or real_glob(self, pattern))
+    cache = ThumbnailCache(tmp_path, max_files=100)
+    keys = [thumbnail_key(f"builtin:{i}", thumb(0)) for i in range(30)]
+    for key in keys:
+        ThumbnailCache(tmp_path, max_files=100).put(key, thumb(0))  # a paint job makes one cache per thumbnail
+    cache.put(keys[0], thumb(1))  # the same thumbnail again: no new file
+    assert len(listings) <= 1  # counted once, then kept by the writes
+    assert all(cache.get(k) is not None for k in keys)

@@ -548,7 +548,7 @@ def test_style_thumbnails_come_from_the_disk_cache_on_the_next_start(window, qtb
     keys = [f"builtin:{s.name}" for s in builtin_styles()]
     assert all(k in window.style_picker.thumbnails for k in keys)  # painted by the first window
     calls = []
-    monkeypatch.setattr(engine_jobs, "style_thumbnails", lambda *args: calls.append(args) or [])
+    monkeypatch.setattr(engine_jobs, "style_thumbnails", lambda *args: calls.append(args) or ([], []))
     again = MainWindow()
     qtbot.addWidget(again)
     again.show()

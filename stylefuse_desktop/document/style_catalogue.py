@@ -12,13 +12,13 @@ import enum
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from .. import locations
 from ..errors import BadInputError
-from .style_file import STYLE_EXTENSION, StyleFile, read_style_file, read_style_name
+from .style_file import STYLE_EXTENSION, StyleFile, read_style_bytes, read_style_name, style_from_bytes
 from .user_files import printable
 
 log = logging.getLogger(__name__)
@@ -78,18 +78,16 @@ def style_folders() -> tuple[tuple[StyleKind, Path], ...]:
 
 @dataclass(frozen=True)
 class StoredStyle:
-    """A ``.sfstyle`` file found in one of the style folders."""
+    """A ``.sfstyle`` file found in one of the style folders: its bytes, read once, and the style in them."""
 
     kind: StyleKind
     path: Path
     style: StyleFile
+    data: bytes = field(repr=False)
 
     @property
     def name(self) -> str:
         return self.style.name
-
-    def data(self) -> bytes:
-        return self.path.read_bytes()
 
 
 def style_files(kinds: tuple[StyleKind, ...] = (StyleKind.USER, StyleKind.IMAGE)) -> list[tuple[StyleKind, Path]]:
@@ -110,9 +108,13 @@ def stored_styles(kinds: tuple[StyleKind, ...] = (StyleKind.USER, StyleKind.IMAG
     """Every readable stored style of the given kinds, sorted by kind then name; a damaged file is
     logged and skipped (it must not hide the others), and added to ``skipped`` when one is given."""
     found = []
-    for kind, path in style_files(kinds):
+    files = style_files(kinds)
+    present = set(files)
+    for gone in [key for key in _stored if key[0] in kinds and key not in present]:
+        del _stored[gone]
+    for kind, path in files:
         try:
-            found.append(StoredStyle(kind, path, read_style_file(path)))
+            found.append(read_stored(kind, path))
         except (BadInputError, ValueError, OSError, MemoryError) as exc:
             _skip(exc)
             if skipped is not None:
@@ -120,16 +122,38 @@ def stored_styles(kinds: tuple[StyleKind, ...] = (StyleKind.USER, StyleKind.IMAG
     return sorted(found, key=lambda s: (list(StyleKind).index(s.kind), s.name.lower()))
 
 
-# path -> ((mtime, size), style name or the reason it is unusable): a style's manifest is read once
-_names: dict[Path, tuple[tuple[int, int], str | BadInputError]] = {}
+Stamp = tuple[int, int, int]  # a file's modification time, size and inode: any rewrite changes one
+
+# path -> (stamp, style name or the reason it is unusable): a style's manifest is read once
+_names: dict[Path, tuple[Stamp, str | BadInputError]] = {}
+# (kind, path) -> (stamp, the style or the reason it is unusable): every scan after the first (the
+# picker's, on each new document) reads and parses only the files that changed
+_stored: dict[tuple[StyleKind, Path], tuple[Stamp, StoredStyle | BadInputError]] = {}
 
 
-def _stamp(path: Path) -> tuple[int, int]:
+def _stamp(path: Path) -> Stamp:
     try:
         st = path.stat()
-        return st.st_mtime_ns, st.st_size
+        return st.st_mtime_ns, st.st_size, st.st_ino
     except OSError:
-        return 0, -1
+        return 0, -1, 0
+
+
+def read_stored(kind: StyleKind, path: Path) -> StoredStyle:
+    """A stored style, its file read once and parsed from those bytes; cached by modification time
+    (BadInputError, cached as well, if the file is unusable)."""
+    stamp = _stamp(path)
+    cached = _stored.get((kind, path))
+    if cached is None or cached[0] != stamp:
+        try:
+            data = read_style_bytes(path)
+            cached = (stamp, StoredStyle(kind, path, style_from_bytes(data, origin=printable(path)), data))
+        except BadInputError as exc:
+            cached = (stamp, exc)
+        _stored[(kind, path)] = cached
+    if isinstance(cached[1], BadInputError):
+        raise cached[1]
+    return cached[1]
 
 
 def stored_name(path: Path) -> str:
@@ -155,11 +179,11 @@ def find_stored(name: str) -> StoredStyle | None:
     files = style_files()
     for kind, path in files:
         if slug(path.stem) == wanted:
-            return StoredStyle(kind, path, read_style_file(path))
+            return read_stored(kind, path)
     for kind, path in files:
         try:
             if slug(stored_name(path)) == wanted:
-                return StoredStyle(kind, path, read_style_file(path))
+                return read_stored(kind, path)
         except BadInputError as exc:
             _skip(exc)
     return None

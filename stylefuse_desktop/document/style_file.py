@@ -107,6 +107,11 @@ def _validate(style: StyleFile, origin: str) -> None:
             raise BadInputError(f"{origin}: the look has no network tensors; the file is damaged")
 
 
+def check_style(style: StyleFile, origin: str) -> None:
+    """The checks every style passes when read (for styles that reach us other than as a ``.sfstyle``)."""
+    _validate(style, origin)
+
+
 def _validate_norms(tensors: dict[str, np.ndarray], origin: str) -> None:
     """Tuned normalisation parameters come as complete gamma/beta pairs of matching 1-d shapes."""
     indices = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("norm.") and k.split(".")[1].isdigit()})
@@ -212,14 +217,18 @@ def read_style_name(path: str | os.PathLike[str]) -> str:
 
 
 def read_style_file(path: str | os.PathLike[str]) -> StyleFile:
+    return style_from_bytes(read_style_bytes(path), origin=printable(path))
+
+
+def read_style_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A style file's bytes, size checked (``style_from_bytes`` parses them)."""
     path = readable_file(path, "style file")
     if path.stat().st_size > 2 * _MAX_MEMBER_BYTES[_TENSORS]:
         raise BadInputError(f"{printable(path)}: implausibly large for a style file")
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise BadInputError(f"{printable(path)}: cannot be read ({exc.strerror or exc})") from None
-    return style_from_bytes(data, origin=printable(path))
 
 
 def write_style_file(path: str | os.PathLike[str], style: StyleFile) -> Path:

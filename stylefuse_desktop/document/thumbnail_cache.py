@@ -13,6 +13,7 @@ import hashlib
 import io
 import logging
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 # light-matched colour preservation
 LOOK_VERSION = "2026-11-stroke-size-1"
 MAX_FILES = 4000
+
+# cache folder -> how many thumbnails it holds, counted once and then kept by the writes (a write used to
+# list the whole folder); shared by every ThumbnailCache of a folder (a job makes one per thumbnail)
+_counts: dict[Path, int] = {}
+_counts_lock = threading.Lock()
 
 
 def thumbnail_key(style_key: str, photo: np.ndarray, settings: str = "") -> str:
@@ -72,14 +78,22 @@ class ThumbnailCache:
         buffer = io.BytesIO()
         Image.fromarray(np.ascontiguousarray((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))).save(
             buffer, format="PNG")
+        path = self._path(key)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self._path(key), buffer.getvalue())
-            self._prune()
+            new = not path.exists()
+            atomic_write_bytes(path, buffer.getvalue())
+            with _counts_lock:
+                count = _counts.get(self.folder)
+                count = self._prune() if count is None or count + new > self.max_files else count + new
+                _counts[self.folder] = count
         except OSError as exc:
             log.warning("cannot cache thumbnail: %s", exc)
 
-    def _prune(self) -> None:
+    def _prune(self) -> int:
+        """Remove the least recently used thumbnails beyond ``max_files``; how many remain."""
         files = sorted(self.folder.glob("*.png"), key=lambda p: p.stat().st_mtime)
-        for path in files[: max(0, len(files) - self.max_files)]:
+        excess = max(0, len(files) - self.max_files)
+        for path in files[:excess]:
             path.unlink(missing_ok=True)
+        return len(files) - excess

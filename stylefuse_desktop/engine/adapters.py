@@ -17,7 +17,8 @@ import copy
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TypeVar, cast
 
 import numpy as np
 import torch
@@ -121,7 +122,7 @@ def load_adapter_tensors(trainable: nn.Module, tensors: dict[str, torch.Tensor])
             delta.down.copy_(tensors[f"{PREFIX}{layer}.down"])
 
 
-def has_adapters(tensors: dict) -> bool:
+def has_adapters(tensors: Mapping[str, object]) -> bool:
     return any(k.startswith(PREFIX) for k in tensors)
 
 
@@ -145,12 +146,12 @@ def check_adapter_tensors(tensors: dict[str, np.ndarray]) -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _reference_shapes(network_class) -> dict:
+def _reference_shapes(network_class: type[nn.Module]) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
     with torch.inference_mode(False):
         return adapter_shapes(network_class().to("meta"), RANK)
 
 
-def weight_deltas(weighted: Iterable[tuple[dict, float]]) -> dict[str, np.ndarray]:
+def weight_deltas(weighted: Iterable[tuple[Mapping[str, np.ndarray], float]]) -> dict[str, np.ndarray]:
     """Each style's adapters scaled by its weight, summed: {layer: delta of the kernel, flattened}.
     ``weighted``: (style tensors, weight) pairs; styles without adapters add nothing."""
     deltas: dict[str, np.ndarray] = {}
@@ -165,11 +166,13 @@ def weight_deltas(weighted: Iterable[tuple[dict, float]]) -> dict[str, np.ndarra
     return deltas
 
 
-_merged: OrderedDict[tuple, nn.Module] = OrderedDict()
+# (the network's id, each layer's delta by hash) -> the network with the deltas added
+_merged: OrderedDict[tuple[int, tuple[tuple[str, int], ...]], nn.Module] = OrderedDict()
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
 _merged_lock = threading.Lock()
 
 
-def with_adapters(net: nn.Module, deltas: dict[str, np.ndarray] | None) -> nn.Module:
+def with_adapters(net: NetworkT, deltas: dict[str, np.ndarray] | None) -> NetworkT:
     """``net`` itself when there are no deltas, else a copy with the deltas added to its kernels (cached
     for the last few mixes: a render calls this once per paint)."""
     if not deltas:
@@ -178,7 +181,7 @@ def with_adapters(net: nn.Module, deltas: dict[str, np.ndarray] | None) -> nn.Mo
     with _merged_lock:
         if key in _merged:
             _merged.move_to_end(key)
-            return _merged[key]
+            return cast(NetworkT, _merged[key])  # keyed by id(net): a copy of that very network
     with torch.inference_mode(False), torch.no_grad():
         clone = copy.deepcopy(net)
         for layer, delta in deltas.items():

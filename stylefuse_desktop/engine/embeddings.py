@@ -23,7 +23,7 @@ def style_image_tensor(rgb: np.ndarray) -> torch.Tensor:
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     im = Image.fromarray(to_uint8(rgb[top : top + side, left : left + side]))
-    im = im.resize((INPUT_SIZE, INPUT_SIZE), Image.LANCZOS)
+    im = im.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.LANCZOS)
     return torch.from_numpy(np.asarray(im, np.float32) / 255.0).permute(2, 0, 1)[None].contiguous()
 
 
@@ -31,14 +31,15 @@ def style_image_tensor(rgb: np.ndarray) -> torch.Tensor:
 def predict_embedding(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     """[100] embedding of one picture."""
     predictor = load_network("style_predictor", device)
-    return predictor(style_image_tensor(rgb).to(device))[0]
+    embedding: torch.Tensor = predictor(style_image_tensor(rgb).to(device))[0]
+    return embedding
 
 
 class _EmbeddingCache:
     """Embeddings of style image files, keyed by (path, size, mtime): an edited file is read again."""
 
     def __init__(self, capacity: int = 256) -> None:
-        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.capacity = capacity
 

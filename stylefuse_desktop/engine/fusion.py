@@ -23,7 +23,17 @@ from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .device import select_device
 from .embeddings import predict_embedding
-from .render import Finisher, PaintedImage, Prepared, RenderSettings, normalise_masks, paint, prepare, tile_for
+from .render import (
+    Finisher,
+    PaintedImage,
+    Prepared,
+    RenderSettings,
+    host_pixels,
+    normalise_masks,
+    paint,
+    prepare,
+    tile_for,
+)
 from .stroke_size import MULTISTYLE_FAMILY
 from .style_plan import MULTISTYLE, TRANSFORMER, PaintPlan, mix_family, plan_paint
 from .styles import StyleMix
@@ -43,7 +53,9 @@ def fit_to(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def fitted_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return np.clip(fit_to(np.repeat(mask[..., None], 3, axis=2).astype(np.float32), size)[..., 0], 0, 1)
+    fitted: np.ndarray = np.clip(fit_to(np.repeat(mask[..., None], 3, axis=2).astype(np.float32), size)[..., 0],
+                                 0, 1)
+    return fitted
 
 
 def balance_features(features: list[torch.Tensor], weights: list[float]) -> list[torch.Tensor]:
@@ -70,7 +82,7 @@ def fuse_photos(
     """Fuse ``photos`` ([H, W, 3] float32 each) into one painting of ``size`` (width, height; default
     the first photo's). ``weights`` mix them globally; ``masks`` (one per photo, or None) mix them per
     pixel, the masks' own weights taking over where any mask is given."""
-    out = paint_fusion(photos, weights, mix, settings, progress, masks, size).whole()
+    out = host_pixels(paint_fusion(photos, weights, mix, settings, progress, masks, size).whole(), as_uint8=False)
     progress.report(1.0, "Done")
     return out
 
@@ -103,7 +115,8 @@ def paint_fusion(
     prepared = [prepare(p, settings, family) for p in fitted]
 
     # the photo the painting is measured against (colour, strength): the same blend, in pixels
-    padded_shape = tuple(prepared[0].padded.shape[-2:])
+    padded_height, padded_width = prepared[0].padded.shape[-2:]
+    padded_shape = (padded_height, padded_width)
     by_masks = any(m is not None for m in masks)
     if by_masks:
         masks_full = [None if m is None else fitted_mask(m, size) for m in masks]
@@ -133,9 +146,9 @@ def paint_fusion(
     if family != MULTISTYLE_FAMILY and not by_masks:  # by masks, each region keeps its photo's own statistics
         encoded = balance_features(encoded, weights)
     features = None
-    for k, item in enumerate(encoded):
-        share = F.interpolate(partition[k][None, None], size=item.shape[-2:], mode="area")
-        features = item * share if features is None else features.add_(item * share)
+    for k, photo_features in enumerate(encoded):
+        share = F.interpolate(partition[k][None, None], size=photo_features.shape[-2:], mode="area")
+        features = photo_features * share if features is None else features.add_(photo_features * share)
     del encoded
 
     # placed by masks, each photo's region is normalised by its own statistics, so it looks as that

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -30,8 +31,8 @@ from ..document.compositor import (
     resize_map,
     resize_rgba,
 )
-from ..document.document import Document
-from ..document.layers import BELOW, FusionLayer, ImageLayer, StyleEntry, StyleLayer
+from ..document.document import Document, Signature
+from ..document.layers import BELOW, FusionLayer, ImageLayer, Layer, StyleEntry, StyleLayer
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, raise_if_cancelled
 from .fusion import fuse_photos, paint_fusion
@@ -40,6 +41,8 @@ from .render import PaintedImage, RenderSettings, host_pixels, paint_image, rend
 from .styles import StyleMix, source_of
 
 log = logging.getLogger(__name__)
+
+FusionResult = TypeVar("FusionResult", np.ndarray, PaintedImage)
 
 DRAFT_SIDE = 768  # slider drags paint at most this long a side, for speed; the full quality follows
 SOURCE_BAND_ROWS = 256
@@ -51,7 +54,8 @@ def style_mix(entries: tuple[StyleEntry, ...]) -> StyleMix:
     return StyleMix(tuple((source_of(e.style), max(0.0, e.weight)) for e in entries))
 
 
-def engine_settings(layer, doc: Document, scale: float, draft: bool, base: RenderSettings) -> RenderSettings:
+def engine_settings(layer: StyleLayer | FusionLayer, doc: Document, scale: float, draft: bool,
+                    base: RenderSettings) -> RenderSettings:
     """The render settings for painting ``layer`` on a canvas shown at ``scale``: the layer's stroke
     size, read for the whole canvas as ``stylefuse render --stroke-size`` reads it, so the preview is a
     smaller copy of the export and the export (scale 1) is what the command line paints."""
@@ -70,12 +74,11 @@ def source_pixels(doc: Document, layer: StyleLayer, renders: RenderStore, scale:
     alpha = np.empty((height, width), np.float32)
     for top in range(0, height, SOURCE_BAND_ROWS):
         box = (0, top, width, min(height, top + SOURCE_BAND_ROWS))
-        if source is None:
-            band = composite(doc, renders, scale, below=doc.index_of(layer.id), box=box)
-        else:
-            band = layer_pixels(source, doc, renders, scale, box)
-            if band is None:
-                raise BadInputError(f"'{source.name}' has not been painted yet")
+        found = (composite(doc, renders, scale, below=doc.index_of(layer.id), box=box) if source is None
+                 else layer_pixels(source, doc, renders, scale, box))
+        if found is None:
+            raise BadInputError(f"'{source.name if source else layer.name}' has not been painted yet")
+        band = found
         rgb[box[1] : box[3]] = band[..., :3]
         alpha[box[1] : box[3]] = band[..., 3]
     return rgb, alpha
@@ -90,7 +93,7 @@ def paint_layer(
     base: RenderSettings = RenderSettings(),
     progress: Progress = NullProgress(),
 ) -> Painted:
-    layer = doc.layer(layer_id)
+    layer = doc.styled_layer(layer_id)
     signature = doc.signature(layer)
     settings = engine_settings(layer, doc, scale, draft, base)
     mix = style_mix(layer.styles)
@@ -113,27 +116,29 @@ def style_masks(layer: StyleLayer, width: int, height: int) -> list[np.ndarray |
 
 
 def _fusion_parts(doc: Document, layer: FusionLayer, scale: float, mix: StyleMix, settings: RenderSettings,
-                  progress: Progress, fuse):
+                  progress: Progress, fuse: Callable[..., FusionResult]) -> tuple[FusionResult, np.ndarray]:
     """``fuse`` (``fuse_photos`` or ``paint_fusion``) of the layer's photos on the canvas at ``scale``,
     and the alpha of the fusion (where any photo is)."""
-    sources = [s for s in layer.sources if isinstance(_maybe(doc, s.layer_id), ImageLayer)]
-    if not sources:
+    fused = [(s, photo) for s in layer.sources if (photo := _photo_layer(doc, s.layer_id)) is not None]
+    if not fused:
         raise BadInputError("this fusion layer has no photo layers to fuse; add some in the Fusion panel")
+    sources = [s for s, _ in fused]
     width, height = canvas_size_at(doc, scale)
-    photos = [image_layer_on_canvas(doc.layer(s.layer_id), doc, scale) for s in sources]
+    photos = [image_layer_on_canvas(photo, doc, scale) for _, photo in fused]
     masks = [None if s.mask is None else resize_map(s.mask, (width, height)) for s in sources]
     alpha = np.max(np.stack([p[..., 3] for p in photos]), axis=0)
-    fused = fuse([np.ascontiguousarray(p[..., :3]) for p in photos], [s.weight for s in sources], mix, settings,
-                 progress, masks if any(m is not None for m in masks) else None)
-    return fused, alpha
+    result = fuse([np.ascontiguousarray(p[..., :3]) for p in photos], [s.weight for s in sources], mix, settings,
+                  progress, masks if any(m is not None for m in masks) else None)
+    return result, alpha
 
 
-def _maybe(doc: Document, layer_id: str):
+def _photo_layer(doc: Document, layer_id: str) -> ImageLayer | None:
+    """The photo layer ``layer_id``, or None when it is gone or not a photo."""
     try:
-        return doc.layer(layer_id)
+        found = doc.layer(layer_id)
     except KeyError:
         return None
-
+    return found if isinstance(found, ImageLayer) else None
 
 
 @dataclass
@@ -141,13 +146,13 @@ class HeldPainting:
     """A style or fusion layer's painting of its full-size source, kept between views: any box of the
     export comes from it without painting again."""
 
-    signature: tuple
+    signature: Signature
     painted: PaintedImage
     alpha: np.ndarray | None  # [H, W] the painting's alpha at full size; None where it is opaque
     whole: Painted | None = None  # the full-size painting, made only when a layer above paints from it
 
     @classmethod
-    def of(cls, signature: tuple, painted: PaintedImage, alpha: np.ndarray) -> HeldPainting:
+    def of(cls, signature: Signature, painted: PaintedImage, alpha: np.ndarray) -> HeldPainting:
         return cls(signature, painted, None if alpha.min() >= 1.0 else alpha)  # a photo: 96 MB less at 24 MP
 
     def box(self, rows: range, cols: range) -> np.ndarray:
@@ -249,7 +254,7 @@ def _hold_paintings(doc: Document, renders: RenderStore, held: dict[str, HeldPai
     others (and those of deleted or hidden layers) leave ``held``."""
     needed: set[str] = set()
 
-    def need(layer) -> None:
+    def need(layer: Layer) -> None:
         if layer.id not in needed:
             needed.add(layer.id)
             for dep in doc.dependencies(layer):
@@ -278,8 +283,8 @@ def _hold_paintings(doc: Document, renders: RenderStore, held: dict[str, HeldPai
     return kept
 
 
-def _hold(doc: Document, layer, signature: tuple, below: dict[str, HeldPainting], base: RenderSettings,
-          progress: Progress) -> HeldPainting:
+def _hold(doc: Document, layer: StyleLayer | FusionLayer, signature: Signature, below: dict[str, HeldPainting],
+          base: RenderSettings, progress: Progress) -> HeldPainting:
     mix = style_mix(layer.styles)
     settings = engine_settings(layer, doc, 1.0, False, base)
     if isinstance(layer, FusionLayer):

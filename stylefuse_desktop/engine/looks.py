@@ -52,5 +52,7 @@ def look_network(style: StyleFile, device: torch.device) -> LookGenerator:
 def apply_looks(rgb: np.ndarray, looks: list[StyleSource], device: torch.device) -> np.ndarray:
     x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None].to(device)
     for source in looks:
+        if source.style_file is None:
+            raise ValueError(f"the look {source.label!r} has no style file")
         x = apply_look(look_network(source.style_file, device), x)
     return x[0].permute(1, 2, 0).cpu().numpy()

@@ -23,6 +23,9 @@ import torch.nn.functional as F
 from .normalization import NORM_EPS, combine_moments, conditional_instance_norm, instance_moments
 
 NormParams = list[tuple[torch.Tensor, torch.Tensor]]
+Moments = tuple[torch.Tensor, torch.Tensor]  # mean and biased variance, each [1, C, 1, 1] (or [C])
+# a tile's mask-weighted sums for one style: (mask total, sum of x, sum of x squared)
+WeightedSums = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,11 @@ class Region:
     y: int
     x: int
     factor: float
+
+
+def added(values: list[torch.Tensor]) -> torch.Tensor:
+    """The tensors summed in order (as ``sum`` would, without its starting 0)."""
+    return sum(values[1:], values[0])
 
 
 class NormPlan:
@@ -57,8 +65,10 @@ class NormPlan:
                 for i in range(self.layers)
             ]
         self._masks_at: dict[float, torch.Tensor] = {}
-        self._parts: dict[int, list] = {}
-        self.moments: dict[int, tuple[torch.Tensor, ...]] = {}
+        self._parts: dict[int, list[tuple[torch.Tensor, torch.Tensor, int]]] = {}  # one global mix
+        self._style_parts: dict[int, list[list[WeightedSums]]] = {}  # spatial: per tile, per style
+        self.moments: dict[int, Moments] = {}  # one global mix: the whole image's
+        self.style_moments: dict[int, tuple[Moments, ...]] = {}  # spatial: each style's
         self.frozen = False
 
     def alone(self, k: int) -> NormPlan:
@@ -68,7 +78,7 @@ class NormPlan:
     def freeze(self, alone: list[NormPlan]) -> None:
         """Normalise every style with the statistics it had alone (``alone[k]`` has run): nothing is
         gathered any more."""
-        self.moments = {i: tuple(plan.moments[i] for plan in alone) for i in alone[0].moments}
+        self.style_moments = {i: tuple(plan.moments[i] for plan in alone) for i in alone[0].moments}
         self.frozen = True
 
     @property
@@ -79,6 +89,8 @@ class NormPlan:
     def mask_crop(self, region: Region, height: int, width: int, device: torch.device) -> torch.Tensor:
         """[K, 1, h, w] weights of each style over a tile."""
         factor = region.factor
+        if self.masks is None:
+            raise ValueError("a plan of one global mix has no masks")
         if factor not in self._masks_at:
             if factor == 1:
                 self._masks_at[factor] = self.masks
@@ -95,8 +107,12 @@ class NormPlan:
     def begin(self, i: int) -> None:
         if self.frozen:
             return
-        self._parts[i] = []
-        self.moments.pop(i, None)
+        if self.spatial:
+            self._style_parts[i] = []
+            self.style_moments.pop(i, None)
+        else:
+            self._parts[i] = []
+            self.moments.pop(i, None)
 
     def collect(self, i: int, x: torch.Tensor, region: Region) -> None:
         """Add a tile's valid region of the input of norm layer ``i`` to the statistics."""
@@ -115,21 +131,19 @@ class NormPlan:
             sums.append((m.sum(dtype=torch.float64),
                          weighted.sum(dim=(0, 2, 3), dtype=torch.float64),
                          (weighted * x).sum(dim=(0, 2, 3), dtype=torch.float64)))
-        self._parts[i].append(sums)
+        self._style_parts[i].append(sums)
 
     def finish(self, i: int) -> None:
         if self.frozen:
             return
-        parts = self._parts.pop(i)
         if not self.spatial:
-            mean, var = combine_moments(parts)
+            mean, var = combine_moments(self._parts.pop(i))
             self.moments[i] = (mean.float().view(1, -1, 1, 1), var.float().view(1, -1, 1, 1))
             return
-        per_style = []
+        parts = self._style_parts.pop(i)
+        per_style: list[Moments] = []
         for k in range(len(self.style_params)):
-            weight = sum(p[k][0] for p in parts)
-            total = sum(p[k][1] for p in parts)
-            squares = sum(p[k][2] for p in parts)
+            weight, total, squares = (added([p[k][j] for p in parts]) for j in range(3))
             if float(weight) <= 1e-6:
                 # a style that covers nothing here: give it neutral statistics (it is never shown)
                 per_style.append((torch.zeros_like(total).float(), torch.ones_like(total).float()))
@@ -137,7 +151,7 @@ class NormPlan:
             mean = total / weight
             var = (squares / weight - mean * mean).clamp(min=0.0)
             per_style.append((mean.float(), var.float()))
-        self.moments[i] = tuple(per_style)
+        self.style_moments[i] = tuple(per_style)
 
     def observe(self, i: int, x: torch.Tensor, region: Region) -> None:
         """Statistics from a tensor that is the whole layer (low-resolution sections run untiled)."""
@@ -158,7 +172,7 @@ class NormPlan:
         shift = torch.zeros_like(x)
         for k, m in enumerate(masks):
             gamma, beta = (t.to(x.device).view(1, -1, 1, 1) for t in self.style_params[k][i])
-            mean, var = (t.to(x.device).view(1, -1, 1, 1) for t in self.moments[i][k])
+            mean, var = (t.to(x.device).view(1, -1, 1, 1) for t in self.style_moments[i][k])
             s = gamma * torch.rsqrt(var + NORM_EPS)
             scale.addcmul_(m[None], s)
             shift.addcmul_(m[None], beta - mean * s)

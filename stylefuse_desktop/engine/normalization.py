@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 NORM_EPS = 1e-5
 
 
-def combine_moments(parts: list[tuple[torch.Tensor, torch.Tensor, float]]) -> tuple[torch.Tensor, torch.Tensor]:
+def combine_moments(parts: Sequence[tuple[torch.Tensor, torch.Tensor, float]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Merge per-part (mean, biased var, pixel count) into the moments of the whole, in float64."""
     means = torch.stack([m.double().reshape(-1) for m, _, _ in parts])
     variances = torch.stack([v.double().reshape(-1) for _, v, _ in parts])

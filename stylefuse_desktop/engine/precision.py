@@ -16,7 +16,7 @@ _conv_dtype: contextvars.ContextVar[torch.dtype] = contextvars.ContextVar("conv_
 
 def bf16_is_native(device: torch.device) -> bool:
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return bool(torch.cuda.is_bf16_supported())
     if device.type == "cpu":
         try:
             return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ from .color import luminance_match, transfer_luminance
 from .device import compile_mode, fitted_threads, host_tensor, select_device, to_uint8_image, upload
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
+from .networks.multistyle import MultiStyleNet
+from .networks.style_transformer import StyleTransformer
+from .norm_plan import NormParams, NormPlan
 from .precision import PRECISIONS, convolutions_in
 from .precision import resolve as resolve_precision
 from .stroke_size import (
@@ -232,7 +236,8 @@ def keeps_boundaries(device: torch.device, pixels: int) -> bool:
     return pixels * 48 < free / 4
 
 
-def _paint(prepared, plan, settings, device, progress, features):
+def _paint(prepared: Prepared, plan: PaintPlan, settings: RenderSettings, device: torch.device, progress: Progress,
+           features: torch.Tensor | None) -> torch.Tensor:
     net = with_adapters(load_network(plan.network, device), plan.adapters)  # a trained style's own weights
     tile = tile_for(settings, device)
     h, w = prepared.padded.shape[-2:]
@@ -245,52 +250,65 @@ def _paint(prepared, plan, settings, device, progress, features):
         return out[..., : prepared.small.shape[-2], : prepared.small.shape[-1]]
     compact = h * w > COMPACT_ABOVE_PIXELS
     keep = keeps_boundaries(device, h * w)
-    if plan.network == MULTISTYLE and features is None:
+    if isinstance(net, MultiStyleNet) and features is None:
+        multistyle = net
         if plan.alone_statistics:
             progress = _freeze_alone_statistics(plan, lambda norms, p: run_stages(
-                prepared.padded, net.stages(norms), norms, tile, device, p, compact=compact,
+                prepared.padded, multistyle.stages(norms), norms, tile, device, p, compact=compact,
                 keep_on_device=keep), progress)
         result = run_stages(prepared.padded, net.stages(plan.norms), plan.norms, tile, device, progress,
                             compact=compact, keep_on_device=keep)
-    elif plan.network == MULTISTYLE:
+    elif isinstance(net, MultiStyleNet) and features is not None:
         holder = [features]
         del features
         result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
                             factor=0.25, compact=compact, keep_on_device=keep)
-    else:
+    elif isinstance(net, StyleTransformer):
+        transformer = net
         if features is None:
             features = run_stages(prepared.padded, net.encoder_stages(), plan.norms, tile, device,
                                   SubProgress(progress, 0.0, 0.25), keep_on_device=keep).output
             progress = SubProgress(progress, 0.25, 1.0)
         if plan.alone_statistics:
+            encoded = features
             progress = _freeze_alone_statistics(plan, lambda norms, p: run_stages(
-                features.clone(), net.decoder_stages(norms), norms, tile, device, p, factor=0.25,
+                encoded.clone(), transformer.decoder_stages(norms), norms, tile, device, p, factor=0.25,
                 compact=compact, keep_on_device=keep), progress)
+            del encoded
         holder = [features]
         del features  # the decoder's first stage consumes them; nothing else needs to keep them alive
         result = run_stages(holder.pop(), net.decoder_stages(plan.norms), plan.norms, tile, device, progress,
                             factor=0.25, compact=compact, keep_on_device=keep)
+    else:
+        raise ValueError(f"no painting network {plan.network!r}")
     h, w = prepared.small.shape[-2:]
     return result.output[..., :h, :w]
 
 
-def _compiled(network: str, mode: str):
+PaintingNetwork = StyleTransformer | MultiStyleNet
+ForwardPass = Callable[[PaintingNetwork, str, torch.Tensor, NormParams], torch.Tensor]
+
+
+def _compiled(network: str, mode: str) -> ForwardPass:
     key = (network, mode)
-    if key not in _COMPILED:
-        _COMPILED[key] = torch.compile(_forward_eager, mode=None if mode == "default" else mode, dynamic=False)
-    return _COMPILED[key]
+    compiled = _COMPILED.get(key)
+    if not compiled:  # not compiled yet (the caller never asks again after a failure, marked False)
+        compiled = _COMPILED[key] = torch.compile(_forward_eager, mode=None if mode == "default" else mode,
+                                                  dynamic=False)
+    return compiled
 
 
-_COMPILED: dict = {}
+# (network, compile mode) -> the compiled forward pass, or False where compiling failed once
+_COMPILED: dict[tuple[str, str], ForwardPass | Literal[False]] = {}
 
 
-def _forward_eager(net, network: str, x: torch.Tensor, params) -> torch.Tensor:
-    if network == MULTISTYLE:
+def _forward_eager(net: PaintingNetwork, network: str, x: torch.Tensor, params: NormParams) -> torch.Tensor:
+    if isinstance(net, MultiStyleNet):
         return net.run(x, params)
     return net.decode(net.encode(x), params)
 
 
-def forward_whole(net, network: str, x: torch.Tensor, params) -> torch.Tensor:
+def forward_whole(net: PaintingNetwork, network: str, x: torch.Tensor, params: NormParams) -> torch.Tensor:
     """The network over a whole (padded) image; compiled on CUDA when ``STYLEFUSE_COMPILE`` asks, with
     the eager pass as the fallback if compiling fails."""
     mode = compile_mode() if x.device.type == "cuda" else "off"
@@ -305,7 +323,8 @@ def forward_whole(net, network: str, x: torch.Tensor, params) -> torch.Tensor:
     return _forward_eager(net, network, x, params)
 
 
-def _freeze_alone_statistics(plan: PaintPlan, run, progress: Progress) -> Progress:
+def _freeze_alone_statistics(plan: PaintPlan, run: Callable[[NormPlan, Progress], object],
+                             progress: Progress) -> Progress:
     """Style masks: paint each style alone once to measure its statistics, then freeze them in the
     plan, so that where a style's mask is 1 it looks exactly as it does alone. Returns the progress
     left for the final pass."""
@@ -354,7 +373,8 @@ def finish(
 ) -> np.ndarray | torch.Tensor:
     """Full size, colour, strength and coverage, band by band -> [H, W, 3] float32 on the CPU; where
     the photo is on a GPU, [1, 3, H, W] on that device (the caller takes the final pixels from it)."""
-    return PaintedImage(prepared.photo, [(Finisher(painting, prepared.small, *prepared.photo.shape[-2:], settings,
+    height, width = prepared.photo.shape[-2:]
+    return PaintedImage(prepared.photo, [(Finisher(painting, prepared.small, height, width, settings,
                                                    family, coverage), 1.0)]).whole()
 
 
@@ -370,7 +390,8 @@ class PaintedImage:
 
     @property
     def size(self) -> tuple[int, int]:
-        return tuple(self.photo.shape[-2:])
+        height, width = self.photo.shape[-2:]
+        return height, width
 
     @torch.inference_mode()  # autograd's bookkeeping costs ~10x on a view's small boxes
     def region(self, rows: range, cols: range) -> np.ndarray:
@@ -484,14 +505,17 @@ def paint_image(
     return _paint_across_families(rgb, photo, mix, families, settings, device, progress, style_masks)
 
 
-def _paint_one_family(rgb, photo, mix, settings, device, progress, style_masks) -> Finisher:
+def _paint_one_family(rgb: np.ndarray, photo: torch.Tensor, mix: StyleMix, settings: RenderSettings,
+                      device: torch.device, progress: Progress,
+                      style_masks: Sequence[np.ndarray | None] | None) -> Finisher:
     """Every style of ``mix`` is painted by one network."""
     family = mix_family(mix)
     prepared = prepare(rgb, settings, family, device, photo)
     partition = coverage = None
     if style_masks is not None and any(m is not None for m in style_masks):
+        padded_height, padded_width = prepared.padded.shape[-2:]
         partition, coverage = normalise_masks(style_masks, [w for _, w in mix.components],
-                                              tuple(prepared.padded.shape[-2:]))
+                                              (padded_height, padded_width))
     own = None
     if settings.strength < 1.0 and family != MULTISTYLE_FAMILY:
         own = predict_embedding(float_pixels(rgb), device)
@@ -510,7 +534,9 @@ CROSSFADE_SHARE = 0.25
 MASK_PLAN_SIDE = 2048  # the masks' partition is computed at most this long a side, then resized
 
 
-def _paint_across_families(rgb, photo, mix, families, settings, device, progress, style_masks) -> PaintedImage:
+def _paint_across_families(rgb: np.ndarray, photo: torch.Tensor, mix: StyleMix, families: dict[str, list[int]],
+                           settings: RenderSettings, device: torch.device, progress: Progress,
+                           style_masks: Sequence[np.ndarray | None] | None) -> PaintedImage:
     """Built-ins together with picture or trained styles."""
     if style_masks is not None and any(m is not None for m in style_masks):
         # each family paints its own region in its own network; the renders add up (each is the photo
@@ -540,7 +566,8 @@ def _paint_across_families(rgb, photo, mix, families, settings, device, progress
     return PaintedImage(photo, [(own, 1.0 - fade), (whole, fade)])
 
 
-def _paint_transformer(rgb, photo, mix, settings, device, progress) -> Finisher:
+def _paint_transformer(rgb: np.ndarray, photo: torch.Tensor, mix: StyleMix, settings: RenderSettings,
+                       device: torch.device, progress: Progress) -> Finisher:
     """The whole mix in the transformer (built-ins by their distilled embeddings)."""
     prepared = prepare(rgb, settings, EMBEDDING_FAMILY, device, photo)
     own = predict_embedding(float_pixels(rgb), device) if settings.strength < 1.0 else None

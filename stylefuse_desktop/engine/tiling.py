@@ -77,7 +77,7 @@ class TiledRun:
 def run_stages(
     x: torch.Tensor,
     stages: list[Stage],
-    plan: NormPlan,
+    plan: NormPlan | None,
     tile: int,
     device: torch.device,
     progress: Progress = NullProgress(),
@@ -88,6 +88,7 @@ def run_stages(
 ) -> TiledRun:
     """Run ``stages`` on ``x`` ([1, C, H, W], CPU); ``tile`` is the tile side in pixels of the network
     input; ``factor`` is the resolution of ``x`` relative to the network input (1/4 for features).
+    ``plan`` gathers and applies the statistics (None where no stage gathers any: an encoder without norms).
 
     On running out of memory the tile is halved and the stage started again. ``oom_check`` lets
     tests simulate a device that cannot hold large tiles. ``compact`` keeps the boundaries of stages
@@ -121,7 +122,7 @@ def run_stages(
                 tile //= 2
         tiles_run += ran
         done_cost += costs[index]
-        if stage.store:
+        if stage.store and out is not None:  # a storing stage always has an output
             boundary, factor = out, factor * stage.scale
         del out
         if device.type == "cpu":
@@ -137,10 +138,23 @@ def _pixels_in(x: torch.Tensor, stages: list[Stage], index: int) -> float:
     return x.shape[-2] * x.shape[-1] * factor * factor
 
 
-def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost, total_cost, oom_check,
-               store_dtype=torch.float32, store_device=torch.device("cpu")):
-    if stage.collects is not None:
-        plan.begin(stage.collects)
+def _gathering(stage: Stage, plan: NormPlan | None) -> tuple[NormPlan, int] | None:
+    """(the plan, its norm layer) where ``stage`` gathers statistics; None where it gathers none."""
+    if stage.collects is None:
+        return None
+    if plan is None:
+        raise ValueError(f"the stage {stage.name!r} gathers statistics, but no plan was given")
+    return plan, stage.collects
+
+
+def _run_stage(boundary: torch.Tensor, factor: float, stage: Stage, plan: NormPlan | None, tile: int,
+               device: torch.device, progress: Progress, done_cost: float, total_cost: float,
+               oom_check: Callable[[torch.Tensor, Stage], None] | None, store_dtype: torch.dtype = torch.float32,
+               store_device: torch.device = torch.device("cpu")) -> tuple[torch.Tensor | None, int]:
+    """One stage over every tile -> (its output, None for a statistics-only stage; tiles run)."""
+    gather = _gathering(stage, plan)
+    if gather is not None:
+        gather[0].begin(gather[1])
     height, width = boundary.shape[-2:]
     if stage.whole:
         raise_if_cancelled(progress)
@@ -150,9 +164,9 @@ def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost,
             source = source.contiguous(memory_format=torch.channels_last)
         result = stage.run(source, Region(0, 0, factor))
         del source
-        if stage.collects is not None:
-            plan.collect(stage.collects, result, Region(0, 0, factor * stage.scale))
-            plan.finish(stage.collects)
+        if gather is not None:
+            gather[0].collect(gather[1], result, Region(0, 0, factor * stage.scale))
+            gather[0].finish(gather[1])
         progress.report((done_cost + stage.cost * height * width) / total_cost, stage.name)
         return result.to(store_device) if stage.store else None, 1
 
@@ -160,7 +174,7 @@ def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost,
     side = max(align, round(tile * factor))  # the same stretch of image whatever the resolution
     rows = list(_windows(height, side, align, stage.halo))
     cols = list(_windows(width, side, align, stage.halo))
-    out = None
+    out: torch.Tensor | None = None
     count = len(rows) * len(cols)
     for n, ((y0, y1, wy0, wy1), (x0, x1, wx0, wx1)) in enumerate((r, c) for r in rows for c in cols):
         raise_if_cancelled(progress)
@@ -173,8 +187,8 @@ def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost,
         s = stage.scale
         core = result[..., round((y0 - wy0) * s) : round((y1 - wy0) * s), round((x0 - wx0) * s) : round((x1 - wx0) * s)]
         out_region = Region(round(y0 * s), round(x0 * s), factor * s)
-        if stage.collects is not None:
-            plan.collect(stage.collects, core, out_region)
+        if gather is not None:
+            gather[0].collect(gather[1], core, out_region)
         if stage.store:
             if out is None:
                 # channels-last: tiles of it copy fast, and a 3-channel result is an [H, W, 3] array as it is
@@ -184,8 +198,8 @@ def _run_stage(boundary, factor, stage, plan, tile, device, progress, done_cost,
         del result, core, window
         fraction = (done_cost + stage.cost * height * width * (n + 1) / count) / total_cost
         progress.report(fraction, f"{stage.name} {n + 1}/{count}")
-    if stage.collects is not None:
-        plan.finish(stage.collects)
+    if gather is not None:
+        gather[0].finish(gather[1])
     return out, count
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import torch
@@ -25,6 +27,9 @@ from .. import locations
 from ..document.atomic import atomic_path
 from ..errors import BadInputError, WeightsError
 from .networks import NETWORKS
+from .networks.multistyle import MultiStyleNet
+from .networks.style_predictor import StylePredictor
+from .networks.style_transformer import StyleTransformer
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +66,7 @@ def reference_onnx_path(file_name: str) -> Path:
         ) from None
     for entry in dist.files or []:
         if entry.name == file_name:
-            return Path(dist.locate_file(entry))
+            return Path(str(dist.locate_file(entry)))
     raise WeightsError(f"'{file_name}' is missing from the installed '{DISTRIBUTION}' package; {REPAIR_HINT}")
 
 
@@ -129,7 +134,7 @@ def ensure_converted(network: str) -> Path:
     return target
 
 
-def ensure_all_converted(report=None) -> None:
+def ensure_all_converted(report: Callable[[float, str], None] | None = None) -> None:
     """Convert every network's weights (the first cold start); ``report(fraction, message)`` is optional."""
     names = list(NETWORKS)
     for i, name in enumerate(names):
@@ -142,6 +147,19 @@ def ensure_all_converted(report=None) -> None:
 
 _cache: dict[tuple[str, str], torch.nn.Module] = {}
 _lock = threading.Lock()
+
+
+@overload
+def load_network(network: Literal["style_transformer"], device: torch.device | str = "cpu") -> StyleTransformer: ...
+@overload
+def load_network(network: Literal["multistyle"], device: torch.device | str = "cpu") -> MultiStyleNet: ...
+@overload
+def load_network(network: Literal["style_predictor"], device: torch.device | str = "cpu") -> StylePredictor: ...
+@overload
+def load_network(network: Literal["style_transformer", "multistyle"],
+                 device: torch.device | str = "cpu") -> StyleTransformer | MultiStyleNet: ...
+@overload
+def load_network(network: str, device: torch.device | str = "cpu") -> torch.nn.Module: ...
 
 
 def load_network(network: str, device: torch.device | str = "cpu") -> torch.nn.Module:

@@ -54,16 +54,23 @@ def patch_swd_two_scales(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[floa
     return patch_swd(a, b), patch_swd(half_size(a), half_size(b))
 
 
-def statistics_gap(predictor, paintings: list[np.ndarray], style_images: list[np.ndarray], device) -> float:
+def pooled_statistics(predictor, images: list[np.ndarray], device) -> list:
+    """Means and covariances of a set of pictures, pooled whole, at the predictor's depths."""
+    from .losses import style_targets
+
+    return style_targets(predictor, [torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
+                                     .permute(2, 0, 1).to(device) for img in images])
+
+
+def statistics_gap(predictor, paintings: list[np.ndarray], style_images: list[np.ndarray], device,
+                   style_statistics: list | None = None) -> float:
     """Feature-statistics distance between a set of paintings and the style pictures, each set pooled
-    whole (not a training batch's), at the predictor's depths."""
-    from .losses import statistics_distance, style_targets
+    whole (not a training batch's), at the predictor's depths (``style_statistics``: the pictures'
+    ``pooled_statistics``, when already computed)."""
+    from .losses import statistics_distance
 
-    def pooled(images):
-        return style_targets(predictor, [torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
-                                         .permute(2, 0, 1).to(device) for img in images])
-
-    ours, theirs = pooled(paintings), pooled(style_images)
+    ours = pooled_statistics(predictor, paintings, device)
+    theirs = style_statistics if style_statistics is not None else pooled_statistics(predictor, style_images, device)
     return float(sum(statistics_distance(a, b) for a, b in zip(ours, theirs)) / len(ours))
 
 

@@ -93,8 +93,8 @@ def paint_view(doc: Document, box: tuple[int, int, int, int], renders: RenderSto
 
 
 def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptions, progress):
-    """Yield (style key, thumbnail [h, w, 3]) for each style on the user's small photo; each is kept in
-    the thumbnail cache for the next start."""
+    """Each style on the user's small photo -> ([(style key, thumbnail [h, w, 3])], [(style key, why it
+    could not be painted)]); each thumbnail is kept in the thumbnail cache for the next start."""
     from ..document.layers import StyleEntry
     from ..document.thumbnail_cache import ThumbnailCache, thumbnail_key
     from ..engine.layer_paint import style_mix
@@ -102,17 +102,19 @@ def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptio
     from ..progress import raise_if_cancelled
 
     settings = RenderSettings(device=options.device)
-    out = []
+    out, failed = [], []
     for i, ref in enumerate(refs):
         raise_if_cancelled(progress)
         try:
             thumb = render_image(rgb, style_mix((StyleEntry(ref),)), settings)
-        except Exception:  # noqa: BLE001 - one bad style must not stop the others' thumbnails
+        except Exception as exc:  # noqa: BLE001 - one bad style must not stop the others' thumbnails
+            log.warning("no preview of style '%s': %s", ref.name, exc)
+            failed.append((ref.key, str(exc) or type(exc).__name__))
             continue
         ThumbnailCache().put(thumbnail_key(ref.key, rgb), thumb)
         out.append((ref.key, thumb))
         progress.report((i + 1) / len(refs), "Style previews")
-    return out
+    return out, failed
 
 
 def style_from_image(path: Path, progress) -> StyleRef:

@@ -379,14 +379,27 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         if not missing or not self.engine_ready:  # the rest is asked for again once the engine is ready
             return
         refs = missing
+        generation = self.style_picker.photo_generation
         job = Job("Style previews", engine_jobs.style_thumbnails, rgb, refs, self.engine_options())
         job.quiet = True
+        unpainted = {"reason": "cancelled"}  # why none arrived, until the job returns
 
         def done(results) -> None:
-            for key, thumb in results:
+            painted, failed = results
+            for key, thumb in painted:
                 self.style_picker.set_thumbnail(key, thumb)
+            self.style_picker.thumbnails_failed(failed, generation)
+            unpainted["reason"] = ""
+
+        def ended() -> None:
+            # a failed or cancelled job: its styles show why instead of spinning, unless a newer request
+            # (waiting to start now) paints them
+            if unpainted["reason"] and not self.jobs.busy("thumbnails"):
+                self.style_picker.thumbnails_failed([(r.key, unpainted["reason"]) for r in refs], generation)
 
         job.succeeded.connect(done)
+        job.failed.connect(lambda exc: unpainted.update(reason=user_message(exc, job.title)))
+        job.finished.connect(ended)
         self.jobs.submit("thumbnails", lambda: job)
 
     # -- messages, preferences, drops, closing -------------------------------------------------------

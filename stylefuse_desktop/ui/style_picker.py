@@ -34,7 +34,7 @@ SECTION_ROLE = Qt.ItemDataRole.UserRole + 1
 def user_style_refs(skipped: list[Path] | None = None) -> list[StyleRef]:
     """The stored styles of the catalogue (the same folders the CLI lists), as a document keeps them;
     unreadable files are added to ``skipped``."""
-    return [StyleRef(found.kind, found.name, found.data()) for found in stored_styles(skipped=skipped)]
+    return [StyleRef(found.kind, found.name, found.data) for found in stored_styles(skipped=skipped)]
 
 
 def skipped_styles_message(paths: list[Path]) -> str:
@@ -82,6 +82,8 @@ class QtStylePicker(QWidget):
         self.skipped: list[Path] = []  # unreadable style files of the last scan
         self._reported: list[Path] = []  # the ones last named to the user
         self.thumbnails: dict[str, QIcon] = {}
+        self.failed: dict[str, str] = {}  # style key -> why its thumbnail will not arrive for this photo
+        self.photo_generation = 0  # counts photos: an answer about an older photo's thumbnails is ignored
         self._spin_step = 0
         self._spinning = QTimer(self, interval=90)  # a style still being painted shows a turning spinner
         self._spinning.timeout.connect(self._spin)
@@ -144,18 +146,17 @@ class QtStylePicker(QWidget):
                 self.list.addItem(hint)
             for ref in refs:
                 star = "★ " if ref.key in favourites else ""
-                item = QListWidgetItem(self.thumbnails.get(ref.key) or self._spinner(self._spin_step),
-                                       f"{star}{ref.name}")
+                item = QListWidgetItem(self._icon_for(ref.key), f"{star}{ref.name}")
                 item.setSizeHint(QSize(0, ICON + 6))  # placeholder or thumbnail, the row keeps its height
                 item.setData(KEY_ROLE, ref.key)
                 item.setData(SECTION_ROLE, title)
-                item.setToolTip(_describe(ref))
+                item.setToolTip(self._tooltip(ref))
                 self.list.addItem(item)
                 if ref.key == current:
                     self.list.setCurrentItem(item)
         self._filter(self.search.text())
         self.report_skipped()
-        missing = [r for r in self.refs.values() if r.key not in self.thumbnails]
+        missing = [r for r in self.refs.values() if r.key not in self.thumbnails and r.key not in self.failed]
         if missing:
             self._spinning.start()
             self.thumbnails_wanted.emit(missing)
@@ -165,6 +166,35 @@ class QtStylePicker(QWidget):
         if self.skipped and (again or self.skipped != self._reported):
             self.files_skipped.emit(skipped_styles_message(self.skipped))
         self._reported = list(self.skipped)
+
+    def _icon_for(self, key: str) -> QIcon:
+        if key in self.thumbnails:
+            return self.thumbnails[key]
+        return self._failed_icon() if key in self.failed else self._spinner(self._spin_step)
+
+    def _tooltip(self, ref: StyleRef) -> str:
+        reason = self.failed.get(ref.key)
+        return _describe(ref) + (f"\nNo preview: {reason}" if reason else "")
+
+    @staticmethod
+    def _failed_icon() -> QIcon:
+        """A thumbnail that will not arrive: a crossed grey tile, still, where the spinner turned."""
+        pixmap = QPixmap(ICON, ICON)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        tile = QRectF(ICON * 0.18, ICON * 0.18, ICON * 0.64, ICON * 0.64)
+        painter.setPen(QPen(QColor(150, 150, 160), 2))
+        painter.setBrush(QColor(150, 150, 160, 40))
+        painter.drawRoundedRect(tile, 6, 6)
+        pen = QPen(QColor(190, 80, 70), 4)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        inset = tile.adjusted(ICON * 0.16, ICON * 0.16, -ICON * 0.16, -ICON * 0.16)
+        painter.drawLine(inset.topLeft(), inset.bottomRight())
+        painter.drawLine(inset.topRight(), inset.bottomLeft())
+        painter.end()
+        return QIcon(pixmap)
 
     @staticmethod
     def _spinner(step: int) -> QIcon:
@@ -182,7 +212,8 @@ class QtStylePicker(QWidget):
     def _spin(self) -> None:
         self._spin_step += 1
         waiting = [item for item in map(self.list.item, range(self.list.count()))
-                   if item.data(KEY_ROLE) and item.data(KEY_ROLE) not in self.thumbnails]
+                   if item.data(KEY_ROLE) and item.data(KEY_ROLE) not in self.thumbnails
+                   and item.data(KEY_ROLE) not in self.failed]
         if not waiting:
             self._spinning.stop()
             return
@@ -193,14 +224,31 @@ class QtStylePicker(QWidget):
     def set_thumbnail(self, key: str, rgb: np.ndarray) -> None:
         icon = QIcon(QPixmap.fromImage(rgba_to_qimage(np.dstack([rgb, np.ones(rgb.shape[:2], np.float32)]))))
         self.thumbnails[key] = icon
-        for row in range(self.list.count()):
-            item = self.list.item(row)
+        self.failed.pop(key, None)
+        for item in self.items():
             if item.data(KEY_ROLE) == key:
                 item.setIcon(icon)
+                item.setToolTip(self._tooltip(self.refs[key]))
+
+    def thumbnails_failed(self, failures: list[tuple[str, str]], generation: int) -> None:
+        """Thumbnails that will not arrive for the photo of ``generation`` (a style that cannot paint, a
+        failed or cancelled job), each with the reason: they show a still, crossed tile and say why in
+        their tooltip instead of spinning for ever. The next photo tries them again."""
+        if generation != self.photo_generation:
+            return
+        self.failed.update((key, reason) for key, reason in failures if key not in self.thumbnails)
+        icon = self._failed_icon()
+        for item in self.items():
+            key = item.data(KEY_ROLE)
+            if key in self.failed and key in self.refs:
+                item.setIcon(icon)
+                item.setToolTip(self._tooltip(self.refs[key]))
 
     def forget_thumbnails(self) -> None:
-        """The photo changed: every thumbnail must be painted again."""
+        """The photo changed: every thumbnail must be painted again (those that failed too)."""
+        self.photo_generation += 1
         self.thumbnails.clear()
+        self.failed.clear()
         self.reload()
 
     def items(self) -> list[QListWidgetItem]:
