@@ -166,11 +166,11 @@ def detail_sheet() -> None:
         plain = sample_box(painting, range(y, y + h), range(x, x + w), height, width, "bicubic").clamp(0, 1)
         plain = plain[0].permute(1, 2, 0).numpy()
         full = render_image(picture, mix, RenderSettings(scale=1))
-        small = np.ascontiguousarray(resize_array(export, (w * 3, round(w * 3 * height / width))))
+        small = np.ascontiguousarray(resize_array(export, (w * 2, round(w * 2 * height / width))))
         box = Image.fromarray(to_uint8(small))
         k = box.width / width
         ImageDraw.Draw(box).rectangle((x * k, y * k, (x + w) * k, (y + h) * k), outline=(255, 40, 40), width=3)
-        info = Image.new("RGB", (box.width, LABEL), "white")
+        info = Image.new("RGB", (w * 3, LABEL), "white")
         ImageDraw.Draw(info).text((6, 3), f"{name}: the 4000x3000 export (painted at {painting.shape[-1]}x"
                                           f"{painting.shape[-2]}), the red box shown below at 100%", fill=(0, 0, 0),
                                   font=FONT)
@@ -180,7 +180,7 @@ def detail_sheet() -> None:
     note = Image.new("RGB", (rows[0].width, LABEL), "white")
     ImageDraw.Draw(note).text((6, 3), "Test picture: the sample photo enlarged to 4000x3000, with scikit-image's "
                               "motorcycle, coffee and Hubble photos at native resolution", fill=(0, 0, 0), font=FONT)
-    stack([note] + rows).save(DOCS / "detail_upsampling.jpg", quality=90)
+    stack([note] + rows).save(DOCS / "detail_upsampling.jpg", quality=85)
 
 
 if __name__ == "__main__":
