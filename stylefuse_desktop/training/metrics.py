@@ -12,9 +12,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..engine.norm_plan import added
+
+if TYPE_CHECKING:
+    from ..engine.networks.style_predictor import StylePredictor
 
 
 def _patches(images: list[np.ndarray], patch: int, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -54,17 +61,18 @@ def patch_swd_two_scales(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[floa
     return patch_swd(a, b), patch_swd(half_size(a), half_size(b))
 
 
-def statistics_gap(predictor, paintings: list[np.ndarray], style_images: list[np.ndarray], device) -> float:
+def statistics_gap(predictor: StylePredictor, paintings: list[np.ndarray], style_images: list[np.ndarray],
+                   device: torch.device) -> float:
     """Feature-statistics distance between a set of paintings and the style pictures, each set pooled
     whole (not a training batch's), at the predictor's depths."""
-    from .losses import statistics_distance, style_targets
+    from .losses import Statistics, statistics_distance, style_targets
 
-    def pooled(images):
+    def pooled(images: list[np.ndarray]) -> list[Statistics]:
         return style_targets(predictor, [torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
                                          .permute(2, 0, 1).to(device) for img in images])
 
     ours, theirs = pooled(paintings), pooled(style_images)
-    return float(sum(statistics_distance(a, b) for a, b in zip(ours, theirs)) / len(ours))
+    return float(added([statistics_distance(a, b) for a, b in zip(ours, theirs)]) / len(ours))
 
 
 def _grey(img: np.ndarray) -> torch.Tensor:
@@ -80,7 +88,10 @@ def _edges(grey: torch.Tensor) -> torch.Tensor:
 
 def _ssim(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> float:
     c1, c2 = 0.01**2, 0.03**2
-    pool = lambda t: F.avg_pool2d(t, window, 1)  # noqa: E731
+
+    def pool(t: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(t, window, 1)
+
     mu_a, mu_b = pool(a), pool(b)
     var_a = pool(a * a) - mu_a**2
     var_b = pool(b * b) - mu_b**2

@@ -23,11 +23,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..document.style_file import StyleFile
+from ..document.user_files import JsonObject
 from ..engine.adapters import (
     adapter_parameters,
     adapter_tensors,
@@ -61,6 +63,11 @@ from .run import (  # noqa: F401  (save_result and TrainResult are imported from
     small,
 )
 
+if TYPE_CHECKING:
+    from ..engine.networks.style_predictor import StylePredictor
+    from ..engine.networks.style_transformer import StyleTransformer
+    from ..engine.norm_plan import NormParams
+
 log = logging.getLogger(__name__)
 
 BATCH = 2
@@ -75,7 +82,7 @@ READABILITY_MARGIN = 0.05  # edge SSIM a trained style may lose against the zero
 class _Style:
     """What is being learnt: adapters (inside a trainable copy of the transformer) and norm parameters."""
 
-    def __init__(self, transformer, embedding: torch.Tensor, seed: int) -> None:
+    def __init__(self, transformer: StyleTransformer, embedding: torch.Tensor, seed: int) -> None:
         self.embedding = embedding
         with torch.no_grad():
             params = transformer.norm_parameters(embedding[None])
@@ -86,7 +93,7 @@ class _Style:
     def norm_list(self) -> list[torch.Tensor]:
         return [t for pair in self.norms for t in pair]
 
-    def norm_parameters(self, n: int):
+    def norm_parameters(self, n: int) -> NormParams:
         return [(g[None].expand(n, -1), b[None].expand(n, -1)) for g, b in self.norms]
 
     def tensors(self) -> dict[str, torch.Tensor]:
@@ -105,7 +112,8 @@ class _Style:
         load_adapter_tensors(self.network, tensors)
 
 
-def paint_with(transformer, tensors: dict[str, np.ndarray], images: list[np.ndarray], device) -> list[np.ndarray]:
+def paint_with(transformer: StyleTransformer, tensors: dict[str, np.ndarray], images: list[np.ndarray],
+               device: torch.device) -> list[np.ndarray]:
     """Paint ``images`` with a style given by its file tensors, as a render does: adapters merged into
     the shared network's kernels, the style's own norm parameters (else its embedding's)."""
     net = with_adapters(transformer, weight_deltas([(tensors, 1.0)]))
@@ -127,8 +135,9 @@ def paint_with(transformer, tensors: dict[str, np.ndarray], images: list[np.ndar
     return out
 
 
-def evaluate(transformer, predictor, trained: dict, zero_shot: dict, photos: list[np.ndarray],
-             style_images: list[np.ndarray], device) -> dict:
+def evaluate(transformer: StyleTransformer, predictor: StylePredictor, trained: dict[str, np.ndarray],
+             zero_shot: dict[str, np.ndarray], photos: list[np.ndarray], style_images: list[np.ndarray],
+             device: torch.device) -> JsonObject:
     """The quality gate's figures: trained against zero-shot on photos the training never saw."""
     ours, theirs = paint_with(transformer, trained, photos, device), paint_with(transformer, zero_shot, photos, device)
     swd_trained, swd_zero = patch_swd_two_scales(ours, style_images), patch_swd_two_scales(theirs, style_images)
@@ -145,11 +154,11 @@ def evaluate(transformer, predictor, trained: dict, zero_shot: dict, photos: lis
     }
 
 
-def swd_ratio(metrics: dict) -> float:
+def swd_ratio(metrics: JsonObject) -> float:
     """Trained over zero-shot patch SWD, both scales averaged (below 1: closer to the pictures)."""
     full = metrics["patch_swd_trained"] / max(metrics["patch_swd_zero_shot"], 1e-9)
     half = metrics["patch_swd_half_trained"] / max(metrics["patch_swd_half_zero_shot"], 1e-9)
-    return (full + half) / 2
+    return float((full + half) / 2)
 
 
 def next_preset(preset: str) -> str | None:
@@ -157,7 +166,7 @@ def next_preset(preset: str) -> str | None:
     return names[names.index(preset) + 1] if preset in names and names.index(preset) + 1 < len(names) else None
 
 
-def gate(metrics: dict, preset: str) -> tuple[str, str]:
+def gate(metrics: JsonObject, preset: str) -> tuple[str, str]:
     """(verdict, one line for the user): is the trained style the result, and if not, what is better."""
     ratio = swd_ratio(metrics)
     closer = ratio < 1.0 and metrics["statistics_gap_trained"] <= metrics["statistics_gap_zero_shot"]
@@ -180,7 +189,7 @@ def held_out_photos(count: int = 3) -> list[np.ndarray]:
     return project_photos("held-out", count, (320, 224), 9001)
 
 
-def autocast(device: torch.device):
+def autocast(device: torch.device) -> contextlib.AbstractContextManager[object]:
     """bf16 mixed precision on CUDA (for the transformer and the predictor; losses in fp32)."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -253,7 +262,7 @@ def train_style(
         reference = max(float(content_loss(predictor, transformer.decode(transformer.encode(probe), zero_params),
                                            probe, CONTENT_STAGES)), 1e-6)
 
-    def train_step() -> dict:
+    def train_step() -> dict[str, torch.Tensor]:
         content = batch(content_pool, rng, BATCH, config.size)
         real = batch(style_pool, rng, BATCH, config.size)
         with autocast(device):  # the networks that cost: the transformer and the predictor
@@ -324,7 +333,9 @@ def _numpy(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
     return {k: v.numpy() for k, v in tensors.items()}
 
 
-def _save(checkpoints, config, step, style, discriminator, opt_g, opt_d, rng) -> None:
+def _save(checkpoints: Checkpoints, config: StyleTrainingConfig, step: int, style: _Style,
+          discriminator: MultiScalePatchDiscriminator, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+          rng: np.random.Generator) -> None:
     tensors = {f"style.{k}": v for k, v in style.tensors().items()}
     tensors.update({f"d.{k}": v for k, v in discriminator.state_dict().items()})
     g_tensors, g_meta = optimizer_tensors("opt_g", opt_g)
