@@ -287,7 +287,7 @@ def test_a_failing_layer_is_marked_and_the_others_still_paint(qtbot, window, cap
         with wait_failed:
             window.doc.set(good.id, "strength", 0.6)
     qtbot.waitUntil(lambda: not window.jobs.busy("paint"), timeout=PAINT_TIMEOUT)
-    assert broken.id in window.layers_panel.errors
+    assert broken.id in window.painter.failures and window.layers_panel.failures is window.painter.failures
     assert "⚠" in window.layers_panel._rows[broken.id].title.text()
     assert window.renders.get(good.id, window.canvas.proxy_scale).signature == window.doc.signature(good)
     assert "Broken" in window.message_bar.label.text()

@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..document.compositor import Painted, RenderStore
 from ..document.document import Document
-from ..document.layers import Layer
 from ..document.operations import stale_layers
 from . import engine_jobs
 from .engine_jobs import EngineOptions
@@ -45,7 +44,6 @@ class PaintScheduler(QObject):
         self.doc: Document | None = None
         self.renders = RenderStore()
         self.engine_ready = False
-        self.interacting = False
         self.failures: dict[str, str] = {}  # layer id -> why its last paint failed
         self.submitted = 0  # paint jobs submitted (tests and benchmarks count them)
         self.view_jobs = 0  # view jobs submitted
@@ -60,26 +58,25 @@ class PaintScheduler(QObject):
     def set_document(self, doc: Document | None, renders: RenderStore | None = None) -> None:
         if self.doc is not None:
             self.doc.layers_changed.disconnect(self.request)
-            self.doc.layer_changed.disconnect(self._layer_changed)
+            self.doc.pixels_changed.disconnect(self.request)
             self.doc.history.gesture_changed.disconnect(self._gesture_changed)
         self.cancel()
         self.doc = doc
         self.renders = renders or RenderStore()
         self.failures.clear()
         self._held = {}  # a new document: the last one's paintings go (a running job keeps its own)
-        self.interacting = False
         if doc is not None:
             doc.layers_changed.connect(self.request)
-            doc.layer_changed.connect(self._layer_changed)
+            doc.pixels_changed.connect(self.request)
             doc.history.gesture_changed.connect(self._gesture_changed)
         self.request()
 
-    def _layer_changed(self, layer_id: str, field: str) -> None:
-        if field not in Layer.COSMETIC:
-            self.request()
+    @property
+    def interacting(self) -> bool:
+        """A gesture is open (a slider or a tool held): paint drafts."""
+        return self.doc is not None and self.doc.history.in_gesture
 
     def _gesture_changed(self, on: bool) -> None:
-        self.interacting = on
         if not on:  # the hand is up: full quality now
             self._throttle.stop()
             self._pending = False
