@@ -30,13 +30,18 @@ PAINT_KEY = "paint"
 VIEW_KEY = "view"  # the real pixels of the canvas's view (at zoom past the proxy's scale)
 
 
+def single_shot_timer(parent: QObject, interval_ms: int) -> QTimer:
+    return QTimer(parent, singleShot=True, interval=interval_ms)
+
+
 class PaintScheduler(QObject):
     painted = Signal(list)  # ids of the layers whose paintings just landed
     layer_failed = Signal(str, str)  # layer id, message (the layer keeps its last painting)
     failed = Signal(object, object)  # job, exception: a whole paint job failed
 
     def __init__(self, jobs: LatestOnly, scale: Callable[[], float], options: Callable[[], EngineOptions],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, timer: Callable[[QObject, int], QTimer] = single_shot_timer) -> None:
+        """``timer(parent, interval_ms)`` makes the single-shot timers (tests give a clock of their own)."""
         super().__init__(parent)
         self.jobs = jobs
         self._scale = scale  # the canvas's proxy scale, read when a paint is submitted
@@ -49,9 +54,9 @@ class PaintScheduler(QObject):
         self.view_jobs = 0  # view jobs submitted
         self._held: dict = {}  # the view jobs' full-size paintings by layer id (engine objects; jobs only)
         self._pending = False
-        self._soon = QTimer(self, singleShot=True, interval=0)  # one request per event-loop turn
+        self._soon = timer(self, 0)  # one request per event-loop turn
         self._soon.timeout.connect(self._submit)
-        self._throttle = QTimer(self, singleShot=True, interval=THROTTLE_MS)
+        self._throttle = timer(self, THROTTLE_MS)
         self._throttle.timeout.connect(self._throttle_ended)
 
     # -- the document ------------------------------------------------------------------------------
