@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..document.image_io import Photo, fit_longest_side, is_image_path, read_image
+from ..document.image_io import Photo, fit_longest_side, is_image_path, read_image, to_uint8
 from ..errors import BadInputError
 
 log = logging.getLogger(__name__)
@@ -137,14 +137,14 @@ def project_photos(kind: str, count: int, size: tuple[int, int], first_seed: int
             pass
         from ..samples import sample_landscapes
 
-        rgb = sample_landscapes(1, size=size, first_seed=seed)[0]
+        pixels = to_uint8(sample_landscapes(1, size=size, first_seed=seed)[0])
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
-                Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)).save(tmp, format="PNG")
+                Image.fromarray(pixels).save(tmp, format="PNG")
         except OSError as exc:  # a read-only cache only costs time
             log.warning("cannot cache the training photo %s: %s", path, exc)
-        out.append(np.asarray(Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)), np.float32) / 255)
+        out.append(pixels.astype(np.float32) / 255)
     return out
 
 
