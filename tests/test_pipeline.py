@@ -70,6 +70,39 @@ def test_the_next_photo_is_decoded_while_the_current_one_paints():
     assert overlapped == [True]
 
 
+def test_photos_decode_one_after_another_before_the_run_starts():
+    """While the caller still loads the engine (torch's import), the readers go on by themselves."""
+    reads = []
+    all_read = threading.Event()
+
+    def read(i):
+        reads.append(i)
+        if len(reads) == 4:
+            all_read.set()
+        return FakePhoto(str(i), (8, 8))
+
+    pipeline = FolderPipeline(list(range(4)), read, recoverable, readers=1, writers=1)
+    assert all_read.wait(timeout=5)  # run() not called yet
+    results = list(pipeline.run(lambda group: [None] * len(group), lambda *a: None))
+    assert [r.job for r in results] == [0, 1, 2, 3] and reads == [0, 1, 2, 3]
+
+
+def test_many_quick_reads_on_several_readers_lose_nothing_and_keep_their_order():
+    rng = np.random.default_rng(3)
+    delays = rng.random(300) * 0.002
+
+    def read(i):
+        time.sleep(delays[i])
+        if i % 37 == 5:
+            raise BadInputError(f"{i}: damaged")
+        return FakePhoto(str(i), (2 + i % 3, 2))
+
+    results = list(FolderPipeline(list(range(300)), read, recoverable, readers=4, writers=2).run(
+        lambda group: [photo.name for _, photo in group], lambda *a: None, batch=3))
+    assert [r.job for r in results] == list(range(300))
+    assert [r.job for r in results if r.error] == [i for i in range(300) if i % 37 == 5]
+
+
 def test_read_ahead_stops_at_the_pixel_budget():
     reads, max_ahead = [], []
 

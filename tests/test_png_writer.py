@@ -45,13 +45,41 @@ def test_adler32_of_joined_parts():
     assert png_writer.adler32_combine(1, zlib.adler32(b), len(b)) == zlib.adler32(b)
 
 
-def test_a_photo_compresses_about_as_well_as_with_pillow(photo_rgb):
+def flat_graphic(height: int, width: int) -> np.ndarray:
+    """Blocks of flat colour and a few thin lines: the long repeats that run-length deflating misses."""
+    rng = np.random.default_rng(height)
+    pixels = np.kron(rng.integers(0, 256, (height // 32 + 1, width // 32 + 1, 3)), np.ones((32, 32, 1)))
+    pixels = pixels[:height, :width].astype(np.uint8)
+    pixels[::7, :] = 255
+    return pixels
+
+
+@pytest.mark.parametrize("shape", [(300, 200, 3), (1, 40, 3), (260, 90, 4)])
+def test_flat_graphics_come_back_exactly(shape):
+    pixels = flat_graphic(*shape[:2])
+    if shape[2] == 4:
+        pixels = np.dstack([pixels, np.where(pixels[..., :1] > 128, 255, 0).astype(np.uint8)])
+    data = png_writer.encode_png(pixels)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), pixels)
+    zlib.decompress(idat_stream(data))  # strips deflated with different strategies still join into one stream
+
+
+@pytest.mark.parametrize("kind, at_most", [("photo", 1.05), ("graphic", 1.5), ("sparse dots", 1.05)])
+def test_files_are_about_as_small_as_pillows_at_the_same_level(photo_rgb, kind, at_most):
+    """Photos: as small as Pillow's (Average filter, run-length deflate). Flat graphics: Pillow chooses
+    a filter for every row, which pays there; ours stays within half again (the writer it replaced
+    was at 1.44 on this graphic)."""
     from stylefuse_desktop.document.image_io import to_uint8
 
-    pixels = to_uint8(photo_rgb)
+    if kind == "photo":
+        pixels = to_uint8(photo_rgb)
+    elif kind == "graphic":
+        pixels = flat_graphic(400, 600)
+    else:
+        pixels = (np.random.default_rng(1).random((300, 400, 1)) > 0.97).repeat(3, 2).astype(np.uint8) * 255
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG", compress_level=3)
-    assert len(png_writer.encode_png(pixels)) <= len(buffer.getvalue()) * 1.05
+    assert len(png_writer.encode_png(pixels)) <= len(buffer.getvalue()) * at_most
 
 
 def test_write_image_png_keeps_alpha_and_exif(tmp_path):

@@ -187,3 +187,21 @@ def test_auto_precision_keeps_fp32_on_cuda_and_takes_bf16_only_by_name():
     assert resolve("auto", cuda) == torch.float32  # fp32 (TF32) ran faster than bf16 on an H200
     assert resolve("bf16", cuda) == torch.bfloat16
     assert resolve("fp32", torch.device("cpu")) == torch.float32
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (1, 3, 2, 7), (1, 3, 37, 20), (2, 1, 9, 11)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_box_mean_is_the_window_average_with_edges_replicated(shape, channels_last):
+    import torch.nn.functional as F
+
+    from stylefuse_desktop.engine.upsample import box_mean
+
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(sum(shape)))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    for radius in (1, 2):
+        k = 2 * radius + 1
+        expected = F.avg_pool2d(F.pad(x.contiguous(), (radius,) * 4, mode="replicate"), k, stride=1)
+        out = box_mean(x, radius)
+        assert out.shape == x.shape
+        torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)

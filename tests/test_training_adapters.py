@@ -92,6 +92,58 @@ def test_a_few_steps_move_the_adapters_and_lower_the_statistics_loss(style_folde
     assert len(stats) == 24
     # each step's loss is on fresh random crops, so compare a quarter of the run at each end, not single steps
     assert np.mean(stats[-6:]) < 0.85 * np.mean(stats[:6])
+    # the result is a validated snapshot: the one at step 20, or the last steps'
+    assert result.metrics["validation"]["chosen_step"] in (20, 24)
+
+
+class ScriptedValidation:
+    """Stands in for the validation's scoring: the scores given, in turn, and the style at each call."""
+
+    def __init__(self, scores):
+        self.scores, self.seen = iter(scores), []
+
+    def __call__(self, style):
+        closeness, readable = next(self.scores)
+        self.seen.append({k: v.numpy().copy() for k, v in style.tensors().items()})
+        return {"closeness": closeness, "readable": readable, "edge_ssim": 0.4 if readable else 0.2}
+
+
+def _short_run(style_folder, content_folder, name, steps, resume=False):
+    config = StyleTrainingConfig(name=name, styles=style_folder, content=content_folder, steps=steps, size=64,
+                                 checkpoint_every=1000)
+    return config, train_style(config, resume=resume, held_out=[np.full((64, 64, 3), 0.5, np.float32)])
+
+
+def test_the_closest_readable_snapshot_is_the_result_and_readability_lost_raises_the_content_weight(
+        style_folder, content_folder, monkeypatch):
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    # steps 4, 8, 12: readable, closer but unreadable, readable and the closest readable one
+    script = ScriptedValidation([(0.9, True), (0.5, False), (0.8, True)])
+    monkeypatch.setattr(style_trainer._Validation, "score", lambda validation, style: script(style))
+    _, result = _short_run(style_folder, content_folder, "chosen", 12)
+    assert len(script.seen) == 3
+    assert all(np.array_equal(result.style.tensors[k], v) for k, v in script.seen[2].items())
+    assert not all(np.array_equal(result.style.tensors[k], v) for k, v in script.seen[1].items())
+    validation = result.metrics["validation"]
+    assert validation["chosen_step"] == 12 and validation["closeness"] == 0.8
+    assert validation["content_boost"] == 2.0  # doubled once, by the unreadable snapshot
+
+
+def test_a_longer_preset_continues_a_run_the_gate_turned_down(style_folder, content_folder, monkeypatch, tmp_path):
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    monkeypatch.setattr(style_trainer, "gate", lambda metrics, preset: ("not_closer", "no closer; train longer"))
+    config, short = _short_run(style_folder, content_folder, "longer", 8)
+    save_result(short, config)  # the instant style is saved; the run's checkpoint stays to be continued
+    assert short.saved == "zero_shot"
+    _, longer = _short_run(style_folder, content_folder, "longer", 12, resume=True)
+    _, whole = _short_run(style_folder, content_folder, "whole", 12)
+    assert longer.steps_done == 12
+    learnt = [k for k in whole.style.tensors if k.startswith((PREFIX, "norm."))]
+    assert learnt and all(np.allclose(longer.style.tensors[k], whole.style.tensors[k], atol=1e-4) for k in learnt)
 
 
 def test_the_gate_reports_a_worse_style_as_worse_and_keeps_the_instant_style(tmp_path, photo_rgb):

@@ -1,11 +1,16 @@
 """8-bit PNG written on several cores.
 
 Pillow's PNG writer is single-threaded and tries every row filter on every row: 12 MP takes most of a
-second, more than a GPU render of it. Here every row takes the Up filter (the difference with the row
-above: on photos and paintings as small as Pillow's adaptive choice at the same zlib level, in half the
-time), and the image is deflated in strips on a thread pool (zlib runs without the GIL). Each strip is
-a raw deflate stream flushed to a byte boundary, so the strips joined are one valid zlib stream; each
-goes in its own IDAT chunk, and the Adler-32 checksums of the strips are combined arithmetically.
+second, more than a GPU render of it. Here every row takes the Average filter (the difference with the
+mean of the pixel to the left and the one above) and the filtered bytes are deflated with zlib's
+run-length strategy: on photos and paintings the files are 6-11% smaller than Pillow's at zlib level 3
+and the deflating takes less than half the time (a 1024 px painting: ~26 ms of CPU against ~55 ms at
+level 3 with the Up filter). Run-length matching finds no repeats further away than one byte, so a
+strip mostly equal to the rows above (flat graphics, text, gradients) takes the Up filter or none
+and the ordinary strategy instead, whichever is smaller. The image is deflated in strips
+on a thread pool (numpy and zlib run without the GIL). Each strip is a raw deflate stream flushed to a
+byte boundary, so the strips joined are one valid zlib stream; each goes in its own IDAT chunk, and
+the Adler-32 checksums of the strips are combined arithmetically.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ _COLOUR_TYPES = {3: 2, 4: 6}  # channels -> PNG colour type (RGB, RGBA)
 _ZLIB_HEADER = b"\x78\x5e"  # deflate, 32 KiB window, "fast" level; (0x785E % 31 == 0)
 _ADLER_BASE = 65521
 MIN_STRIP_ROWS = 128
+NONE, UP, AVERAGE = 0, 2, 3
+# a strip where more than this share of bytes equal the one above is flat (graphics, text, gradients:
+# photos and paintings measured 0.13-0.29, graphics 0.69-1.0)
+_FLAT_ABOVE = 0.5
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -54,17 +63,49 @@ def adler32_combine(first: int, second: int, second_length: int) -> int:
     return (s2 << 16) | s1
 
 
-def _strip(rows: np.ndarray, start: int, stop: int, level: int, last: bool) -> tuple[bytes, int, int]:
-    """Up-filtered rows [start, stop) deflated -> (IDAT chunk, Adler-32 of the filtered bytes, their length)."""
+def filtered(rows: np.ndarray, start: int, stop: int, bytes_per_pixel: int, kind: int) -> np.ndarray:
+    """Rows [start, stop) of ``rows`` (uint8 [H, W*C]) under PNG filter ``kind``, each row led by its
+    filter byte, modulo 256, with zeros above the first row: 0, None (x), 2, Up (x - above), or 3,
+    Average (x - floor((left + above) / 2), zeros left of the first pixel)."""
+    current = rows[start:stop]
+    if kind == NONE:
+        block = np.empty((stop - start, rows.shape[1] + 1), np.uint8)
+        block[:, 0] = kind
+        block[:, 1:] = current
+        return block
+    above = rows[start - 1 : stop - 1] if start > 0 else np.vstack([np.zeros_like(rows[:1]), rows[: stop - 1]])
     block = np.empty((stop - start, rows.shape[1] + 1), np.uint8)
-    block[:, 0] = 2  # filter type Up on every row; the first row's "row above" is zeros
-    if start == 0:
-        block[0, 1:] = rows[0]
-        np.subtract(rows[1:stop], rows[: stop - 1], out=block[1:, 1:])
+    block[:, 0] = kind
+    if kind == UP:
+        np.subtract(current, above, out=block[:, 1:])
+        return block
+    left = np.zeros_like(current)
+    left[:, bytes_per_pixel:] = current[:, :-bytes_per_pixel]
+    mean = np.bitwise_and(left, above)  # floor((a + b) / 2) = (a & b) + ((a ^ b) >> 1), without overflow
+    np.bitwise_xor(left, above, out=left)
+    np.right_shift(left, 1, out=left)
+    mean += left
+    np.subtract(current, mean, out=block[:, 1:])
+    return block
+
+
+def _deflate(block: np.ndarray, level: int, strategy: int, last: bool) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy)
+    return compressor.compress(block.data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+
+
+def _strip(rows: np.ndarray, start: int, stop: int, bytes_per_pixel: int, level: int,
+           last: bool) -> tuple[bytes, int, int]:
+    """Rows [start, stop) filtered and deflated -> (IDAT chunk, Adler-32 of the filtered bytes, their length)."""
+    up = filtered(rows, start, stop, bytes_per_pixel, UP)
+    if np.count_nonzero(up[:, 1:]) < (1 - _FLAT_ABOVE) * (up.size - len(up)):
+        # flat areas: the ordinary strategy finds their long repeats (and such bytes deflate fast)
+        candidates = [(block, _deflate(block, level, zlib.Z_DEFAULT_STRATEGY, last))
+                      for block in (up, filtered(rows, start, stop, bytes_per_pixel, NONE))]
+        block, data = min(candidates, key=lambda candidate: len(candidate[1]))
     else:
-        np.subtract(rows[start:stop], rows[start - 1 : stop - 1], out=block[:, 1:])
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-    data = compressor.compress(block.data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+        block = filtered(rows, start, stop, bytes_per_pixel, AVERAGE)
+        data = _deflate(block, level, zlib.Z_RLE, last)
     return _chunk(b"IDAT", data), zlib.adler32(block.data), block.size
 
 
@@ -78,9 +119,9 @@ def encode_png(pixels: np.ndarray, level: int = 3, exif: bytes | None = None) ->
     bounds = [round(height * i / strips) for i in range(strips + 1)]
     jobs = [(bounds[i], bounds[i + 1], i == strips - 1) for i in range(strips)]
     if strips == 1:
-        parts = [_strip(rows, 0, height, level, True)]
+        parts = [_strip(rows, 0, height, channels, level, True)]
     else:
-        parts = list(_executor().map(lambda job: _strip(rows, job[0], job[1], level, job[2]), jobs))
+        parts = list(_executor().map(lambda job: _strip(rows, job[0], job[1], channels, level, job[2]), jobs))
     adler = 1
     for _, strip_adler, length in parts:
         adler = adler32_combine(adler, strip_adler, length)

@@ -107,6 +107,11 @@ def _validate(style: StyleFile, origin: str) -> None:
             raise BadInputError(f"{origin}: the look has no network tensors; the file is damaged")
 
 
+def check_style(style: StyleFile, origin: str) -> None:
+    """The checks every style passes when read (for styles that reach us other than as a ``.sfstyle``)."""
+    _validate(style, origin)
+
+
 def _validate_norms(tensors: dict[str, np.ndarray], origin: str) -> None:
     """Tuned normalisation parameters come as complete gamma/beta pairs of matching 1-d shapes."""
     indices = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("norm.") and k.split(".")[1].isdigit()})

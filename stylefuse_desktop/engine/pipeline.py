@@ -2,9 +2,11 @@
 
 A folder run is three stages. Worker threads decode the next photos and encode the finished ones
 (Pillow's zlib and libjpeg work without the GIL) while the calling thread paints the current one, so
-the device does not wait for the disk or the PNG codec. Memory stays bounded: photos are read ahead
-only while the pixels waiting to be painted stay under a budget, and a finished photo waits for its
-encoder only while few others do.
+the device does not wait for the disk or the PNG codec. Reading starts when the pipeline is made and
+goes on by itself (each read that ends starts the next), so the photos decode while the caller still
+loads the engine (torch's import: about a second of one core). Memory stays bounded: photos are read
+ahead only while the pixels waiting to be painted stay under a budget, and a finished photo waits for
+its encoder only while few others do.
 
 This module imports neither torch nor Qt: a caller can start reading before the engine is loaded.
 The functions that read, paint and write are the caller's (``cli.py`` gives the real ones; tests give
@@ -13,6 +15,7 @@ their own); a failure that the caller's ``recoverable`` accepts costs that one f
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,6 +29,8 @@ Job = TypeVar("Job")
 
 # Decoded float32 pixels (12 bytes each) allowed to wait for the painter: ~64 MP is ~770 MB.
 READ_AHEAD_PIXELS = 64_000_000
+# ... and photos, however small (a folder of thumbnails need not be held whole)
+READ_AHEAD_PHOTOS = 16
 
 
 @dataclass
@@ -83,9 +88,12 @@ class FolderPipeline(Generic[Job]):
         self._writer_count = writers or default_writers
         self._writers = ThreadPoolExecutor(self._writer_count, thread_name_prefix="write")
         self._budget = read_ahead_pixels
+        # the reading state is shared with the readers, which start the next reads themselves
+        self._lock = threading.Lock()
         self._reading: deque[tuple[Job, Future[Any]]] = deque()
         self._largest_seen = 0
-        self._ahead = (readers or default_readers) + 1  # photos read or being read, beyond the one painting
+        self._ahead = READ_AHEAD_PHOTOS  # photos read or being read, beyond those painting
+        self._closed = False
         self._fill()
 
     # -- reading ahead ---------------------------------------------------------------------------
@@ -93,31 +101,55 @@ class FolderPipeline(Generic[Job]):
         total = 0
         for _, future in self._reading:
             if future.done() and future.exception() is None:
-                pixels = _pixels(future.result())
-                self._largest_seen = max(self._largest_seen, pixels)
-                total += pixels
+                total += _pixels(future.result())
             else:
                 total += self._largest_seen  # not decoded yet: assume the largest so far
         return total
 
     def _fill(self) -> None:
-        while self._jobs and len(self._reading) < self._ahead:
-            # until a photo has been decoded its size is unknown: one read at a time (a folder of 50 MP
-            # photos must not decode five at once)
-            if self._reading and (not self._largest_seen or
-                                  self._waiting_pixels() + self._largest_seen > self._budget):
-                return
-            job = self._jobs.popleft()
-            self._reading.append((job, self._readers.submit(self._read, job)))
+        """Start reads while the budget allows (from the caller's thread, and from a reader as it ends)."""
+        with self._lock:
+            while not self._closed and self._jobs and len(self._reading) < self._ahead:
+                # until a photo has been decoded its size is unknown: one read at a time (a folder of
+                # 50 MP photos must not decode five at once)
+                if self._reading and (not self._largest_seen or
+                                      self._waiting_pixels() + self._largest_seen > self._budget):
+                    return
+                job = self._jobs.popleft()
+                self._reading.append((job, self._readers.submit(self._read_and_go_on, job)))
+
+    def _read_and_go_on(self, job: Job) -> Any:
+        try:
+            photo = self._read(job)
+            with self._lock:
+                self._largest_seen = max(self._largest_seen, _pixels(photo))
+            return photo
+        finally:
+            self._fill()  # counts this photo as the largest seen until its future is done: never too few
+
+    def _pending(self) -> bool:
+        with self._lock:
+            return bool(self._reading or self._jobs)
 
     def _next_read(self) -> tuple[Job, Any, BaseException | None]:
-        job, future = self._reading.popleft()
+        with self._lock:
+            job, future = self._reading.popleft()
         try:
             photo = future.result()
         except Exception as exc:  # noqa: BLE001 - sorted by the caller's recoverable()
             return job, None, exc
-        self._largest_seen = max(self._largest_seen, _pixels(photo))
         return job, photo, None
+
+    def _next_if_decoded(self, size: tuple[int, int]) -> tuple[Job, Any] | None:
+        """The next photo if it is decoded already, without error, and of ``size``."""
+        with self._lock:
+            if not self._reading:
+                return None
+            job, future = self._reading[0]
+            if not future.done() or future.exception() is not None or future.result().size != size:
+                return None
+            self._reading.popleft()
+            return job, future.result()
 
     # -- the run -----------------------------------------------------------------------------------
     def run(
@@ -127,9 +159,10 @@ class FolderPipeline(Generic[Job]):
         batch: int = 1,
     ) -> Iterator[FileResult[Job]]:
         writing: _Writing[Job] = deque()
-        self._ahead = max(self._ahead, batch + self._ahead - 1)  # room for a whole batch to be decoded
+        with self._lock:
+            self._ahead = max(self._ahead, batch)  # room for a whole batch to be decoded
         try:
-            while self._reading or self._jobs:
+            while self._pending():
                 group = self._take_group(batch, writing)
                 if not group:
                     continue
@@ -154,8 +187,7 @@ class FolderPipeline(Generic[Job]):
 
     def _take_group(self, batch: int, writing: _Writing[Job]) -> list[tuple[Job, Any]]:
         """The next photo, and following ones of the same size that are already decoded (up to ``batch``)."""
-        if not self._reading:
-            self._fill()
+        self._fill()
         job, photo, error = self._next_read()
         if error is not None:
             if not self._recoverable(error):
@@ -164,12 +196,8 @@ class FolderPipeline(Generic[Job]):
             self._fill()
             return []
         group = [(job, photo)]
-        while len(group) < batch and self._reading and self._reading[0][1].done():
-            future = self._reading[0][1]
-            if future.exception() is not None or future.result().size != photo.size:
-                break
-            job2, photo2, _ = self._next_read()
-            group.append((job2, photo2))
+        while len(group) < batch and (following := self._next_if_decoded(photo.size)) is not None:
+            group.append(following)
         return group
 
     def _finished(self, writing: _Writing[Job], keep: int) -> Iterator[FileResult[Job]]:
@@ -191,6 +219,8 @@ class FolderPipeline(Generic[Job]):
 
     def close(self) -> None:
         """Drop reads not started; let started writes finish (they are atomic)."""
-        self._jobs.clear()
+        with self._lock:
+            self._closed = True
+            self._jobs.clear()
         self._readers.shutdown(wait=True, cancel_futures=True)
         self._writers.shutdown(wait=True)

@@ -3,10 +3,11 @@
 Built-ins keep their own look: a mix of built-ins only (alone, weighted, or placed by masks) is
 painted by the 26-style network, whose normalisation parameters mix like the transformer's. Every
 other style is a 100-d embedding of the arbitrary-style transformer, and a mix is one weighted average
-of embeddings. Where a built-in meets a picture or trained style, it enters the transformer's space by
-its distilled embedding (``models/fit_builtin_embeddings.py``: the transformer taught to match the
-26-style net's output); ``render`` cross-fades from the 26-style painting so a small weight of the
-other style makes a small change.
+of embeddings. Where a built-in meets a picture or trained style, it enters the transformer's space as a
+trained style does: its own normalisation parameters and adapters, distilled from the 26-style net
+(``engine/distilled.py``); without that file, by its fitted embedding alone
+(``models/fit_builtin_embeddings.py``). ``render`` cross-fades from the 26-style painting so a small
+weight of the other style makes a small change.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import numpy as np
 import torch
 
 from .. import locations
+from ..document.style_file import StyleFile
 from ..document.user_files import printable
 from ..errors import BadInputError
 from .adapters import check_adapter_tensors, weight_deltas
+from .distilled import distilled_builtin
 from .embeddings import source_embedding
 from .networks.multistyle import NUM_STYLES
 from .networks.style_transformer import StyleTransformer
@@ -57,10 +60,18 @@ def component_embedding(source: StyleSource, device: torch.device) -> torch.Tens
     return source_embedding(source, device)
 
 
+def transformer_style(source: StyleSource) -> StyleFile | None:
+    """The stored tensors a style paints with in the transformer (own norm parameters, adapters): a style
+    file's, a built-in's distilled ones; None for a style that is its embedding alone."""
+    if source.kind == BUILTIN and source.builtin_index is not None:
+        return distilled_builtin(source.builtin_index)
+    return source.style_file
+
+
 def component_parameters(source: StyleSource, net: StyleTransformer, device: torch.device) -> NormParams:
-    """A style's (gamma, beta) for every norm layer of the transformer: its own, when training tuned
-    them, else those its embedding gives."""
-    style = source.style_file
+    """A style's (gamma, beta) for every norm layer of the transformer: its own, when training or
+    distillation tuned them, else those its embedding gives."""
+    style = transformer_style(source)
     if style is not None and "norm.0.gamma" in style.tensors:
         own = [(style.tensors.get(f"norm.{i}.gamma"), style.tensors.get(f"norm.{i}.beta"))
                for i in range(len(net.gamma))]
@@ -100,10 +111,11 @@ def _multistyle_plan(mix: StyleMix, device: torch.device, masks: torch.Tensor | 
 
 def mix_adapters(mix: StyleMix, strength: float = 1.0) -> dict[str, np.ndarray]:
     """The mix's adapter weight changes: each trained style's adapters scaled by its weight in the mix
-    (and by the strength); styles without adapters add nothing. {} when no style has adapters."""
+    (and by the strength), built-ins by their distilled adapters; styles without adapters add nothing.
+    {} when no style has adapters."""
     weighted: list[tuple[Mapping[str, np.ndarray], float]] = []
     for source, weight in mix.components:
-        style = source.style_file
+        style = transformer_style(source)
         if style is None or style.kind != "embedding":
             continue
         problem = check_adapter_tensors(style.tensors)
@@ -147,7 +159,7 @@ def plan_paint(
 ) -> PaintPlan:
     """``photo_embedding`` ([100], needed when strength < 1) is where embeddings start at strength 0;
     ``masks`` [K, H, W] (one per component, a partition of unity) paints each style where it goes;
-    ``allow_multistyle`` False paints built-ins with their distilled embeddings in the transformer;
+    ``allow_multistyle`` False paints built-ins distilled into the transformer (``transformer_style``);
     ``regions`` [R, H, W] (a partition of unity) gives each region its own normalisation statistics
     with the same style (photo fusion by masks: each photo's region looks as that photo alone)."""
     if allow_multistyle and mix_family(mix) == MULTISTYLE_FAMILY:

@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..document.image_io import is_image_path
-from ..document.layers import StyleRef
 from ..document.style_catalogue import (
     BuiltinStyle,
     StoredStyle,
@@ -27,6 +27,9 @@ from ..document.style_catalogue import (
 from ..document.style_file import STYLE_EXTENSION, StyleFile, read_style_file
 from ..document.user_files import printable
 from ..errors import BadInputError
+
+if TYPE_CHECKING:  # the document model (psygnal) is the editor's; a command-line render does without it
+    from ..document.layers import StyleRef
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,23 @@ from .color import luminance
 BAND_ROWS = 256
 
 
-def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
+def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2r+1)^2 window, edges replicated; the same as ``avg_pool2d`` of the padded image.
+
+    Summed as shifted views, rows then columns (2(2r+1) additions a pixel instead of (2r+1)^2):
+    ``avg_pool2d`` took 80-130 ms a call on a 768 px three-channel painting on the CPU (its channels-last
+    kernel is slow for few channels), half of a whole built-in render; this takes ~7 ms. Any layout.
+    """
     k = 2 * radius + 1
-    return F.avg_pool2d(F.pad(x, (radius,) * 4, mode="replicate"), k, stride=1)
+    height, width = x.shape[-2:]
+    padded = F.pad(x, (radius,) * 4, mode="replicate")
+    rows = padded[..., :, 0:width] + padded[..., :, 1 : width + 1]
+    for shift in range(2, k):
+        rows += padded[..., :, shift : shift + width]
+    out = rows[..., 0:height, :] + rows[..., 1 : height + 1, :]
+    for shift in range(2, k):
+        out += rows[..., shift : shift + height, :]
+    return out.mul_(1.0 / (k * k))
 
 
 def detail_gain(
@@ -27,12 +41,12 @@ def detail_gain(
 ) -> torch.Tensor:
     """[1, 3, h, w] local gain of each painting channel with respect to the photo's luminance, in [0, 1.5]."""
     guide = luminance(small_photo)
-    mean_i = _box(guide, radius)
-    var_i = _box(guide * guide, radius) - mean_i * mean_i
-    mean_p = _box(small_painting, radius)
-    cov = _box(guide * small_painting, radius) - mean_i * mean_p
+    mean_i = box_mean(guide, radius)
+    var_i = box_mean(guide * guide, radius) - mean_i * mean_i
+    mean_p = box_mean(small_painting, radius)
+    cov = box_mean(guide * small_painting, radius) - mean_i * mean_p
     gain = cov / (var_i + eps)
-    return _box(gain, radius).clamp_(0.0, 1.5)
+    return box_mean(gain, radius).clamp_(0.0, 1.5)
 
 
 def sample_box(x: torch.Tensor, rows: range, cols: range, height: int, width: int, mode: str) -> torch.Tensor:

@@ -110,14 +110,27 @@ class Checkpoints:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def resume_run(checkpoints: Checkpoints, name: str, settings: JsonObject, optimizers: dict[str, torch.optim.Optimizer],
-               numpy_rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], int]:
+# settings a resumed run may change: its length (a longer preset continues the run: "train longer")
+LENGTH_SETTINGS = ("preset", "steps")
+
+
+def _same_run(saved: object, settings: JsonObject) -> bool:
+    if not isinstance(saved, dict):
+        return False
+    return ({k: v for k, v in saved.items() if k not in LENGTH_SETTINGS}
+            == {k: v for k, v in settings.items() if k not in LENGTH_SETTINGS})
+
+
+def resume_run(checkpoints: Checkpoints, name: str, settings: JsonObject,
+               optimizers: dict[str, torch.optim.Optimizer],
+               numpy_rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], int, JsonObject]:
     """Load the last checkpoint of the run ``name``: optimizers and random streams restored in place.
-    Returns its tensors (for the caller's models, by prefix) and the step it had reached."""
+    Returns its tensors (for the caller's models, by prefix), the step it had reached and its state.
+    Only the run's length may differ from the checkpoint's settings (a longer preset continues it)."""
     if not checkpoints.exists:
         raise BadInputError(f"there is no interrupted run of '{name}' to resume")
     tensors, state = checkpoints.load()
-    if state.get("config") != settings:
+    if not _same_run(state.get("config"), settings):
         raise BadInputError("the interrupted run used other settings; resume it with the same ones")
     try:
         for prefix, optimizer in optimizers.items():
@@ -127,7 +140,7 @@ def resume_run(checkpoints: Checkpoints, name: str, settings: JsonObject, optimi
     except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
         raise BadInputError(f"{checkpoints.folder}: the checkpoint is damaged ({type(exc).__name__}); start again "
                             "without --resume") from None
-    return tensors, step
+    return tensors, step, state
 
 
 def with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -19,6 +19,11 @@ PAIRS_PRESETS = {"fast": 500, "balanced": 1200, "thorough": 3000}
 PRESETS = ("fast", "balanced", "thorough")
 
 
+def next_preset(preset: str) -> str | None:
+    """The preset that trains longer than ``preset`` (None after the longest)."""
+    return PRESETS[PRESETS.index(preset) + 1] if preset in PRESETS[:-1] else None
+
+
 def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:

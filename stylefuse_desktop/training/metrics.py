@@ -22,6 +22,7 @@ from ..engine.norm_plan import added
 
 if TYPE_CHECKING:
     from ..engine.networks.style_predictor import StylePredictor
+    from .losses import Statistics
 
 
 def _patches(images: list[np.ndarray], patch: int, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -61,17 +62,23 @@ def patch_swd_two_scales(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[floa
     return patch_swd(a, b), patch_swd(half_size(a), half_size(b))
 
 
+def pooled_statistics(predictor: StylePredictor, images: list[np.ndarray], device: torch.device) -> list[Statistics]:
+    """Means and covariances of a set of pictures, pooled whole, at the predictor's depths."""
+    from .losses import style_targets
+
+    return style_targets(predictor, [torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
+                                     .permute(2, 0, 1).to(device) for img in images])
+
+
 def statistics_gap(predictor: StylePredictor, paintings: list[np.ndarray], style_images: list[np.ndarray],
-                   device: torch.device) -> float:
+                   device: torch.device, style_statistics: list[Statistics] | None = None) -> float:
     """Feature-statistics distance between a set of paintings and the style pictures, each set pooled
-    whole (not a training batch's), at the predictor's depths."""
-    from .losses import Statistics, statistics_distance, style_targets
+    whole (not a training batch's), at the predictor's depths (``style_statistics``: the pictures'
+    ``pooled_statistics``, when already computed)."""
+    from .losses import statistics_distance
 
-    def pooled(images: list[np.ndarray]) -> list[Statistics]:
-        return style_targets(predictor, [torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
-                                         .permute(2, 0, 1).to(device) for img in images])
-
-    ours, theirs = pooled(paintings), pooled(style_images)
+    ours = pooled_statistics(predictor, paintings, device)
+    theirs = style_statistics if style_statistics is not None else pooled_statistics(predictor, style_images, device)
     return float(added([statistics_distance(a, b) for a, b in zip(ours, theirs)]) / len(ours))
 
 

@@ -87,7 +87,8 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     checkpoints = Checkpoints(checkpoint_dir_for(config))
     step = 0
     if resume:
-        tensors, step = resume_run(checkpoints, config.name, config.settings(), {"opt_g": opt_g, "opt_d": opt_d}, rng)
+        tensors, step, _ = resume_run(checkpoints, config.name, config.settings(), {"opt_g": opt_g, "opt_d": opt_d},
+                                      rng)
         generator.load_state_dict(with_prefix(tensors, "g."))
         discriminator.load_state_dict(with_prefix(tensors, "d."))
 

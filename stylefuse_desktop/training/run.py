@@ -127,13 +127,14 @@ def save_result(result: TrainResult, config: TrainingConfig, clear_checkpoint: b
                 keep_worse: bool = False) -> TrainResult:
     """Write the style file (atomically); the run's checkpoint goes once the style is safe. A trained
     style that the quality gate found no closer than the instant one is not saved as the result: the
-    instant (zero-shot) style is, unless ``keep_worse``."""
+    instant (zero-shot) style is, unless ``keep_worse``; its run's checkpoint stays, so a longer preset
+    can continue it ("train longer")."""
     style = result.style
     result.saved = "trained"
     if not result.beats_zero_shot and result.zero_shot is not None and not keep_worse:
         style, result.saved = result.zero_shot, "zero_shot"
     path = write_style_file(output_path(config), style)
-    if clear_checkpoint and not result.cancelled:
+    if clear_checkpoint and not result.cancelled and result.beats_zero_shot:
         Checkpoints(checkpoint_dir_for(config)).clear()
     result.path = path
     return result

@@ -12,8 +12,16 @@ step 0 is exactly the zero-shot style. They are trained against:
 - a content term on the predictor's features, costing only drift beyond the zero-shot style's own,
   so the photo stays as readable as the instant style keeps it.
 
-At the end a quality gate compares trained and zero-shot on held-out photos by measures that are not
-the training loss (patch SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
+Readability holds by measurement, not by tuned weights: every ``VALIDATE_EVERY`` steps the style is
+painted on a few small validation photos (whole views of content photos, not the gate's) and scored; the result
+is the snapshot closest to the pictures among those whose edge SSIM stays within ``VALIDATION_MARGIN``
+of the zero-shot style's. A snapshot that loses readability sends the run back to the best readable
+one with the content term's weight doubled, so a longer run keeps searching where the photo stays
+readable. The schedule depends on the step, never on the preset: a longer preset continues the same
+trajectory, so it can only match or beat a shorter one on the validation score.
+
+At the end a quality gate compares the chosen snapshot and zero-shot on held-out photos by measures that
+are not the training loss (patch SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
 A plain function of its configuration, data and a progress object; deterministic for a seed;
 checkpointed and resumable.
 """
@@ -23,7 +31,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import torch
@@ -41,8 +50,18 @@ from ..engine.adapters import (
 )
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
-from .config import STYLE_PRESETS, StyleTrainingConfig
-from .data import STYLE_VIEW, batch, centre_batch, default_content, load_folder, prepare, project_photos, style_view
+from .config import StyleTrainingConfig, next_preset
+from .data import (
+    STYLE_VIEW,
+    batch,
+    centre_batch,
+    default_content,
+    load_folder,
+    prepare,
+    project_photos,
+    style_view,
+    to_tensor,
+)
 from .discriminator import MultiScalePatchDiscriminator
 from .losses import (
     STAT_STAGES,
@@ -52,7 +71,7 @@ from .losses import (
     generator_hinge,
     style_targets,
 )
-from .metrics import edge_ssim, patch_swd_two_scales, statistics_gap
+from .metrics import edge_ssim, patch_swd_two_scales, pooled_statistics, statistics_gap
 from .run import (  # noqa: F401  (save_result and TrainResult are imported from here by callers)
     TrainResult,
     checkpoint_dir_for,
@@ -76,7 +95,12 @@ CONTENT_SLACK = 1.0  # content loss allowed, relative to the zero-shot style's o
 LEARNING_RATES = {"adapters": 2e-3, "norms": 4e-3, "discriminator": 4e-4}
 CONTENT_STAGES = (1, 3, 6)  # the predictor's shallower depths: edges and structure, not style
 SEEN_STAGES = tuple(sorted(set(CONTENT_STAGES) | set(STAT_STAGES)))
-READABILITY_MARGIN = 0.05  # edge SSIM a trained style may lose against the zero-shot one
+READABILITY_MARGIN = 0.05  # edge SSIM a trained style may lose against the zero-shot one (the gate)
+VALIDATE_EVERY = 20  # steps between validations: fixed, so every preset sees the same snapshots
+# edge SSIM a snapshot may lose on the validation photos: tighter than the gate's margin, as a few small
+# photos only estimate what held-out photos will show
+VALIDATION_MARGIN = 0.03
+CONTENT_BOOST_LIMIT = 16.0  # the content weight rises (x2 per unreadable validation) at most this far
 
 
 class _Style:
@@ -110,6 +134,71 @@ class _Style:
                 g.copy_(tensors[f"norm.{i}.gamma"])
                 b.copy_(tensors[f"norm.{i}.beta"])
         load_adapter_tensors(self.network, tensors)
+
+
+def validation_photos(content_images: list[np.ndarray], count: int = 3, side: int = 256) -> list[np.ndarray]:
+    """Small photos scored during training: whole views of the first content photos (the kind of photo
+    the style will paint; training only ever sees crops at full scale), never the gate's held-out ones.
+    Sides trimmed to multiples of 4 (the transformer's stride)."""
+    out = []
+    for rgb in content_images[:count]:
+        view = small(rgb, side)
+        out.append(np.ascontiguousarray(view[: view.shape[0] // 4 * 4, : view.shape[1] // 4 * 4]))
+    return out
+
+
+class _Validation:
+    """Scores snapshots of the style on the validation photos against the zero-shot style's figures:
+    (readable, closeness) where closeness is the mean of the trained/zero-shot ratios of patch SWD (two
+    scales) and of the feature-statistics gap (below 1: closer to the pictures than the instant style)."""
+
+    def __init__(self, transformer: StyleTransformer, predictor: StylePredictor, photos: list[np.ndarray],
+                 style_images: list[np.ndarray], zero_shot_parameters: NormParams, device: torch.device) -> None:
+        self.predictor, self.photos, self.style_images, self.device = predictor, photos, style_images, device
+        with torch.no_grad(), autocast(device):
+            self.features = [transformer.encode(to_tensor(p)[None].to(device)) for p in photos]
+        self.style_statistics = pooled_statistics(predictor, style_images, device)
+        self.zero_shot = self.measure(self.paint(transformer.decode, zero_shot_parameters))
+
+    def paint(self, decode: Callable[[torch.Tensor, NormParams], torch.Tensor],
+              parameters: NormParams) -> list[np.ndarray]:
+        with torch.no_grad(), autocast(self.device):
+            return [decode(f, parameters)[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() for f in self.features]
+
+    def measure(self, painted: list[np.ndarray]) -> Scores:
+        swd, swd_half = patch_swd_two_scales(painted, self.style_images)
+        return {"swd": swd, "swd_half": swd_half,
+                "gap": statistics_gap(self.predictor, painted, self.style_images, self.device, self.style_statistics),
+                "edge_ssim": float(np.mean([edge_ssim(p, q) for p, q in zip(self.photos, painted)]))}
+
+    def score(self, style: _Style) -> Scores:
+        m = self.measure(self.paint(style.network.decode, style.norm_parameters(1)))
+        z = self.zero_shot
+        m["closeness"] = float(np.mean([m["swd"] / max(z["swd"], 1e-9), m["swd_half"] / max(z["swd_half"], 1e-9),
+                                        m["gap"] / max(z["gap"], 1e-9)]))
+        m["readable"] = m["edge_ssim"] >= z["edge_ssim"] - VALIDATION_MARGIN
+        return m
+
+
+Scores = dict[str, float]  # a snapshot's figures on the validation photos ("readable" among them, a bool)
+
+
+class _RunState(TypedDict):
+    """The run's selection state: the best snapshot so far (tensors, its scores, its step) and the content
+    term's weight, raised each time a validation finds the photo less readable (kept in checkpoints)."""
+
+    step: int
+    best: dict[str, torch.Tensor] | None
+    best_scores: Scores | None
+    best_step: int
+    content_boost: float
+    validations: int
+
+
+def snapshot_rank(scores: Scores) -> tuple[int, float]:
+    """Lower is better: any readable snapshot before any unreadable one; among readable ones the closest
+    to the pictures, among unreadable ones (when none is readable) the most readable."""
+    return (0, scores["closeness"]) if scores["readable"] else (1, -scores["edge_ssim"])
 
 
 def paint_with(transformer: StyleTransformer, tensors: dict[str, np.ndarray], images: list[np.ndarray],
@@ -159,11 +248,6 @@ def swd_ratio(metrics: JsonObject) -> float:
     full = metrics["patch_swd_trained"] / max(metrics["patch_swd_zero_shot"], 1e-9)
     half = metrics["patch_swd_half_trained"] / max(metrics["patch_swd_half_zero_shot"], 1e-9)
     return float((full + half) / 2)
-
-
-def next_preset(preset: str) -> str | None:
-    names = list(STYLE_PRESETS)
-    return names[names.index(preset) + 1] if preset in names and names.index(preset) + 1 < len(names) else None
 
 
 def gate(metrics: JsonObject, preset: str) -> tuple[str, str]:
@@ -246,12 +330,23 @@ def train_style(
     preview_photo = small(config.preview_photo if config.preview_photo is not None else content_images[0])
 
     checkpoints = Checkpoints(checkpoint_dir_for(config))
+    # the run's selection state: the best snapshot so far (tensors, its scores, its step) and the content
+    # term's weight, raised each time a validation finds the photo less readable
+    run = _RunState(step=0, best=None, best_scores=None, best_step=0, content_boost=1.0, validations=0)
     step = 0
     if resume:
-        tensors, step = resume_run(checkpoints, config.name, config.settings(), {"opt_g": opt_g, "opt_d": opt_d}, rng)
+        tensors, step, state = resume_run(checkpoints, config.name, config.settings(),
+                                          {"opt_g": opt_g, "opt_d": opt_d}, rng)
         style.load(with_prefix(tensors, "style."))
         discriminator.load_state_dict(with_prefix(tensors, "d."))
+        best = with_prefix(tensors, "best.")
+        run["best_scores"] = state.get("best_scores", run["best_scores"])
+        run["best_step"] = state.get("best_step", run["best_step"])
+        run["content_boost"] = state.get("content_boost", run["content_boost"])
+        run["validations"] = state.get("validations", run["validations"])
+        run["best"] = best or None
         progress.report(step / config.total_steps, f"Resuming at step {step}")
+    run["step"] = step
 
     with torch.no_grad(), torch.inference_mode(False):
         targets = style_targets(predictor, style_pool)
@@ -261,6 +356,24 @@ def train_style(
         zero_params = transformer.norm_parameters(zero_shot_embedding[None].to(device).expand(len(probe), -1))
         reference = max(float(content_loss(predictor, transformer.decode(transformer.encode(probe), zero_params),
                                            probe, CONTENT_STAGES)), 1e-6)
+    progress.report(step / config.total_steps, "Preparing the validation photos")
+    with torch.inference_mode(False):
+        validation = _Validation(transformer, predictor, validation_photos(content_images), style_images,
+                                 transformer.norm_parameters(zero_shot_embedding[None].to(device)), device)
+
+    def validate(at: int) -> Scores:
+        """Score the style now; keep it if it is the best snapshot; if it lost readability, go back to
+        the best readable snapshot and weigh the content term more from here on."""
+        scores = validation.score(style)
+        run["validations"] += 1
+        if run["best_scores"] is None or snapshot_rank(scores) < snapshot_rank(run["best_scores"]):
+            run["best"], run["best_scores"], run["best_step"] = style.tensors(), scores, at
+        elif not scores["readable"] and run["best_scores"]["readable"] and run["best"] is not None:
+            style.load(run["best"])
+        if not scores["readable"]:
+            run["content_boost"] = min(run["content_boost"] * 2, CONTENT_BOOST_LIMIT)
+        log.debug("step %d: validation %s (boost %.0f)", at, scores, run["content_boost"])
+        return scores
 
     def train_step() -> dict[str, torch.Tensor]:
         content = batch(content_pool, rng, BATCH, config.size)
@@ -286,10 +399,13 @@ def train_style(
         # costs (a plain content loss would pull the style back towards the photo)
         readability = torch.relu(structure - CONTENT_SLACK)
         g_loss = (WEIGHTS["adversarial"] * adversarial + WEIGHTS["statistics"] * statistics
-                  + WEIGHTS["content"] * readability)
+                  + WEIGHTS["content"] * run["content_boost"] * readability)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
+        run["step"] += 1
+        if run["step"] % VALIDATE_EVERY == 0:
+            validate(run["step"])
         return {"D": d_loss.detach(), "G adv": adversarial.detach(), "statistics": statistics.detach(),
                 "content": structure.detach()}
 
@@ -297,7 +413,7 @@ def train_style(
         return paint_with(transformer, _numpy(style.tensors()), [preview_photo], device)[0]
 
     def checkpoint(at: int) -> None:
-        _save(checkpoints, config, at, style, discriminator, opt_g, opt_d, rng)
+        _save(checkpoints, config, at, style, discriminator, opt_g, opt_d, rng, run)
 
     with torch.inference_mode(False), torch.enable_grad():
         step, cancelled = run_loop(progress, step, config.total_steps, train_step, preview, checkpoint,
@@ -305,15 +421,30 @@ def train_style(
 
     if cancelled and step == 0:
         return TrainResult(zero_shot, None, {}, 0, True, time.perf_counter() - started, skipped, zero_shot)
-    if cancelled:  # keep the run resumable from exactly here
+    if cancelled:  # keep the run resumable from exactly here (before the last snapshot below is scored)
         checkpoint(step)
+    progress.report(0.96, "Choosing the best snapshot on the validation photos")
+    chosen, chosen_scores, chosen_step = run["best"], run["best_scores"], run["best_step"]
+    if step % VALIDATE_EVERY or chosen is None:  # the last steps are a candidate too, not recorded in the run
+        scores = validation.score(style)
+        if chosen_scores is None or snapshot_rank(scores) < snapshot_rank(chosen_scores):
+            chosen, chosen_scores, chosen_step = style.tensors(), scores, step
+    assert chosen is not None and chosen_scores is not None  # kept together: a snapshot was chosen above
     progress.report(0.97, "Measuring the result on held-out photos")
-    trained = _numpy(style.tensors())
+    trained = _numpy(chosen)
     photos = held_out if held_out is not None else held_out_photos()
     metrics = evaluate(transformer, predictor, trained, zero_shot.tensors, photos, style_images, device)
     verdict, advice = gate(metrics, config.preset)
     metrics["beats_zero_shot"] = verdict == "closer"
     metrics["verdict"] = verdict
+    metrics["validation"] = {
+        "photos": len(validation.photos), "every": VALIDATE_EVERY, "chosen_step": chosen_step,
+        "closeness": round(chosen_scores["closeness"], 4),
+        "edge_ssim_chosen": round(chosen_scores["edge_ssim"], 4),
+        "edge_ssim_zero_shot": round(validation.zero_shot["edge_ssim"], 4),
+        "content_boost": run["content_boost"]}
+    if verdict != "closer" and not cancelled:
+        checkpoint(step)  # "train longer" continues this run with the next preset (--resume)
     preview_png = png_bytes(paint_with(transformer, trained, [small(preview_photo, 256)], device)[0])
     info = {"kind_detail": "style from pictures", "training": config.settings(), "metrics": metrics,
             "steps_done": step, "cancelled": cancelled, "style_images": styles.names,
@@ -335,11 +466,14 @@ def _numpy(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
 
 def _save(checkpoints: Checkpoints, config: StyleTrainingConfig, step: int, style: _Style,
           discriminator: MultiScalePatchDiscriminator, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
-          rng: np.random.Generator) -> None:
+          rng: np.random.Generator, run: _RunState) -> None:
     tensors = {f"style.{k}": v for k, v in style.tensors().items()}
+    tensors.update({f"best.{k}": v for k, v in (run["best"] or {}).items()})
     tensors.update({f"d.{k}": v for k, v in discriminator.state_dict().items()})
     g_tensors, g_meta = optimizer_tensors("opt_g", opt_g)
     d_tensors, d_meta = optimizer_tensors("opt_d", opt_d)
     r_tensors, r_meta = rng_state(rng)
     checkpoints.save({**tensors, **g_tensors, **d_tensors, **r_tensors},
-                     {"step": step, "config": config.settings(), "opt_g": g_meta, "opt_d": d_meta, **r_meta})
+                     {"step": step, "config": config.settings(), "opt_g": g_meta, "opt_d": d_meta, **r_meta,
+                      "best_scores": run["best_scores"], "best_step": run["best_step"],
+                      "content_boost": run["content_boost"], "validations": run["validations"]})

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..document.image_io import is_image_path
-from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS
+from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS, next_preset
 from .canvas import rgba_to_qimage
 from .workers import Job, JobProgress
 
@@ -290,8 +290,12 @@ class QtTrainDialog(QDialog):
         self.cancel = QPushButton("Cancel")
         self.apply = QPushButton("Apply to my photo")
         self.discard = QPushButton("Discard it")
+        # the quality gate's offers, when the trained style was not better than the instant one
+        self.train_longer = QPushButton("Train longer")
+        self.keep_instant = QPushButton("Keep the instant style")
         self.close_button = QPushButton("Close")
-        for button in (self.start, self.resume, self.pause, self.cancel, self.apply, self.discard, self.close_button):
+        for button in (self.start, self.resume, self.pause, self.cancel, self.train_longer, self.keep_instant,
+                       self.apply, self.discard, self.close_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
         self.start.clicked.connect(lambda: self.begin(resume=False))
@@ -300,6 +304,9 @@ class QtTrainDialog(QDialog):
         self.cancel.clicked.connect(self.stop)
         self.apply.clicked.connect(lambda: self.result_path and self.apply_requested.emit(self.result_path))
         self.discard.clicked.connect(self._discard)
+        self.train_longer.clicked.connect(self._train_longer)
+        self.keep_instant.clicked.connect(self._keep_instant)
+        self.offers = False  # the last run ended with the gate's offers (train longer / keep the instant style)
         self.close_button.clicked.connect(self.close)
         self.stopped_early = False
         self.name.textChanged.connect(self._form_changed)
@@ -369,16 +376,21 @@ class QtTrainDialog(QDialog):
         ready = bool(self.name.text().strip()) and (
             self.styles.count > 0 if self.mode == "style" else self.before.count > 0 and self.after.count > 0)
         self.start.setEnabled(ready and not running)
-        self.resume.setVisible(not running and ready and self._has_checkpoint)
+        self.resume.setVisible(not running and ready and self._has_checkpoint and not self.offers)
         self.pause.setEnabled(running)
         self.cancel.setEnabled(running)
         self.apply.setVisible(self.result_path is not None and not running)
         self.discard.setVisible(self.result_path is not None and not running and self.stopped_early)
+        offers = self.offers and not running and self.result_path is not None
+        self.train_longer.setVisible(offers and next_preset(self.preset.currentData()) is not None)
+        self.keep_instant.setVisible(offers)
         for widget in (self.folders, self.name, self.preset, self.steps, self.style_mode, self.pairs_mode):
             widget.setEnabled(not running)
 
     # -- running -----------------------------------------------------------------------------------
-    def begin(self, resume: bool = False) -> Job | None:
+    def begin(self, resume: bool | str = False) -> Job | None:
+        """Start training; ``resume``: continue the interrupted run, or CONTINUE_IF_ANY (train longer:
+        continue the last run where it stopped when its checkpoint is there, else start again)."""
         from ..errors import StyleFuseError
 
         try:
@@ -391,6 +403,7 @@ class QtTrainDialog(QDialog):
         self.chart.clear()
         self.bar.setValue(0)
         self.result_path = None
+        self.offers = False
         self.result_name = config.name
         self.job = Job(f"Training {config.name}", _train, config, resume, progress=progress)
         self.job.progressed.connect(lambda f, m: self.bar.setValue(int(f * 1000)))
@@ -440,11 +453,35 @@ class QtTrainDialog(QDialog):
         if not cancelled:
             self.bar.setValue(self.bar.maximum())  # the last steps report less than 100%: done is done
         note = " (stopped early: keep it, discard it, or resume to train further)" if cancelled else ""
+        self.offers = bool(advice) and not cancelled
         if advice:  # the quality gate: the trained style was not better, the instant one was saved
             self.status.setText(f"<b>{advice}</b> {_describe(metrics)}")
         else:
             self.status.setText(f"Saved '{self.result_name}' to My styles{note}. {_describe(metrics)}")
         self.style_ready.emit(path)
+
+    def _train_longer(self) -> None:
+        """The gate's first offer: the next preset, continuing the run that just ended."""
+        longer = next_preset(self.preset.currentData())
+        if longer is None:
+            return
+        self.preset.setCurrentIndex(self.preset.findData(longer))
+        self.begin(resume=CONTINUE_IF_ANY)
+
+    def _keep_instant(self) -> None:
+        """The gate's other offer: the instant style (already saved in the trained one's place) stays;
+        the run that could have been continued is forgotten."""
+        from ..errors import StyleFuseError
+
+        self.offers = False
+        self.status.setText(f"Kept the instant style as '{self.result_name}' in My styles.")
+        self._update_buttons()
+        try:
+            config = self._config()
+        except StyleFuseError:
+            return
+        self._run(Job("Forgetting the training run", _forget_run, config), "train-forget",
+                  lambda _: self._form_changed(), quiet=True)
 
     def _discard(self) -> None:
         if self.result_path is not None:
@@ -474,11 +511,19 @@ def _describe(metrics: dict) -> str:
                 f"{abs(gain) * 100:.0f}% (patch distance {metrics['patch_swd_zero_shot']:.4f} -> "
                 f"{metrics['patch_swd_trained']:.4f}; feature statistics {metrics['statistics_gap_zero_shot']:.3f} "
                 f"-> {metrics['statistics_gap_trained']:.3f}); edge SSIM {metrics['edge_ssim_zero_shot']:.2f} -> "
-                f"{metrics['edge_ssim_trained']:.2f}.")
+                f"{metrics['edge_ssim_trained']:.2f}." + _chosen(metrics))
     held = metrics.get("held_out") or metrics.get("train") or {}
     if "gain_db" in held:
         return f"The look reproduces the edits {held['gain_db']:+.1f} dB better than the untouched photos."
     return ""
+
+
+def _chosen(metrics: dict) -> str:
+    validation = metrics.get("validation") or {}
+    if "chosen_step" not in validation:
+        return ""
+    return (f" Kept the snapshot of step {validation['chosen_step']}: the closest to your pictures among those "
+            "that kept the photo readable.")
 
 
 def _checkpoint_exists(config, progress) -> bool:
@@ -489,10 +534,23 @@ def _checkpoint_exists(config, progress) -> bool:
     return Checkpoints(checkpoint_dir_for(config)).exists
 
 
-def _train(config, resume: bool, progress):
+CONTINUE_IF_ANY = "continue if any"  # begin(): continue the last run when its checkpoint is there
+
+
+def _forget_run(config, progress) -> None:
+    """Worker: remove the checkpoint of a run that will not be continued."""
+    from ..training.checkpoint import Checkpoints
+    from ..training.run import checkpoint_dir_for
+
+    Checkpoints(checkpoint_dir_for(config)).clear()
+
+
+def _train(config, resume: bool | str, progress):
     """Worker: train, then keep the result (a cancelled run keeps what it learnt, and stays resumable)."""
     from ..training.run import save_result, train
 
+    if resume == CONTINUE_IF_ANY:
+        resume = _checkpoint_exists(config, progress)
     result = train(config, progress, resume=resume)
     if result.cancelled and result.steps_done == 0:
         return None
