@@ -233,18 +233,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- render ----------------------------------------------------------------------------------------
 
-def _collect_inputs(inputs: list[str]) -> tuple[list[Path], bool, list[str]]:
-    """Input files, whether the output is a folder, and problems found while collecting."""
+def _collect_inputs(inputs: list[str]) -> tuple[list[Path], list[Path], bool, list[str]]:
+    """Input files, the folders they came from, whether the output is a folder, and problems found
+    while collecting."""
     from .document.image_io import is_image_path
     from .document.user_files import user_path
 
     files: list[Path] = []
+    folders: list[Path] = []
     problems: list[str] = []
     folder_mode = len(inputs) > 1
     for text in inputs:
         path = user_path(text)
         if path.is_dir():
             folder_mode = True
+            folders.append(path)
             found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
             images = [p for p in found if is_image_path(p)]
             problems += [f"{p}: skipped, not an image file" for p in found if not is_image_path(p)]
@@ -253,7 +256,7 @@ def _collect_inputs(inputs: list[str]) -> tuple[list[Path], bool, list[str]]:
             files += images
         else:
             files.append(path)
-    return files, folder_mode, problems
+    return files, folders, folder_mode, problems
 
 
 def _output_path(source: Path, output: Path, folder_mode: bool) -> Path:
@@ -275,7 +278,7 @@ def _render(args: argparse.Namespace) -> int:
     styles = args.style or ([] if args.style_image else [builtin_styles()[0].name])
     mix = parse_mix(styles, args.style_image)
     style_masks = _style_masks(args.style_mask, styles + args.style_image, mix)
-    files, folder_mode, problems = _collect_inputs(args.inputs)
+    files, read_folders, folder_mode, problems = _collect_inputs(args.inputs)
     output = Path(args.output).expanduser()
     if folder_mode and output.exists() and not output.is_dir():
         raise BadInputError(f"{output}: several inputs need an output folder, and this is a file")
@@ -285,7 +288,6 @@ def _render(args: argparse.Namespace) -> int:
             raise BadInputError(f"{output}: the folder {output.parent} does not exist")
     else:
         targets = [output]
-    read_folders = [Path(t).expanduser() for t in args.inputs if Path(t).expanduser().is_dir()]
     plan_outputs(targets, WRITE_FORMATS, inputs=files + _mask_paths(args.style_mask), read_folders=read_folders,
                  sources=files if folder_mode else None, folder_to_create=output if folder_mode else None)
     for problem in problems:

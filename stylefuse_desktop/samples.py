@@ -19,12 +19,13 @@ def fractal_noise(
     for octave in range(octaves):
         cells = base * 2**octave
         grid = rng.random((cells + 1, int(cells * w / h / stretch) + 2))
-        small = Image.fromarray((grid * 255).astype(np.uint8)).resize((w, h), Image.BICUBIC)
+        small = Image.fromarray((grid * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC)
         total += amplitude * np.asarray(small, np.float64) / 255.0
         weight += amplitude
         amplitude *= 0.5
     total /= weight
-    return (total - total.min()) / (total.max() - total.min())
+    noise: np.ndarray = (total - total.min()) / (total.max() - total.min())
+    return noise
 
 
 def ridge(width: int, rng: np.random.Generator, octaves: int = 8) -> np.ndarray:
@@ -36,11 +37,13 @@ def ridge(width: int, rng: np.random.Generator, octaves: int = 8) -> np.ndarray:
         points = rng.random(n)
         x += amplitude * np.interp(np.linspace(0, n - 1, width), np.arange(n), points)
         amplitude *= 0.5
-    return (x - x.min()) / (x.max() - x.min())
+    profile: np.ndarray = (x - x.min()) / (x.max() - x.min())
+    return profile
 
 
-def lerp(a, b, t):
-    return a + (b - a) * t
+def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray | float) -> np.ndarray:
+    mixed: np.ndarray = a + (b - a) * t
+    return mixed
 
 
 def make_sample_photo(seed: int = 7) -> Image.Image:
@@ -111,5 +114,5 @@ def make_sample_photo(seed: int = 7) -> Image.Image:
 
 def sample_landscapes(count: int, size: tuple[int, int] = (480, 320), first_seed: int = 101) -> list[np.ndarray]:
     """``count`` generated landscapes, float32 [H, W, 3] in [0, 1], different for each seed."""
-    return [np.asarray(make_sample_photo(first_seed + i).resize(size, Image.LANCZOS), np.float32) / 255.0
+    return [np.asarray(make_sample_photo(first_seed + i).resize(size, Image.Resampling.LANCZOS), np.float32) / 255.0
             for i in range(count)]

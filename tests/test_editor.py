@@ -98,6 +98,96 @@ def test_a_throttled_drag_shows_previews_before_the_hand_comes_up(qtbot, window,
     assert not window.painter.interacting and not window.stale_layers(draft=False)
 
 
+class _Clock:
+    """Simulated milliseconds for the scheduler's timers: a test decides when each timer fires."""
+
+    def __init__(self) -> None:
+        self.now, self.timers = 0, []
+
+    def timer(self, parent, interval_ms):
+        timer = _Timer(self, interval_ms)
+        self.timers.append(timer)
+        return timer
+
+    def advance(self, ms: int) -> None:
+        for _ in range(ms):
+            self.now += 1
+            for timer in self.timers:
+                if timer.active and timer.deadline <= self.now:
+                    timer.active = False  # single shot, as the scheduler's timers are
+                    for slot in list(timer.slots):
+                        slot()
+
+
+class _Timer:
+    def __init__(self, clock: _Clock, interval_ms: int) -> None:
+        self.clock, self.interval, self.active, self.deadline, self.slots = clock, interval_ms, False, 0, []
+        self.timeout = self  # timer.timeout.connect(slot)
+
+    def connect(self, slot) -> None:
+        self.slots.append(slot)
+
+    def start(self) -> None:  # (re)starts, as QTimer.start does
+        self.active, self.deadline = True, self.clock.now + self.interval
+
+    def stop(self) -> None:
+        self.active = False
+
+    def isActive(self) -> bool:  # noqa: N802
+        return self.active
+
+
+class _Submissions:
+    """The scheduler's job list, recording what it is asked to paint (nothing runs, nothing lands)."""
+
+    def __init__(self) -> None:
+        self.drafts: list[int] = []  # simulated time of each draft paint submitted
+        self.full: list[int] = []
+        self.clock: _Clock | None = None
+
+    def running_job(self, key):
+        return None
+
+    def submit(self, key, make_job, cancel_running=True) -> None:
+        job = make_job()
+        (self.drafts if job.draft else self.full).append(self.clock.now)
+
+    def cancel(self, key) -> None:
+        pass
+
+
+def test_a_steady_drag_paints_drafts_every_throttle_period_not_once_it_stops(qtbot):
+    """Deterministic (a simulated clock drives the scheduler's timers): a change every 10 ms for a second
+    with the hand down paints a draft at once and then one every THROTTLE_MS. A debounce (a timer
+    restarted by every change) paints nothing until the changes stop, and fails here."""
+    from test_document import photo_doc
+
+    from stylefuse_desktop.document.layers import StyleEntry, StyleLayer
+    from stylefuse_desktop.ui.engine_jobs import EngineOptions
+    from stylefuse_desktop.ui.paint_scheduler import THROTTLE_MS, PaintScheduler
+
+    clock, jobs = _Clock(), _Submissions()
+    jobs.clock = clock
+    scheduler = PaintScheduler(jobs, lambda: 1.0, EngineOptions, timer=clock.timer)
+    doc = photo_doc(16, 12)
+    layer = doc.add_layer(StyleLayer(styles=(StyleEntry(StyleRef("builtin", "Red Lacquer")),)))
+    scheduler.set_document(doc)
+    scheduler.set_engine_ready()
+    clock.advance(1)
+    jobs.full.clear()  # the opening paint
+    doc.history.begin_gesture("Strength")  # the hand goes down
+    for step in range(100):  # never a pause as long as the throttle period
+        doc.set(layer.id, "strength", 1.0 - (step + 1) / 200)
+        clock.advance(10)
+    assert scheduler.interacting and not jobs.full
+    assert jobs.drafts and jobs.drafts[0] <= clock.now - 990  # the first change paints at once
+    gaps = [b - a for a, b in zip(jobs.drafts, jobs.drafts[1:])]
+    assert len(jobs.drafts) >= 1000 // THROTTLE_MS and all(THROTTLE_MS <= g <= THROTTLE_MS + 10 for g in gaps)
+    doc.history.end_gesture()  # the hand comes up: full quality at once
+    clock.advance(1)
+    assert not scheduler.interacting and len(jobs.full) == 1
+
+
 def test_the_opacity_slider_reports_its_drag(qtbot, window):
     wait_painted(qtbot, window, lambda: window.apply_style(StyleRef("builtin", "Red Lacquer")))
     steps = len(window.doc.history.entries)
@@ -287,7 +377,7 @@ def test_a_failing_layer_is_marked_and_the_others_still_paint(qtbot, window, cap
         with wait_failed:
             window.doc.set(good.id, "strength", 0.6)
     qtbot.waitUntil(lambda: not window.jobs.busy("paint"), timeout=PAINT_TIMEOUT)
-    assert broken.id in window.layers_panel.errors
+    assert broken.id in window.painter.failures and window.layers_panel.failures is window.painter.failures
     assert "⚠" in window.layers_panel._rows[broken.id].title.text()
     assert window.renders.get(good.id, window.canvas.proxy_scale).signature == window.doc.signature(good)
     assert "Broken" in window.message_bar.label.text()

@@ -123,3 +123,19 @@ def test_one_staleness_rule_for_previews_and_export():
     assert stale_layers(doc, renders, 1.0, draft_ok=True) == []
     assert stale_layers(doc, renders, 1.0, draft_ok=False) == [style.id]
     assert stale_paintings(doc, renders, [style]) == [style.id]  # export never takes a draft
+
+
+def test_the_document_alone_says_which_changes_alter_pixels():
+    """The canvas and the paint scheduler each filtered layer changes by ``Layer.COSMETIC`` again; the
+    document announces the changes that alter pixels itself."""
+    doc = photo_doc()
+    top = add_image(doc, (1, 0, 0))
+    heard, painted = _changes(doc), []
+    doc.pixels_changed.connect(painted.append)
+    doc.set(top.id, "name", "Renamed")
+    doc.set(top.id, "locked", True)
+    doc.set(top.id, "locked", False)
+    assert len(heard) == 3 and painted == []  # the layers panel hears these; nothing repaints
+    doc.set(top.id, "opacity", 0.5)
+    doc.touch(top.id)
+    assert painted == [top.id, top.id]

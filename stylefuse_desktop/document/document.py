@@ -43,6 +43,7 @@ class LayerLocked(BadInputError):
 class Document:
     layers_changed = Signal()
     layer_changed = Signal(str, str)  # layer id, field name
+    pixels_changed = Signal(str)  # layer id: a change that alters pixels (not its name or lock), after layer_changed
     selection_changed = Signal(str)  # layer id ("" for none)
 
     def __init__(self, width: int, height: int) -> None:
@@ -150,9 +151,12 @@ class Document:
         self.layers_changed.emit()
 
     def _on_layer_event(self, layer_id: str, name: str) -> None:
-        if name not in Layer.COSMETIC:
+        alters_pixels = name not in Layer.COSMETIC
+        if alters_pixels:
             self._revisions[layer_id] = self._revisions.get(layer_id, 0) + 1
         self.layer_changed.emit(layer_id, name)
+        if alters_pixels:
+            self.pixels_changed.emit(layer_id)
 
     def touch(self, layer_id: str) -> None:
         """Pixels of a layer changed in place (a raster edit): bump its revision and announce it."""

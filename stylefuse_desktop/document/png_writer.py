@@ -15,13 +15,14 @@ the Adler-32 checksums of the strips are combined arithmetically.
 
 from __future__ import annotations
 
-import os
 import struct
 import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from ..devices import usable_cores
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPES = {3: 2, 4: 6}  # channels -> PNG colour type (RGB, RGBA)
@@ -38,8 +39,7 @@ _pool_lock = threading.Lock()
 
 
 def _threads() -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cores))
+    return max(1, min(8, usable_cores()))
 
 
 def _executor() -> ThreadPoolExecutor:

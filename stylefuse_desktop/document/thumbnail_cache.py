@@ -21,6 +21,7 @@ from PIL import Image
 
 from .. import locations
 from .atomic import atomic_write_bytes
+from .image_io import to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ _counts_lock = threading.Lock()
 def thumbnail_key(style_key: str, photo: np.ndarray, settings: str = "") -> str:
     """The cache name of the thumbnail of style ``style_key`` (``StyleRef.key``) painted on ``photo``
     ([h, w, 3] float in [0, 1]) with ``settings`` (any text that changes the pixels)."""
-    pixels = np.ascontiguousarray((np.clip(photo, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
+    pixels = np.ascontiguousarray(to_uint8(photo))
     digest = hashlib.sha256()
     for part in (LOOK_VERSION, style_key, settings, str(pixels.shape)):
         digest.update(part.encode("utf-8") + b"\0")
@@ -76,8 +77,7 @@ class ThumbnailCache:
     def put(self, key: str, rgb: np.ndarray) -> None:
         """Store a thumbnail (atomically); a cache that cannot be written is only logged."""
         buffer = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))).save(
-            buffer, format="PNG")
+        Image.fromarray(to_uint8(rgb)).save(buffer, format="PNG")
         path = self._path(key)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

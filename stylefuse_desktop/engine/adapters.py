@@ -84,7 +84,10 @@ def initial_adapters(net: nn.Module, generator: torch.Generator | None = None,
     return out
 
 
-def trainable_copy(net: nn.Module, adapters: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> nn.Module:
+NetworkT = TypeVar("NetworkT", bound=nn.Module)  # a copy of a network is of its class
+
+
+def trainable_copy(net: NetworkT, adapters: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> NetworkT:
     """A copy of the (frozen) transformer whose adapted convolutions compute ``W + up @ down``, with
     ``up`` and ``down`` as its only trainable parameters; the shared network is left untouched."""
     from torch.nn.utils import parametrize
@@ -168,7 +171,6 @@ def weight_deltas(weighted: Iterable[tuple[Mapping[str, np.ndarray], float]]) ->
 
 # (the network's id, each layer's delta by hash) -> the network with the deltas added
 _merged: OrderedDict[tuple[int, tuple[tuple[str, int], ...]], nn.Module] = OrderedDict()
-NetworkT = TypeVar("NetworkT", bound=nn.Module)
 _merged_lock = threading.Lock()
 
 

@@ -15,7 +15,6 @@ their own); a failure that the caller's ``recoverable`` accepts costs that one f
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -23,6 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from ..devices import usable_cores
 
 Job = TypeVar("Job")
 
@@ -50,7 +51,7 @@ def worker_counts(cores: int | None = None) -> tuple[int, int]:
     """(readers, writers) for this machine: encoding a PNG takes ~3x longer than decoding it, and the
     painter needs its own cores on a CPU render."""
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+        cores = usable_cores()
     return max(1, min(4, cores // 4)), max(1, min(8, cores // 2))
 
 

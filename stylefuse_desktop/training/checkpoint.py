@@ -12,16 +12,18 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..document.atomic import atomic_path
+from ..document.user_files import JsonObject
 from ..errors import BadInputError
 
 FORMAT = "stylefuse.checkpoint"
 VERSION = 1
 
 
-def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], JsonObject]:
     """An optimizer's state as named tensors plus a JSON description (instead of a pickled state dict)."""
     state = optimizer.state_dict()
-    tensors, meta = {}, {"param_groups": state["param_groups"], "state": {}}
+    tensors: dict[str, torch.Tensor] = {}
+    meta: JsonObject = {"param_groups": state["param_groups"], "state": {}}
     for index, values in state["state"].items():
         meta["state"][str(index)] = {}
         for key, value in values.items():
@@ -33,18 +35,19 @@ def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[di
     return tensors, meta
 
 
-def load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
-    state = {}
+def load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
+                   meta: JsonObject) -> None:
+    state: dict[int, dict[str, object]] = {}
     for index, values in meta["state"].items():
         state[int(index)] = {k: (tensors[f"{prefix}.{index}.{k}"] if v == "tensor" else v) for k, v in values.items()}
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
-def rng_state(numpy_rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], dict]:
+def rng_state(numpy_rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], JsonObject]:
     return {"rng.torch": torch.get_rng_state()}, {"numpy_rng": numpy_rng.bit_generator.state}
 
 
-def restore_rng(numpy_rng: np.random.Generator, tensors: dict, meta: dict) -> None:
+def restore_rng(numpy_rng: np.random.Generator, tensors: dict[str, torch.Tensor], meta: JsonObject) -> None:
     torch.set_rng_state(tensors["rng.torch"])
     numpy_rng.bit_generator.state = meta["numpy_rng"]
 
@@ -68,14 +71,14 @@ class Checkpoints:
         slot = self._current()
         return slot is not None and (slot / "state.json").is_file()
 
-    def save(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
+    def save(self, tensors: dict[str, torch.Tensor], state: JsonObject) -> None:
         try:
             self._save(tensors, state)
         except OSError as exc:
             raise BadInputError(f"{self.folder}: the training checkpoint cannot be written "
                                 f"({exc.strerror or exc}); free some disk space and resume") from None
 
-    def _save(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
+    def _save(self, tensors: dict[str, torch.Tensor], state: JsonObject) -> None:
         current = self._current()
         slot = self.folder / ("b" if current is not None and current.name == "a" else "a")
         slot.mkdir(parents=True, exist_ok=True)
@@ -87,7 +90,7 @@ class Checkpoints:
         with atomic_path(self.folder / "current") as tmp:
             tmp.write_text(slot.name)
 
-    def load(self) -> tuple[dict[str, torch.Tensor], dict]:
+    def load(self) -> tuple[dict[str, torch.Tensor], JsonObject]:
         slot = self._current()
         if slot is None:
             raise BadInputError(f"{self.folder}: there is no checkpoint to resume")
@@ -111,15 +114,16 @@ class Checkpoints:
 LENGTH_SETTINGS = ("preset", "steps")
 
 
-def _same_run(saved: object, settings: dict) -> bool:
+def _same_run(saved: object, settings: JsonObject) -> bool:
     if not isinstance(saved, dict):
         return False
     return ({k: v for k, v in saved.items() if k not in LENGTH_SETTINGS}
             == {k: v for k, v in settings.items() if k not in LENGTH_SETTINGS})
 
 
-def resume_run(checkpoints: Checkpoints, name: str, settings: dict, optimizers: dict[str, torch.optim.Optimizer],
-               numpy_rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], int, dict]:
+def resume_run(checkpoints: Checkpoints, name: str, settings: JsonObject,
+               optimizers: dict[str, torch.optim.Optimizer],
+               numpy_rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], int, JsonObject]:
     """Load the last checkpoint of the run ``name``: optimizers and random streams restored in place.
     Returns its tensors (for the caller's models, by prefix), the step it had reached and its state.
     Only the run's length may differ from the checkpoint's settings (a longer preset continues it)."""

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..document.user_files import JsonObject
 from ..errors import BadInputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Presets, defined here once for the CLI and the dialog: steps, measured to fit the time targets on a
 # 2-core laptop CPU at 256 px (benchmarks/bench_train.py)
@@ -38,7 +43,7 @@ class TrainingConfig:
     device: str = "auto"
     checkpoint_every: int = 25
     output: Path | None = None  # default: the user styles folder
-    preview_photo: object = field(default=None, compare=False)  # float32 [H, W, 3]: previews paint this
+    preview_photo: np.ndarray | None = field(default=None, compare=False)  # float32 [H, W, 3]: previews paint this
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _check_name(self.name))
@@ -51,7 +56,7 @@ class TrainingConfig:
         if self.checkpoint_every < 1:
             raise BadInputError("checkpoints need a positive interval")
 
-    def settings(self) -> dict:
+    def settings(self) -> JsonObject:
         """JSON-friendly, for the style file's manifest (and to check a resumed run is the same run)."""
         skip = {"preview_photo", "extra_content"}
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
@@ -64,7 +69,7 @@ class StyleTrainingConfig(TrainingConfig):
 
     styles: Path = Path()
     content: Path | None = None  # with extra_content, the photos painted while training; neither: generated ones
-    extra_content: tuple = field(default=(), compare=False)  # float32 arrays from the editor
+    extra_content: tuple[np.ndarray, ...] = field(default=(), compare=False)  # float32 arrays from the editor
 
     @property
     def total_steps(self) -> int:

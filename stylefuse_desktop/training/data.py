@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..document.image_io import fit_longest_side, is_image_path, read_image
+from ..document.image_io import Photo, fit_longest_side, is_image_path, read_image, to_uint8
 from ..errors import BadInputError
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ MAX_ASPECT = 8  # a picture longer than this many times its width (or the revers
 MIN_SIDE = 32
 
 
-def _read_picture(path: Path):
+def _read_picture(path: Path) -> Photo:
     """A training picture; strips (1000x1) are refused, as cropping them to the training size would
     enlarge them a thousandfold in memory."""
     photo = read_image(path)
@@ -60,7 +60,8 @@ def _read(path: Path) -> np.ndarray:
     photo = fit_longest_side(_read_picture(path), MAX_SIDE)
     if photo.alpha is not None:  # transparent areas over white, as the user sees them
         a = photo.alpha[..., None]
-        return photo.rgb * a + (1 - a)
+        over_white: np.ndarray = photo.rgb * a + (1 - a)
+        return over_white
     return photo.rgb
 
 
@@ -136,14 +137,14 @@ def project_photos(kind: str, count: int, size: tuple[int, int], first_seed: int
             pass
         from ..samples import sample_landscapes
 
-        rgb = sample_landscapes(1, size=size, first_seed=seed)[0]
+        pixels = to_uint8(sample_landscapes(1, size=size, first_seed=seed)[0])
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
-                Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)).save(tmp, format="PNG")
+                Image.fromarray(pixels).save(tmp, format="PNG")
         except OSError as exc:  # a read-only cache only costs time
             log.warning("cannot cache the training photo %s: %s", path, exc)
-        out.append(np.asarray(Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)), np.float32) / 255)
+        out.append(pixels.astype(np.float32) / 255)
     return out
 
 
@@ -219,7 +220,7 @@ def crop(picture: torch.Tensor, box: Box, size: int) -> torch.Tensor:
     return x.flip(-1) if box.flip else x
 
 
-def frame_positions(box: Box, frame: tuple[int, int], size: int, device) -> torch.Tensor:
+def frame_positions(box: Box, frame: tuple[int, int], size: int, device: torch.device) -> torch.Tensor:
     """[3, size, size]: the look generator's position channels (x, y in [-1, 1] over the whole frame,
     distance from its centre) at the crop's true place in the frame, mirrored with the crop."""
     fh, fw = frame

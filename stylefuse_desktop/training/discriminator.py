@@ -50,4 +50,5 @@ class ConditionalPatchDiscriminator(MultiScalePatchDiscriminator):
         super().__init__(in_channels=6, scales=scales, width=width)
 
     def judge(self, source: torch.Tensor, result: torch.Tensor) -> list[torch.Tensor]:
-        return self(torch.cat([source, result], dim=1))
+        scores: list[torch.Tensor] = self(torch.cat([source, result], dim=1))
+        return scores

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..progress import Progress
+
 
 @dataclass(frozen=True)
 class TrainingEvent:
@@ -18,7 +20,7 @@ class TrainingEvent:
     preview: np.ndarray | None = None  # [H, W, 3] float32: the current style/look on a photo
 
 
-def emit(progress, event: TrainingEvent) -> None:
+def emit(progress: Progress, event: TrainingEvent) -> None:
     """Send ``event`` to a progress object that wants events (``observe``), and the bar in any case."""
     observe = getattr(progress, "observe", None)
     if observe is not None:
@@ -27,7 +29,7 @@ def emit(progress, event: TrainingEvent) -> None:
     progress.report(event.step / event.total, f"step {event.step}/{event.total} · {loss_text}")
 
 
-def wait_while_paused(progress) -> None:
+def wait_while_paused(progress: Progress) -> None:
     """A progress object with ``paused`` True holds the run here (still cancellable)."""
     import time
 

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
+from ..engine.norm_plan import added
+
+if TYPE_CHECKING:
+    from ..engine.networks.style_predictor import StylePredictor
+
+Statistics = tuple[torch.Tensor, torch.Tensor]  # per-channel mean [C], channel covariance [C, C]
+
 
 def discriminator_hinge(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
-    return sum(F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake)) / len(real)
+    return added([F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake)]) / len(real)
 
 
 def generator_hinge(fake: list[torch.Tensor]) -> torch.Tensor:
-    return sum(-f.mean() for f in fake) / len(fake)
+    return added([-f.mean() for f in fake]) / len(fake)
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:
@@ -19,7 +28,7 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 
 
 def content_loss(
-    predictor, output: torch.Tensor, content: torch.Tensor, stages: tuple[int, ...] = (3, 6),
+    predictor: StylePredictor, output: torch.Tensor, content: torch.Tensor, stages: tuple[int, ...] = (3, 6),
     output_features: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """How far the output's structure strays from the photo's, in the style predictor's feature space
@@ -27,13 +36,13 @@ def content_loss(
     with torch.no_grad():
         target = predictor.features(content, stages)
     ours = output_features if output_features is not None else predictor.features(output, stages)
-    return sum(F.mse_loss(a.float(), b.float()) for a, b in zip(ours, target)) / len(stages)
+    return added([F.mse_loss(a.float(), b.float()) for a, b in zip(ours, target)]) / len(stages)
 
 
 STAT_STAGES = (3, 6, 13)  # depths of the style predictor whose statistics describe a style
 
 
-def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def feature_statistics(features: torch.Tensor) -> Statistics:
     """[N, C, H, W] -> (per-channel mean [C], channel covariance [C, C]) over the batch's pixels."""
     flat = features.float().transpose(0, 1).reshape(features.shape[1], -1)
     mean = flat.mean(dim=1)
@@ -41,30 +50,32 @@ def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return mean, centred @ centred.T / centred.shape[1]
 
 
-def statistics_distance(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+def statistics_distance(a: Statistics, b: Statistics) -> torch.Tensor:
     """Distance between two (mean, covariance) pairs, each part relative to the target's own size."""
     (mean_a, cov_a), (mean_b, cov_b) = a, b
     return (mean_a - mean_b).pow(2).sum() / (mean_b.pow(2).sum() + 1e-6) + \
         (cov_a - cov_b).pow(2).sum() / (cov_b.pow(2).sum() + 1e-6)
 
 
-def style_targets(predictor, pictures: list[torch.Tensor], stages: tuple[int, ...] = STAT_STAGES) -> list:
+def style_targets(predictor: StylePredictor, pictures: list[torch.Tensor],
+                  stages: tuple[int, ...] = STAT_STAGES) -> list[Statistics]:
     """The style pictures' statistics, each picture whole ([C, H, W], any sizes) and averaged: of the
     pixels themselves and at several depths of the predictor."""
-    total = None
+    total: list[Statistics] = []
     with torch.no_grad():
         for picture in pictures:
             x = picture[None]
             stats = [feature_statistics(f) for f in [x] + predictor.features(x, stages)]
-            total = stats if total is None else [(m + m2, c + c2) for (m, c), (m2, c2) in zip(total, stats)]
+            total = stats if not total else [(m + m2, c + c2) for (m, c), (m2, c2) in zip(total, stats)]
     return [(m / len(pictures), c / len(pictures)) for m, c in total]
 
 
-def feature_statistics_loss(predictor, output: torch.Tensor, targets: list, stages: tuple[int, ...] = STAT_STAGES,
+def feature_statistics_loss(predictor: StylePredictor, output: torch.Tensor, targets: list[Statistics],
+                            stages: tuple[int, ...] = STAT_STAGES,
                             output_features: list[torch.Tensor] | None = None) -> torch.Tensor:
     """How far the output's feature statistics (means and covariances of the pixels and of the style
     predictor's features at several depths) are from the style pictures' (``style_targets``): palette
     and texture as a steady gradient beside the discriminator's noisy one."""
     features = output_features if output_features is not None else predictor.features(output, stages)
     ours = [feature_statistics(f) for f in [output] + features]
-    return sum(statistics_distance(a, b) for a, b in zip(ours, targets)) / len(targets)
+    return added([statistics_distance(a, b) for a, b in zip(ours, targets)]) / len(targets)

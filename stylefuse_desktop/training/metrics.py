@@ -12,9 +12,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..engine.norm_plan import added
+
+if TYPE_CHECKING:
+    from ..engine.networks.style_predictor import StylePredictor
+    from .losses import Statistics
 
 
 def _patches(images: list[np.ndarray], patch: int, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -54,7 +62,7 @@ def patch_swd_two_scales(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[floa
     return patch_swd(a, b), patch_swd(half_size(a), half_size(b))
 
 
-def pooled_statistics(predictor, images: list[np.ndarray], device) -> list:
+def pooled_statistics(predictor: StylePredictor, images: list[np.ndarray], device: torch.device) -> list[Statistics]:
     """Means and covariances of a set of pictures, pooled whole, at the predictor's depths."""
     from .losses import style_targets
 
@@ -62,8 +70,8 @@ def pooled_statistics(predictor, images: list[np.ndarray], device) -> list:
                                      .permute(2, 0, 1).to(device) for img in images])
 
 
-def statistics_gap(predictor, paintings: list[np.ndarray], style_images: list[np.ndarray], device,
-                   style_statistics: list | None = None) -> float:
+def statistics_gap(predictor: StylePredictor, paintings: list[np.ndarray], style_images: list[np.ndarray],
+                   device: torch.device, style_statistics: list[Statistics] | None = None) -> float:
     """Feature-statistics distance between a set of paintings and the style pictures, each set pooled
     whole (not a training batch's), at the predictor's depths (``style_statistics``: the pictures'
     ``pooled_statistics``, when already computed)."""
@@ -71,7 +79,7 @@ def statistics_gap(predictor, paintings: list[np.ndarray], style_images: list[np
 
     ours = pooled_statistics(predictor, paintings, device)
     theirs = style_statistics if style_statistics is not None else pooled_statistics(predictor, style_images, device)
-    return float(sum(statistics_distance(a, b) for a, b in zip(ours, theirs)) / len(ours))
+    return float(added([statistics_distance(a, b) for a, b in zip(ours, theirs)]) / len(ours))
 
 
 def _grey(img: np.ndarray) -> torch.Tensor:
@@ -87,7 +95,10 @@ def _edges(grey: torch.Tensor) -> torch.Tensor:
 
 def _ssim(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> float:
     c1, c2 = 0.01**2, 0.03**2
-    pool = lambda t: F.avg_pool2d(t, window, 1)  # noqa: E731
+
+    def pool(t: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(t, window, 1)
+
     mu_a, mu_b = pool(a), pool(b)
     var_a = pool(a * a) - mu_a**2
     var_b = pool(b * b) - mu_b**2

@@ -10,6 +10,7 @@ Checkpointed, resumable, deterministic for a seed.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,12 +26,15 @@ from .losses import discriminator_hinge, generator_hinge
 from .metrics import psnr
 from .run import TrainResult, checkpoint_dir_for, png_bytes, run_loop, small
 
+if TYPE_CHECKING:
+    from ..engine.networks.look import LookGenerator
+
 BATCH = 4
 L1_WEIGHT = 100.0
 HELD_OUT_FRACTION = 0.2
 
 
-def look_tensors(generator) -> dict[str, np.ndarray]:
+def look_tensors(generator: LookGenerator) -> dict[str, np.ndarray]:
     return {f"look.{k}": v.detach().cpu().numpy() for k, v in generator.state_dict().items()}
 
 
@@ -41,14 +45,16 @@ def split_pairs(count: int, seed: int) -> tuple[list[int], list[int]]:
     return sorted(order[held:].tolist()), sorted(order[:held].tolist())
 
 
-def apply_numpy(generator, rgb: np.ndarray, device) -> np.ndarray:
+def apply_numpy(generator: LookGenerator, rgb: np.ndarray, device: torch.device) -> np.ndarray:
     from ..engine.networks.look import apply_look
 
     with torch.no_grad():
-        return apply_look(generator, to_tensor(rgb)[None].to(device))[0].permute(1, 2, 0).cpu().numpy()
+        looked: np.ndarray = apply_look(generator, to_tensor(rgb)[None].to(device))[0].permute(1, 2, 0).cpu().numpy()
+    return looked
 
 
-def measure(generator, pairs: list[tuple[np.ndarray, np.ndarray]], device) -> dict:
+def measure(generator: LookGenerator, pairs: list[tuple[np.ndarray, np.ndarray]],
+            device: torch.device) -> dict[str, float]:
     if not pairs:
         return {}
     learnt = [psnr(apply_numpy(generator, x, device), y) for x, y in pairs]
@@ -89,7 +95,7 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     preview_photo = small(config.preview_photo if config.preview_photo is not None
                           else pairs[held_idx[0] if held_idx else 0][0])
 
-    def train_step() -> dict:
+    def train_step() -> dict[str, torch.Tensor]:
         x, y, positions = paired_batch(pool, rng, BATCH, config.size)
         # fp32 throughout: the look network is tiny, and its colour corrections need the precision
         fake = generator(x, positions=positions)
@@ -129,7 +135,9 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     return TrainResult(style, None, metrics, step, cancelled, time.perf_counter() - started, loaded.skipped)
 
 
-def _save(checkpoints, config, step, generator, discriminator, opt_g, opt_d, rng) -> None:
+def _save(checkpoints: Checkpoints, config: PairsTrainingConfig, step: int, generator: LookGenerator,
+          discriminator: ConditionalPatchDiscriminator, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+          rng: np.random.Generator) -> None:
     tensors = {f"g.{k}": v for k, v in generator.state_dict().items()}
     tensors.update({f"d.{k}": v for k, v in discriminator.state_dict().items()})
     g_tensors, g_meta = optimizer_tensors("opt_g", opt_g)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,9 +23,13 @@ from .. import locations
 from ..document.image_io import resize_array, to_uint8
 from ..document.style_catalogue import slug as catalogue_slug
 from ..document.style_file import StyleFile, write_style_file
+from ..document.user_files import JsonObject
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints
 from .events import TrainingEvent, emit, wait_while_paused
+
+if TYPE_CHECKING:
+    from .config import PairsTrainingConfig, StyleTrainingConfig, TrainingConfig
 
 PREVIEW_SECONDS = 2.0
 PREVIEW_SIDE = 192
@@ -35,7 +40,7 @@ REPORT_EVERY_CUDA = 10  # steps between loss read-backs on a GPU (each one waits
 class TrainResult:
     style: StyleFile  # what training produced
     path: Path | None
-    metrics: dict
+    metrics: JsonObject  # what was measured (written into the style file's manifest)
     steps_done: int
     cancelled: bool
     seconds: float
@@ -56,11 +61,11 @@ def slug(name: str) -> str:
     return catalogue_slug(name) or "style"
 
 
-def output_path(config) -> Path:
+def output_path(config: TrainingConfig) -> Path:
     return Path(config.output) if config.output else locations.user_styles_dir() / f"{slug(config.name)}.sfstyle"
 
 
-def checkpoint_dir_for(config) -> Path:
+def checkpoint_dir_for(config: TrainingConfig) -> Path:
     return locations.data_dir() / "training" / slug(config.name)
 
 
@@ -76,7 +81,7 @@ def small(rgb: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
     return resize_array(rgb, (max(8, round(w * scale)), max(8, round(h * scale))))
 
 
-def run_loop(progress: Progress, step: int, total: int, train_step: Callable[[], dict],
+def run_loop(progress: Progress, step: int, total: int, train_step: Callable[[], dict[str, torch.Tensor]],
              preview: Callable[[], np.ndarray], checkpoint: Callable[[int], None], checkpoint_every: int,
              device: torch.device) -> tuple[int, bool]:
     """Call ``train_step`` until ``total`` steps are done or the run is cancelled; -> (step, cancelled)."""
@@ -103,7 +108,8 @@ def run_loop(progress: Progress, step: int, total: int, train_step: Callable[[],
     return step, False
 
 
-def train(config, progress: Progress = NullProgress(), resume: bool = False) -> TrainResult:
+def train(config: StyleTrainingConfig | PairsTrainingConfig, progress: Progress = NullProgress(),
+          resume: bool = False) -> TrainResult:
     """Train what ``config`` asks for (a style from pictures, or a look from pairs): the one call the
     CLI and the dialog make. Save the result with ``save_result``."""
     from .config import StyleTrainingConfig
@@ -117,7 +123,8 @@ def train(config, progress: Progress = NullProgress(), resume: bool = False) -> 
     return train_pairs(config, progress, resume=resume)
 
 
-def save_result(result: TrainResult, config, clear_checkpoint: bool = True, keep_worse: bool = False) -> TrainResult:
+def save_result(result: TrainResult, config: TrainingConfig, clear_checkpoint: bool = True,
+                keep_worse: bool = False) -> TrainResult:
     """Write the style file (atomically); the run's checkpoint goes once the style is safe. A trained
     style that the quality gate found no closer than the instant one is not saved as the result: the
     instant (zero-shot) style is, unless ``keep_worse``; its run's checkpoint stays, so a longer preset

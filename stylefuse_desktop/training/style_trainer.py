@@ -31,11 +31,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import torch
 
 from ..document.style_file import StyleFile
+from ..document.user_files import JsonObject
 from ..engine.adapters import (
     adapter_parameters,
     adapter_tensors,
@@ -79,6 +82,11 @@ from .run import (  # noqa: F401  (save_result and TrainResult are imported from
     small,
 )
 
+if TYPE_CHECKING:
+    from ..engine.networks.style_predictor import StylePredictor
+    from ..engine.networks.style_transformer import StyleTransformer
+    from ..engine.norm_plan import NormParams
+
 log = logging.getLogger(__name__)
 
 BATCH = 2
@@ -98,7 +106,7 @@ CONTENT_BOOST_LIMIT = 16.0  # the content weight rises (x2 per unreadable valida
 class _Style:
     """What is being learnt: adapters (inside a trainable copy of the transformer) and norm parameters."""
 
-    def __init__(self, transformer, embedding: torch.Tensor, seed: int) -> None:
+    def __init__(self, transformer: StyleTransformer, embedding: torch.Tensor, seed: int) -> None:
         self.embedding = embedding
         with torch.no_grad():
             params = transformer.norm_parameters(embedding[None])
@@ -109,7 +117,7 @@ class _Style:
     def norm_list(self) -> list[torch.Tensor]:
         return [t for pair in self.norms for t in pair]
 
-    def norm_parameters(self, n: int):
+    def norm_parameters(self, n: int) -> NormParams:
         return [(g[None].expand(n, -1), b[None].expand(n, -1)) for g, b in self.norms]
 
     def tensors(self) -> dict[str, torch.Tensor]:
@@ -144,25 +152,26 @@ class _Validation:
     (readable, closeness) where closeness is the mean of the trained/zero-shot ratios of patch SWD (two
     scales) and of the feature-statistics gap (below 1: closer to the pictures than the instant style)."""
 
-    def __init__(self, transformer, predictor, photos: list[np.ndarray], style_images: list[np.ndarray],
-                 zero_shot_parameters, device) -> None:
+    def __init__(self, transformer: StyleTransformer, predictor: StylePredictor, photos: list[np.ndarray],
+                 style_images: list[np.ndarray], zero_shot_parameters: NormParams, device: torch.device) -> None:
         self.predictor, self.photos, self.style_images, self.device = predictor, photos, style_images, device
         with torch.no_grad(), autocast(device):
             self.features = [transformer.encode(to_tensor(p)[None].to(device)) for p in photos]
         self.style_statistics = pooled_statistics(predictor, style_images, device)
         self.zero_shot = self.measure(self.paint(transformer.decode, zero_shot_parameters))
 
-    def paint(self, decode, parameters) -> list[np.ndarray]:
+    def paint(self, decode: Callable[[torch.Tensor, NormParams], torch.Tensor],
+              parameters: NormParams) -> list[np.ndarray]:
         with torch.no_grad(), autocast(self.device):
             return [decode(f, parameters)[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() for f in self.features]
 
-    def measure(self, painted: list[np.ndarray]) -> dict:
+    def measure(self, painted: list[np.ndarray]) -> Scores:
         swd, swd_half = patch_swd_two_scales(painted, self.style_images)
         return {"swd": swd, "swd_half": swd_half,
                 "gap": statistics_gap(self.predictor, painted, self.style_images, self.device, self.style_statistics),
                 "edge_ssim": float(np.mean([edge_ssim(p, q) for p, q in zip(self.photos, painted)]))}
 
-    def score(self, style: _Style) -> dict:
+    def score(self, style: _Style) -> Scores:
         m = self.measure(self.paint(style.network.decode, style.norm_parameters(1)))
         z = self.zero_shot
         m["closeness"] = float(np.mean([m["swd"] / max(z["swd"], 1e-9), m["swd_half"] / max(z["swd_half"], 1e-9),
@@ -171,13 +180,29 @@ class _Validation:
         return m
 
 
-def snapshot_rank(scores: dict) -> tuple[int, float]:
+Scores = dict[str, float]  # a snapshot's figures on the validation photos ("readable" among them, a bool)
+
+
+class _RunState(TypedDict):
+    """The run's selection state: the best snapshot so far (tensors, its scores, its step) and the content
+    term's weight, raised each time a validation finds the photo less readable (kept in checkpoints)."""
+
+    step: int
+    best: dict[str, torch.Tensor] | None
+    best_scores: Scores | None
+    best_step: int
+    content_boost: float
+    validations: int
+
+
+def snapshot_rank(scores: Scores) -> tuple[int, float]:
     """Lower is better: any readable snapshot before any unreadable one; among readable ones the closest
     to the pictures, among unreadable ones (when none is readable) the most readable."""
     return (0, scores["closeness"]) if scores["readable"] else (1, -scores["edge_ssim"])
 
 
-def paint_with(transformer, tensors: dict[str, np.ndarray], images: list[np.ndarray], device) -> list[np.ndarray]:
+def paint_with(transformer: StyleTransformer, tensors: dict[str, np.ndarray], images: list[np.ndarray],
+               device: torch.device) -> list[np.ndarray]:
     """Paint ``images`` with a style given by its file tensors, as a render does: adapters merged into
     the shared network's kernels, the style's own norm parameters (else its embedding's)."""
     net = with_adapters(transformer, weight_deltas([(tensors, 1.0)]))
@@ -199,8 +224,9 @@ def paint_with(transformer, tensors: dict[str, np.ndarray], images: list[np.ndar
     return out
 
 
-def evaluate(transformer, predictor, trained: dict, zero_shot: dict, photos: list[np.ndarray],
-             style_images: list[np.ndarray], device) -> dict:
+def evaluate(transformer: StyleTransformer, predictor: StylePredictor, trained: dict[str, np.ndarray],
+             zero_shot: dict[str, np.ndarray], photos: list[np.ndarray], style_images: list[np.ndarray],
+             device: torch.device) -> JsonObject:
     """The quality gate's figures: trained against zero-shot on photos the training never saw."""
     ours, theirs = paint_with(transformer, trained, photos, device), paint_with(transformer, zero_shot, photos, device)
     swd_trained, swd_zero = patch_swd_two_scales(ours, style_images), patch_swd_two_scales(theirs, style_images)
@@ -217,14 +243,14 @@ def evaluate(transformer, predictor, trained: dict, zero_shot: dict, photos: lis
     }
 
 
-def swd_ratio(metrics: dict) -> float:
+def swd_ratio(metrics: JsonObject) -> float:
     """Trained over zero-shot patch SWD, both scales averaged (below 1: closer to the pictures)."""
     full = metrics["patch_swd_trained"] / max(metrics["patch_swd_zero_shot"], 1e-9)
     half = metrics["patch_swd_half_trained"] / max(metrics["patch_swd_half_zero_shot"], 1e-9)
-    return (full + half) / 2
+    return float((full + half) / 2)
 
 
-def gate(metrics: dict, preset: str) -> tuple[str, str]:
+def gate(metrics: JsonObject, preset: str) -> tuple[str, str]:
     """(verdict, one line for the user): is the trained style the result, and if not, what is better."""
     ratio = swd_ratio(metrics)
     closer = ratio < 1.0 and metrics["statistics_gap_trained"] <= metrics["statistics_gap_zero_shot"]
@@ -247,7 +273,7 @@ def held_out_photos(count: int = 3) -> list[np.ndarray]:
     return project_photos("held-out", count, (320, 224), 9001)
 
 
-def autocast(device: torch.device):
+def autocast(device: torch.device) -> contextlib.AbstractContextManager[object]:
     """bf16 mixed precision on CUDA (for the transformer and the predictor; losses in fp32)."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -306,7 +332,7 @@ def train_style(
     checkpoints = Checkpoints(checkpoint_dir_for(config))
     # the run's selection state: the best snapshot so far (tensors, its scores, its step) and the content
     # term's weight, raised each time a validation finds the photo less readable
-    run = {"step": 0, "best": None, "best_scores": None, "best_step": 0, "content_boost": 1.0, "validations": 0}
+    run = _RunState(step=0, best=None, best_scores=None, best_step=0, content_boost=1.0, validations=0)
     step = 0
     if resume:
         tensors, step, state = resume_run(checkpoints, config.name, config.settings(),
@@ -314,7 +340,10 @@ def train_style(
         style.load(with_prefix(tensors, "style."))
         discriminator.load_state_dict(with_prefix(tensors, "d."))
         best = with_prefix(tensors, "best.")
-        run.update({k: state.get(k, run[k]) for k in ("best_scores", "best_step", "content_boost", "validations")})
+        run["best_scores"] = state.get("best_scores", run["best_scores"])
+        run["best_step"] = state.get("best_step", run["best_step"])
+        run["content_boost"] = state.get("content_boost", run["content_boost"])
+        run["validations"] = state.get("validations", run["validations"])
         run["best"] = best or None
         progress.report(step / config.total_steps, f"Resuming at step {step}")
     run["step"] = step
@@ -332,21 +361,21 @@ def train_style(
         validation = _Validation(transformer, predictor, validation_photos(content_images), style_images,
                                  transformer.norm_parameters(zero_shot_embedding[None].to(device)), device)
 
-    def validate(at: int) -> dict:
+    def validate(at: int) -> Scores:
         """Score the style now; keep it if it is the best snapshot; if it lost readability, go back to
         the best readable snapshot and weigh the content term more from here on."""
         scores = validation.score(style)
         run["validations"] += 1
         if run["best_scores"] is None or snapshot_rank(scores) < snapshot_rank(run["best_scores"]):
             run["best"], run["best_scores"], run["best_step"] = style.tensors(), scores, at
-        elif not scores["readable"] and run["best_scores"]["readable"]:
+        elif not scores["readable"] and run["best_scores"]["readable"] and run["best"] is not None:
             style.load(run["best"])
         if not scores["readable"]:
             run["content_boost"] = min(run["content_boost"] * 2, CONTENT_BOOST_LIMIT)
         log.debug("step %d: validation %s (boost %.0f)", at, scores, run["content_boost"])
         return scores
 
-    def train_step() -> dict:
+    def train_step() -> dict[str, torch.Tensor]:
         content = batch(content_pool, rng, BATCH, config.size)
         real = batch(style_pool, rng, BATCH, config.size)
         with autocast(device):  # the networks that cost: the transformer and the predictor
@@ -400,6 +429,7 @@ def train_style(
         scores = validation.score(style)
         if chosen_scores is None or snapshot_rank(scores) < snapshot_rank(chosen_scores):
             chosen, chosen_scores, chosen_step = style.tensors(), scores, step
+    assert chosen is not None and chosen_scores is not None  # kept together: a snapshot was chosen above
     progress.report(0.97, "Measuring the result on held-out photos")
     trained = _numpy(chosen)
     photos = held_out if held_out is not None else held_out_photos()
@@ -434,7 +464,9 @@ def _numpy(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
     return {k: v.numpy() for k, v in tensors.items()}
 
 
-def _save(checkpoints, config, step, style, discriminator, opt_g, opt_d, rng, run) -> None:
+def _save(checkpoints: Checkpoints, config: StyleTrainingConfig, step: int, style: _Style,
+          discriminator: MultiScalePatchDiscriminator, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+          rng: np.random.Generator, run: _RunState) -> None:
     tensors = {f"style.{k}": v for k, v in style.tensors().items()}
     tensors.update({f"best.{k}": v for k, v in (run["best"] or {}).items()})
     tensors.update({f"d.{k}": v for k, v in discriminator.state_dict().items()})
@@ -443,4 +475,5 @@ def _save(checkpoints, config, step, style, discriminator, opt_g, opt_d, rng, ru
     r_tensors, r_meta = rng_state(rng)
     checkpoints.save({**tensors, **g_tensors, **d_tensors, **r_tensors},
                      {"step": step, "config": config.settings(), "opt_g": g_meta, "opt_d": d_meta, **r_meta,
-                      **{k: run[k] for k in ("best_scores", "best_step", "content_boost", "validations")}})
+                      "best_scores": run["best_scores"], "best_step": run["best_step"],
+                      "content_boost": run["content_boost"], "validations": run["validations"]})

@@ -24,7 +24,8 @@ def synthetic_look(rgb: np.ndarray) -> np.ndarray:
     blurred = np.asarray(Image.fromarray((np.clip(x, 0, 1) * 255).astype(np.uint8)).filter(
         ImageFilter.GaussianBlur(3)), np.float32) / 255
     x = x + 0.6 * (x - blurred)
-    return np.clip(x, 0, 1).astype(np.float32)
+    looked: np.ndarray = np.clip(x, 0, 1).astype(np.float32)
+    return looked
 
 
 def texture_style_set(count: int = 6, side: int = 320, seed: int = 3) -> list[np.ndarray]:
@@ -49,7 +50,8 @@ def texture_style_set(count: int = 6, side: int = 320, seed: int = 3) -> list[np
 def _vignette(h: int, w: int, strength: float) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     r2 = (((xx / max(w - 1, 1)) * 2 - 1) ** 2 + ((yy / max(h - 1, 1)) * 2 - 1) ** 2) / 2
-    return (1 - strength * r2)[..., None]
+    falloff: np.ndarray = (1 - strength * r2)[..., None]
+    return falloff
 
 
 def warm_split_tone(rgb: np.ndarray) -> np.ndarray:
@@ -64,7 +66,8 @@ def faded_film(rgb: np.ndarray) -> np.ndarray:
     x = luma + 0.65 * (x - luma)
     x = 0.12 + 0.78 * x
     x = x * np.array([1.02, 1.03, 0.92], np.float32) + np.array([0.0, 0.01, 0.02], np.float32)
-    return np.clip(x, 0, 1).astype(np.float32)
+    looked: np.ndarray = np.clip(x, 0, 1).astype(np.float32)
+    return looked
 
 
 def cool_contrast_vignette(rgb: np.ndarray) -> np.ndarray:
@@ -73,7 +76,8 @@ def cool_contrast_vignette(rgb: np.ndarray) -> np.ndarray:
     x = np.clip((x - 0.5) * 1.45 + 0.5, 0, 1)
     x = x * np.array([0.88, 0.97, 1.1], np.float32)
     x = x * _vignette(x.shape[0], x.shape[1], 0.6)
-    return np.clip(x, 0, 1).astype(np.float32)
+    looked: np.ndarray = np.clip(x, 0, 1).astype(np.float32)
+    return looked
 
 
 SYNTHETIC_LOOKS = {"warm split-tone": warm_split_tone, "faded film": faded_film,

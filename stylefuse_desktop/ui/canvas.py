@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QWidget
 
 from ..document.compositor import Box, RenderStore, composite, resize_map
 from ..document.document import Document
-from ..document.layers import ImageLayer, Layer
+from ..document.layers import ImageLayer
 from ..errors import BadInputError
 
 STYLE_MIME = "application/x-stylefuse-style"
@@ -122,19 +122,18 @@ class QtCanvas(QWidget):
         """Show ``doc`` with the paintings in ``renders``; the canvas listens to the document itself."""
         if self.doc is not None:
             self.doc.layers_changed.disconnect(self.refresh)
-            self.doc.layer_changed.disconnect(self._layer_changed)
+            self.doc.pixels_changed.disconnect(self._pixels_changed)
         self._end_move()
         self.doc, self.renders = doc, renders
         if doc is not None:
             doc.layers_changed.connect(self.refresh)
-            doc.layer_changed.connect(self._layer_changed)
+            doc.pixels_changed.connect(self._pixels_changed)
         self.brush_target = None
         self.fit()
         self.refresh()
 
-    def _layer_changed(self, layer_id: str, field: str) -> None:
-        if field not in Layer.COSMETIC:
-            self.refresh()
+    def _pixels_changed(self, layer_id: str) -> None:
+        self.refresh()
 
     @property
     def proxy_scale(self) -> float:

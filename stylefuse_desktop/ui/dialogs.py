@@ -23,6 +23,13 @@ from ..devices import DEVICE_LABELS
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 
 
+def _whole(value: object) -> int:
+    """A whole number read from the settings (an INI file keeps it as text)."""
+    if isinstance(value, (int, float, str)):
+        return int(value)
+    raise ValueError(f"a setting that should be a number holds {value!r}")
+
+
 @dataclass
 class Preferences:
     device: str = "auto"
@@ -34,15 +41,15 @@ class Preferences:
     @classmethod
     def load(cls, settings: QSettings | None = None) -> Preferences:
         settings = settings or QSettings()
-        version = int(settings.value("preferences/version", 1))
+        version = _whole(settings.value("preferences/version", 1))
         if version > 1:  # written by a newer StyleFuse: keep the defaults rather than misread
             return cls()
         defaults = cls()
         return cls(
             device=str(settings.value("preferences/device", defaults.device)),
-            tile_memory_mb=int(settings.value("preferences/tile_memory_mb", defaults.tile_memory_mb)),
-            autosave_minutes=int(settings.value("preferences/autosave_minutes", defaults.autosave_minutes)),
-            preview_side=int(settings.value("preferences/preview_side", defaults.preview_side)),
+            tile_memory_mb=_whole(settings.value("preferences/tile_memory_mb", defaults.tile_memory_mb)),
+            autosave_minutes=_whole(settings.value("preferences/autosave_minutes", defaults.autosave_minutes)),
+            preview_side=_whole(settings.value("preferences/preview_side", defaults.preview_side)),
             theme=str(settings.value("preferences/theme", defaults.theme)),
         )
 

@@ -12,6 +12,7 @@ import numpy as np
 from ..document.compositor import Painted, RenderStore
 from ..document.document import Document
 from ..document.layers import StyleRef
+from ..document.style_catalogue import StyleKind
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def style_from_image(path: Path, progress) -> StyleRef:
                                     info={"source": "image", "file": Path(path).name}, preview_png=buffer.getvalue()))
     progress.report(1.0, "Style ready")
     del torch
-    return StyleRef("image", name, data)
+    return StyleRef(StyleKind.IMAGE, name, data)
 
 
 def export_document(doc: Document, renders: RenderStore, path: Path, quality: int, layer_id: str | None,

@@ -31,7 +31,7 @@ from .gestures import track_drags
 class QtWeightRow(QWidget):
     """A name, a 0-100 slider, the normalised share, a brush toggle and a remove button."""
 
-    def __init__(self, title: str, value: float, share: float, paint_tip: str) -> None:
+    def __init__(self, title: str, value: float, paint_tip: str) -> None:
         super().__init__()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -39,7 +39,7 @@ class QtWeightRow(QWidget):
         self.title.setMinimumWidth(90)
         self.slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
         self.slider.setValue(round(value * 100))
-        self.share = QLabel(f"{share * 100:.0f}%")
+        self.share = QLabel()  # the panel writes every row's share once the rows are known
         self.share.setMinimumWidth(38)
         # two sliders at full read 50% each: say why, or the number looks like the slider's value
         self.share.setToolTip("Its share of the mix: the weights are scaled to add up to 100%")
@@ -167,7 +167,7 @@ class QtFusionPanel(QWidget):
         if layer is None:
             return
         for i, entry in enumerate(layer.styles):
-            row = QtWeightRow(entry.style.name, entry.weight, 0.0, "Paint where this style goes")
+            row = QtWeightRow(entry.style.name, entry.weight, "Paint where this style goes")
             track_drags(row.slider, lambda: self.doc, f"Style weight in {layer.name}")
             row.slider.valueChanged.connect(lambda v, i=i: self._style_weight(i, v))
             row.paint.toggled.connect(
@@ -176,7 +176,7 @@ class QtFusionPanel(QWidget):
             self.weights_layout.addWidget(row)
             self.rows.append(row)
         if not layer.styles:
-            empty = QtWeightRow("(no style yet)", 0, 0, "")
+            empty = QtWeightRow("(no style yet)", 0, "")
             empty.setEnabled(False)
             self.weights_layout.addWidget(empty)
             self.rows.append(empty)
@@ -222,7 +222,7 @@ class QtFusionPanel(QWidget):
                 name = self.doc.layer(source.layer_id).name
             except KeyError:
                 name = "(deleted layer)"
-            row = QtWeightRow(name, source.weight, 0.0, "Paint where this photo goes")
+            row = QtWeightRow(name, source.weight, "Paint where this photo goes")
             track_drags(row.slider, lambda: self.doc, f"Photo weight in {layer.name}")
             row.slider.valueChanged.connect(lambda v, i=i: self._source_weight(i, v))
             row.paint.toggled.connect(lambda on, i=i, n=name: self._paint_toggled(on, "source_mask", i, n))

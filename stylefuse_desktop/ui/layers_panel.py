@@ -6,6 +6,8 @@ from the document's events and never holds a second copy of the truth.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
@@ -78,7 +80,7 @@ class QtLayerRow(QWidget):
         self.update_from(panel, layer)
 
     def update_from(self, panel: QtLayersPanel, layer: Layer) -> None:
-        error = panel.errors.get(layer.id, "")
+        error = panel.failures.get(layer.id, "")
         self.eye.blockSignals(True)
         self.eye.setChecked(layer.visible)
         self.eye.setIcon(icons.eye(layer.visible))
@@ -162,7 +164,8 @@ class QtLayersPanel(QWidget):
         self.doc: Document | None = None
         self.renders: RenderStore | None = None
         self._rows: dict[str, QtLayerRow] = {}
-        self.errors: dict[str, str] = {}  # layer id -> why its painting failed (a marker on its row)
+        # layer id -> why its painting failed (a marker on its row): the paint scheduler's, read here
+        self.failures: Mapping[str, str] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
 
@@ -204,13 +207,14 @@ class QtLayersPanel(QWidget):
         layout.addLayout(buttons)
 
     # -- document wiring ---------------------------------------------------------------------------
-    def set_document(self, doc: Document | None, renders: RenderStore | None) -> None:
+    def set_document(self, doc: Document | None, renders: RenderStore | None,
+                     failures: Mapping[str, str] | None = None) -> None:
         if self.doc is not None:
             for signal, slot in ((self.doc.layers_changed, self.rebuild), (self.doc.layer_changed, self._layer_changed),
                                  (self.doc.selection_changed, self._selection_changed)):
                 signal.disconnect(slot)
         self.doc, self.renders = doc, renders
-        self.errors.clear()
+        self.failures = failures if failures is not None else {}
         if doc is not None:
             doc.layers_changed.connect(self.rebuild)
             doc.layer_changed.connect(self._layer_changed)
@@ -232,14 +236,6 @@ class QtLayersPanel(QWidget):
                 self._rows[layer.id] = row
         self.list.blockSignals(False)
         self._selection_changed(self.doc.selected_id if self.doc else "")
-
-    def set_error(self, layer_id: str, message: str) -> None:
-        """Mark a layer whose painting failed (``message`` empty: painted again, the marker goes)."""
-        if message:
-            self.errors[layer_id] = message
-        else:
-            self.errors.pop(layer_id, None)
-        self.refresh_thumbnails([layer_id])
 
     def refresh_thumbnails(self, layer_ids: list[str] | None = None) -> None:
         if self.doc is None:

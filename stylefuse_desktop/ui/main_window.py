@@ -224,7 +224,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.doc = doc
         self.painter.set_document(doc, renders)
         self.canvas.set_document(doc, self.painter.renders)
-        self.layers_panel.set_document(doc, self.painter.renders)
+        self.layers_panel.set_document(doc, self.painter.renders, self.painter.failures)
         self.fusion_panel.set_document(doc)
         if doc is not None:
             doc.layers_changed.connect(self._update_actions)
@@ -249,7 +249,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
 
     def _layer_failed(self, layer_id: str, message: str) -> None:
         """A marker on the failing layer, the reason in the log and the message bar (the others painted)."""
-        self.layers_panel.set_error(layer_id, message)
+        self.layers_panel.refresh_thumbnails([layer_id])  # its row reads the scheduler's failures
         if message and self.doc is not None:
             try:
                 name = self.doc.layer(layer_id).name

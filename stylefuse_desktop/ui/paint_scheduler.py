@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..document.compositor import Painted, RenderStore
 from ..document.document import Document
-from ..document.layers import Layer
 from ..document.operations import stale_layers
 from . import engine_jobs
 from .engine_jobs import EngineOptions
@@ -31,13 +30,18 @@ PAINT_KEY = "paint"
 VIEW_KEY = "view"  # the real pixels of the canvas's view (at zoom past the proxy's scale)
 
 
+def single_shot_timer(parent: QObject, interval_ms: int) -> QTimer:
+    return QTimer(parent, singleShot=True, interval=interval_ms)
+
+
 class PaintScheduler(QObject):
     painted = Signal(list)  # ids of the layers whose paintings just landed
     layer_failed = Signal(str, str)  # layer id, message (the layer keeps its last painting)
     failed = Signal(object, object)  # job, exception: a whole paint job failed
 
     def __init__(self, jobs: LatestOnly, scale: Callable[[], float], options: Callable[[], EngineOptions],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, timer: Callable[[QObject, int], QTimer] = single_shot_timer) -> None:
+        """``timer(parent, interval_ms)`` makes the single-shot timers (tests give a clock of their own)."""
         super().__init__(parent)
         self.jobs = jobs
         self._scale = scale  # the canvas's proxy scale, read when a paint is submitted
@@ -45,41 +49,39 @@ class PaintScheduler(QObject):
         self.doc: Document | None = None
         self.renders = RenderStore()
         self.engine_ready = False
-        self.interacting = False
         self.failures: dict[str, str] = {}  # layer id -> why its last paint failed
         self.submitted = 0  # paint jobs submitted (tests and benchmarks count them)
         self.view_jobs = 0  # view jobs submitted
         self._held: dict = {}  # the view jobs' full-size paintings by layer id (engine objects; jobs only)
         self._pending = False
-        self._soon = QTimer(self, singleShot=True, interval=0)  # one request per event-loop turn
+        self._soon = timer(self, 0)  # one request per event-loop turn
         self._soon.timeout.connect(self._submit)
-        self._throttle = QTimer(self, singleShot=True, interval=THROTTLE_MS)
+        self._throttle = timer(self, THROTTLE_MS)
         self._throttle.timeout.connect(self._throttle_ended)
 
     # -- the document ------------------------------------------------------------------------------
     def set_document(self, doc: Document | None, renders: RenderStore | None = None) -> None:
         if self.doc is not None:
             self.doc.layers_changed.disconnect(self.request)
-            self.doc.layer_changed.disconnect(self._layer_changed)
+            self.doc.pixels_changed.disconnect(self.request)
             self.doc.history.gesture_changed.disconnect(self._gesture_changed)
         self.cancel()
         self.doc = doc
         self.renders = renders or RenderStore()
         self.failures.clear()
         self._held = {}  # a new document: the last one's paintings go (a running job keeps its own)
-        self.interacting = False
         if doc is not None:
             doc.layers_changed.connect(self.request)
-            doc.layer_changed.connect(self._layer_changed)
+            doc.pixels_changed.connect(self.request)
             doc.history.gesture_changed.connect(self._gesture_changed)
         self.request()
 
-    def _layer_changed(self, layer_id: str, field: str) -> None:
-        if field not in Layer.COSMETIC:
-            self.request()
+    @property
+    def interacting(self) -> bool:
+        """A gesture is open (a slider or a tool held): paint drafts."""
+        return self.doc is not None and self.doc.history.in_gesture
 
     def _gesture_changed(self, on: bool) -> None:
-        self.interacting = on
         if not on:  # the hand is up: full quality now
             self._throttle.stop()
             self._pending = False

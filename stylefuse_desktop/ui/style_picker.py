@@ -51,6 +51,8 @@ def save_image_style(ref: StyleRef) -> Path:
     folder = image_styles_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{ref.key.split(':')[1]}{STYLE_EXTENSION}"
+    if ref.data is None:
+        raise ValueError(f"the built-in '{ref.name}' has no style file to keep")
     atomic_write_bytes(path, ref.data)
     return path
 
@@ -113,7 +115,7 @@ class QtStylePicker(QWidget):
     @property
     def favourites(self) -> list[str]:
         value = self.settings.value("styles/favourites", [])
-        return list(value) if isinstance(value, (list, tuple)) else ([value] if value else [])
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else ([str(value)] if value else [])
 
     def reload(self) -> None:
         """Rebuild the sections from the built-ins and the user's folders."""
