@@ -27,6 +27,7 @@ def test_the_bundle_carries_converted_weights_and_everything_the_app_reads(stage
     datas = build.data_files(staged)
     targets = {(Path(src).name, dest) for src, dest in datas}
     assert {("builtin_styles.json", "models"), ("builtin_embeddings.safetensors", "models"),
+            ("builtin_distilled.safetensors", "models"),
             ("sample_photo.jpg", "resources"), ("THIRD_PARTY_NOTICES", ".")} <= targets
     weights = [Path(src).name for src, dest in datas if dest == "models/weights"]
     assert len(weights) == 3 and all(name.endswith(".safetensors") for name in weights)
