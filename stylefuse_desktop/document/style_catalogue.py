@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import locations
 from ..errors import BadInputError
-from .style_file import STYLE_EXTENSION, StyleFile, read_style_bytes, read_style_name, style_from_bytes
+from .style_file import STYLE_EXTENSION, StyleFile, read_style, read_style_name
 from .user_files import printable
 
 log = logging.getLogger(__name__)
@@ -146,8 +146,8 @@ def read_stored(kind: StyleKind, path: Path) -> StoredStyle:
     cached = _stored.get((kind, path))
     if cached is None or cached[0] != stamp:
         try:
-            data = read_style_bytes(path)
-            cached = (stamp, StoredStyle(kind, path, style_from_bytes(data, origin=printable(path)), data))
+            data, style = read_style(path)
+            cached = (stamp, StoredStyle(kind, path, style, data))
         except BadInputError as exc:
             cached = (stamp, exc)
         _stored[(kind, path)] = cached

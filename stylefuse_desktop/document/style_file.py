@@ -217,7 +217,13 @@ def read_style_name(path: str | os.PathLike[str]) -> str:
 
 
 def read_style_file(path: str | os.PathLike[str]) -> StyleFile:
-    return style_from_bytes(read_style_bytes(path), origin=printable(path))
+    return read_style(path)[1]
+
+
+def read_style(path: str | os.PathLike[str]) -> tuple[bytes, StyleFile]:
+    """A style file's bytes, read once, and the style parsed from them."""
+    data = read_style_bytes(path)
+    return data, style_from_bytes(data, origin=printable(path))
 
 
 def read_style_bytes(path: str | os.PathLike[str]) -> bytes:
