@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
@@ -329,6 +330,8 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self._show_busy()
 
     def _job_finished(self, job: Job) -> None:
+        if not shiboken6.isValid(self):  # a job that outlived its window (deleted, not closed) ends unheard
+            return
         if job in self._active_jobs:
             self._active_jobs.remove(job)
         self._show_busy()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
@@ -359,6 +360,8 @@ class QtTrainDialog(QDialog):
             return  # an unfinished form has no checkpoint
 
         def found(exists: bool) -> None:
+            if not shiboken6.isValid(self):  # the answer came after the dialog was deleted
+                return
             self._has_checkpoint = bool(exists)
             self._update_buttons()
 
