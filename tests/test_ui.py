@@ -557,3 +557,37 @@ def test_style_thumbnails_come_from_the_disk_cache_on_the_next_start(window, qtb
     qtbot.waitUntil(lambda: again.engine_ready and not again.jobs.busy(), timeout=PAINT_TIMEOUT)
     assert not calls  # nothing painted again: every thumbnail came from the cache
     again.close()
+
+
+def test_a_job_that_answers_after_its_window_is_deleted_ends_unheard(qtbot, tmp_path, monkeypatch):
+    """The training dialog's checkpoint check runs in the window's job list; its answer (and the job's
+    end) may arrive after the window and the dialog are deleted. Nothing may touch the deleted widgets
+    (pytest-qt fails the test on any exception raised in the event loop)."""
+    import threading
+
+    import shiboken6
+
+    from stylefuse_desktop.ui import train_dialog
+    from stylefuse_desktop.ui.main_window import MainWindow
+
+    release, answered = threading.Event(), threading.Event()
+
+    def slow_check(config, progress):
+        release.wait(10)
+        answered.set()
+        return True
+
+    monkeypatch.setattr(train_dialog, "_checkpoint_exists", slow_check)
+    (tmp_path / "art").mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 48, 3), np.uint8)).save(tmp_path / "art" / "a.png")
+    win = MainWindow()
+    dialog = win.train_dialog()
+    dialog.styles.edit.setText(str(tmp_path / "art"))
+    dialog.styles.scan()
+    dialog.name.setText("Late")
+    dialog._check_checkpoint()
+    shiboken6.delete(win)  # deleted (as at the end of a session), not closed: its jobs are not cancelled
+    assert not shiboken6.isValid(dialog)
+    release.set()
+    qtbot.waitUntil(answered.is_set, timeout=10_000)
+    qtbot.wait(300)  # the answer's queued signals reach the UI thread here
