@@ -51,17 +51,16 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from stylefuse_desktop.engine.device import compile_mode, expect_repeated_sizes, select_device
+    from stylefuse_desktop.engine.device import compile_mode, select_device
     from stylefuse_desktop.engine.render import RenderSettings, render_image
     from stylefuse_desktop.engine.styles import parse_mix
 
     label = args.label or (f"compile={compile_mode()} cudnn_benchmark="
-                           f"{os.environ.get('STYLEFUSE_CUDNN_BENCHMARK', 'folder')} precision={args.precision}")
+                           f"{os.environ.get('STYLEFUSE_CUDNN_BENCHMARK', '0')} precision={args.precision}")
     style_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-engine-style-{os.getpid()}.png"
     Image.fromarray(sample_photo_array((512, 512))[:, ::-1]).save(style_path)
     settings = RenderSettings(device=args.device, precision=args.precision)
     select_device(args.device)
-    expect_repeated_sizes(True)  # steady state: the second photo of a folder
     cuda = args.device == "cuda"
 
     def sync() -> None:

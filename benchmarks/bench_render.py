@@ -185,25 +185,27 @@ def gpu_tables(work: Path, style_image: Path, quick: bool, budget: Budget, image
 
     one = photo_folder(work / f"gpu-one-{side}", side, 1)
     many = photo_folder(work / f"gpu-many-{side}", side, count)
-    # cuDNN tunes itself for a folder but not for one photo: forced on in both runs here, so the one-photo
-    # run pays the same trials and the difference is the steady cost of the other photos
-    os.environ["STYLEFUSE_CUDNN_BENCHMARK"] = "1"
+
+    def folder_row(label: str, mode: str) -> None:
+        """Steady ms/photo (the difference between the folder and one photo) and the whole folder's wall time."""
+
+        def measure():
+            t_one = min(run_tool("ours", mode, one, work, side, style_image, cuda)[0] for _ in range(2))
+            t_many = min(run_tool("ours", mode, many, work, side, style_image, cuda)[0] for _ in range(2))
+            return max(t_many - t_one, 0.0) / (count - 1), t_many
+        result = attempt(f"folder {label} ours", measure)
+        if result is not None:
+            steady, whole = result
+            print(f"  folder {side}x{side} {label}: ours {steady * 1000:.1f} ms/photo steady, {count} photos "
+                  f"{whole:.2f} s whole process", flush=True)
+            rows_folder.append([label, f"{side}x{side}", str(count), f"{steady * 1000:.1f}", f"{whole:.2f}"])
+
     for mode in ("builtin", "style image"):
-        ours = attempt(f"folder {mode} ours", lambda m=mode: per_image_seconds(
-            lambda: run_tool("ours", m, one, work, side, style_image, cuda),
-            lambda: run_tool("ours", m, many, work, side, style_image, cuda), count))
-        if ours is not None:
-            print(f"  folder {side}x{side} {mode}: ours {ours * 1000:.1f} ms/photo steady", flush=True)
-            rows_folder.append([mode, f"{side}x{side}", str(count), f"{ours * 1000:.1f}"])
+        folder_row(mode, mode)
     # the same folder painted one photo per pass (STYLEFUSE_BATCH=1): what batching buys
     os.environ["STYLEFUSE_BATCH"] = "1"
-    ours = attempt("folder builtin ours, batch 1", lambda: per_image_seconds(
-        lambda: run_tool("ours", "builtin", one, work, side, style_image, cuda),
-        lambda: run_tool("ours", "builtin", many, work, side, style_image, cuda), count))
-    del os.environ["STYLEFUSE_BATCH"], os.environ["STYLEFUSE_CUDNN_BENCHMARK"]
-    if ours is not None:
-        print(f"  folder {side}x{side} builtin, one photo per pass: ours {ours * 1000:.1f} ms/photo steady", flush=True)
-        rows_folder.append(["builtin, batch 1", f"{side}x{side}", str(count), f"{ours * 1000:.1f}"])
+    folder_row("builtin, batch 1", "builtin")
+    del os.environ["STYLEFUSE_BATCH"]
     for width, height in large:
         src = photo_folder(work / f"gpu-large-{width}", height, 1, width=width) / "photo00.png"
         for mode in ("builtin", "style image") if width * height <= 12_000_000 else ("builtin",):
@@ -215,18 +217,10 @@ def gpu_tables(work: Path, style_image: Path, quick: bool, budget: Budget, image
                 print(f"  {width}x{height} {mode}: ours {seconds:.2f} s whole process, host peak {peak:.0f} MiB",
                       flush=True)
                 rows_large.append([f"{width}x{height}", mode, f"{seconds:.2f}", f"{peak:.0f}"])
-        if width * height == 12_000_000:  # a single photo: is cuDNN's autotuning worth its trials?
-            os.environ["STYLEFUSE_CUDNN_BENCHMARK"] = "1"
-            result = attempt("4000x3000 builtin, cudnn autotuning", lambda s=src: best_of_two(
-                "ours", "builtin", s, work, 4000, style_image, cuda))
-            del os.environ["STYLEFUSE_CUDNN_BENCHMARK"]
-            if result is not None:
-                print(f"  {width}x{height} builtin with cuDNN autotuning: ours {result[0]:.2f} s", flush=True)
-                rows_large.append([f"{width}x{height}", "builtin, cudnn autotuning", f"{result[0]:.2f}",
-                                   f"{result[1]:.0f}"])
     print(f"\nGPU columns, {cuda[1]} (whole processes, PNG in and out)\n", flush=True)
     if rows_folder:
-        print(table(["style", "size", "photos", "ours ms/photo steady"], rows_folder), flush=True)
+        print(table(["style", "size", "photos", "ours ms/photo steady", "ours whole folder s"], rows_folder),
+              flush=True)
     if rows_large:
         print()
         print(table(["photo", "style", "ours whole process s", "ours host peak MiB"], rows_large), flush=True)

@@ -315,7 +315,7 @@ def _render(args: argparse.Namespace) -> int:
     pipeline = FolderPipeline(files, read, lambda exc: isinstance(exc, BadInputError))
     try:
         with _loading_modules():
-            from .engine.device import expect_repeated_sizes, folder_batch, select_device
+            from .engine.device import folder_batch, select_device
             from .engine.render import RenderSettings, render_batch, render_image
 
         settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color,
@@ -323,7 +323,6 @@ def _render(args: argparse.Namespace) -> int:
                                   precision=args.precision)
         # a GPU hands back finished 8-bit pixels; a CPU render leaves the conversion to the encoders
         device = select_device(settings.device)
-        expect_repeated_sizes(len(files) > 2)
         as_uint8 = device.type != "cpu"
         batch = 1 if style_masks else folder_batch(device)
     except BaseException:

@@ -56,16 +56,13 @@ def test_the_load_meter_waits_out_a_too_short_window(monkeypatch):
     assert slept == [pytest.approx(0.09)]
 
 
-@pytest.mark.parametrize("switch, repeated, expected", [("", True, True), ("", False, False),
-                                                        ("0", True, False), ("1", False, True)])
-def test_cudnn_autotuning_for_folders_unless_the_switch_says_otherwise(monkeypatch, switch, repeated, expected):
-    before = torch.backends.cudnn.benchmark
-    monkeypatch.setenv("STYLEFUSE_CUDNN_BENCHMARK", switch)
-    try:
-        device.expect_repeated_sizes(repeated)
-        assert torch.backends.cudnn.benchmark is expected
-    finally:
-        torch.backends.cudnn.benchmark = before
+@pytest.mark.parametrize("switch, expected", [(None, False), ("", False), ("0", False), ("1", True), ("on", True)])
+def test_cudnn_autotuning_only_when_the_switch_asks(monkeypatch, switch, expected):
+    if switch is None:
+        monkeypatch.delenv("STYLEFUSE_CUDNN_BENCHMARK", raising=False)
+    else:
+        monkeypatch.setenv("STYLEFUSE_CUDNN_BENCHMARK", switch)
+    assert device.cudnn_autotuning() is expected
 
 
 def test_cpu_tiles_grow_with_free_memory_within_bounds(monkeypatch):
