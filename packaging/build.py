@@ -49,6 +49,8 @@ def data_files(staged_weights: Path) -> list[tuple[str, str]]:
     pairs += [(str(p), "models") for p in sorted((ROOT / "models").glob("*.safetensors"))]
     pairs += [(str(p), "models/weights") for p in sorted(staged_weights.glob("*.safetensors"))]
     pairs += [(str(ROOT / "resources" / "sample_photo.jpg"), "resources")]
+    shipped = ROOT / "resources" / "training-photos"
+    pairs += [(str(p), str(p.parent.relative_to(ROOT))) for p in sorted(shipped.glob("*/*.png"))]
     pairs += [(str(p), "packaging/icons") for p in sorted((ROOT / "packaging" / "icons").glob("*"))]
     pairs += [(str(ROOT / "THIRD_PARTY_NOTICES"), ".")]
     missing = [src for src, _ in pairs if not Path(src).is_file()]

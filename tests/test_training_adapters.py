@@ -264,6 +264,25 @@ def test_content_photos_are_generated_once_then_read_from_the_cache(monkeypatch)
     assert first[0].shape == (48, 64, 3)
 
 
+def test_the_shipped_training_photos_are_read_not_generated_and_are_the_generators_own(monkeypatch):
+    from stylefuse_desktop.document.image_io import to_uint8
+    from stylefuse_desktop.samples import sample_landscapes
+    from stylefuse_desktop.training.data import SHIPPED_PHOTO_SETS, default_content
+    from stylefuse_desktop.training.style_trainer import held_out_photos
+
+    import stylefuse_desktop.samples as samples
+
+    kind, count, size, first_seed = SHIPPED_PHOTO_SETS[-1]
+    made = to_uint8(sample_landscapes(1, size=size, first_seed=first_seed)[0])
+    monkeypatch.setattr(samples, "sample_landscapes", lambda *a, **k: pytest.fail("generated, not read"))
+    content, held = default_content(), held_out_photos()
+    assert len(content) == SHIPPED_PHOTO_SETS[0][1] and len(held) == count
+    assert content[0].shape == (320, 480, 3) and held[0].shape == (size[1], size[0], 3)
+    # what is shipped is what resources/make_training_photos.py draws (a pixel may round differently elsewhere)
+    assert np.abs(to_uint8(held[0]).astype(int) - made).max() <= 1
+    assert not np.array_equal(held[0], held[1])
+
+
 def test_a_crop_gets_the_position_channels_of_its_place_in_the_frame():
     from stylefuse_desktop.engine.networks.look import position_channels
 

@@ -115,42 +115,58 @@ def load_pairs(before: Path, after: Path) -> Loaded:
 
 
 PROJECT_PHOTOS_VERSION = 1
+# (kind, count, (width, height), first seed) of the sets the app ships: the content photos of a run
+# given none, and the quality gate's held-out photos (seeds training never uses)
+CONTENT_PHOTOS = ("content", 6, (480, 320), 101)
+GATE_PHOTOS = ("held-out", 3, (320, 224), 9001)
+SHIPPED_PHOTO_SETS = (CONTENT_PHOTOS, GATE_PHOTOS)
+
+
+def project_photo_name(kind: str, size: tuple[int, int], seed: int) -> str:
+    """Where one project photo lives, below the shipped folder and the cache alike."""
+    return f"{kind}-v{PROJECT_PHOTOS_VERSION}-{size[0]}x{size[1]}/{seed}.png"
 
 
 def project_photos(kind: str, count: int, size: tuple[int, int], first_seed: int) -> list[np.ndarray]:
-    """The project's own generated landscapes, made once and kept as PNGs in the cache folder (reading
-    them back takes milliseconds; generating them takes seconds): never regenerated per run."""
+    """The project's own generated landscapes: those the app ships (``resources/training-photos``,
+    made by ``resources/make_training_photos.py``) are read from there; any other is generated once and
+    kept as a PNG in the cache folder. Reading takes milliseconds, generating ~1 s a photo of one core
+    (11 s of a first fast training run on a GPU machine, longer than its training steps)."""
     from PIL import Image
 
     from .. import locations
     from ..document.atomic import atomic_path
 
-    folder = locations.cache_dir() / "training-photos" / f"{kind}-v{PROJECT_PHOTOS_VERSION}-{size[0]}x{size[1]}"
-    paths = [folder / f"{first_seed + i}.png" for i in range(count)]
     out = []
-    for seed, path in zip(range(first_seed, first_seed + count), paths):
-        try:
-            with Image.open(path) as im:
-                out.append(np.asarray(im.convert("RGB"), np.float32) / 255.0)
-            continue
-        except (OSError, ValueError):
-            pass
-        from ..samples import sample_landscapes
+    for seed in range(first_seed, first_seed + count):
+        name = project_photo_name(kind, size, seed)
+        path = locations.cache_dir() / "training-photos" / name
+        for candidate in (locations.resources_dir() / "training-photos" / name, path):
+            try:
+                with Image.open(candidate) as im:
+                    if im.size == size:
+                        out.append(np.asarray(im.convert("RGB"), np.float32) / 255.0)
+                        break
+            except (OSError, ValueError):
+                pass
+        else:
+            from ..samples import sample_landscapes
 
-        pixels = to_uint8(sample_landscapes(1, size=size, first_seed=seed)[0])
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with atomic_path(path) as tmp:
-                Image.fromarray(pixels).save(tmp, format="PNG")
-        except OSError as exc:  # a read-only cache only costs time
-            log.warning("cannot cache the training photo %s: %s", path, exc)
-        out.append(pixels.astype(np.float32) / 255)
+            pixels = to_uint8(sample_landscapes(1, size=size, first_seed=seed)[0])
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(path) as tmp:
+                    Image.fromarray(pixels).save(tmp, format="PNG")
+            except OSError as exc:  # a read-only cache only costs time
+                log.warning("cannot cache the training photo %s: %s", path, exc)
+            out.append(pixels.astype(np.float32) / 255)
     return out
 
 
-def default_content(count: int = 6) -> list[np.ndarray]:
-    """Content photos when the user gives none: the project's generated landscapes (cached)."""
-    return project_photos("content", count, (480, 320), 101)
+def default_content(count: int = CONTENT_PHOTOS[1]) -> list[np.ndarray]:
+    """Content photos when the user gives none: the project's generated landscapes (shipped)."""
+    kind, _, size, first_seed = CONTENT_PHOTOS
+    return project_photos(kind, count, size, first_seed)
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:

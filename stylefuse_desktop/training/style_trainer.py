@@ -52,6 +52,7 @@ from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
 from .config import StyleTrainingConfig, next_preset
 from .data import (
+    GATE_PHOTOS,
     STYLE_VIEW,
     batch,
     centre_batch,
@@ -268,9 +269,10 @@ def gate(metrics: JsonObject, preset: str) -> tuple[str, str]:
                              f"{offer}.")
 
 
-def held_out_photos(count: int = 3) -> list[np.ndarray]:
+def held_out_photos(count: int = GATE_PHOTOS[1]) -> list[np.ndarray]:
     """Photos for the gate, never trained on: the project's landscapes with seeds training never uses."""
-    return project_photos("held-out", count, (320, 224), 9001)
+    kind, _, size, first_seed = GATE_PHOTOS
+    return project_photos(kind, count, size, first_seed)
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager[object]:
