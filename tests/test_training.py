@@ -221,3 +221,22 @@ class RecordingEvents(RecordingProgress):
 
     def observe(self, event) -> None:
         self.events.append(event)
+
+
+def test_periodic_checkpoints_come_every_n_steps_but_no_more_often_than_every_ten_seconds(monkeypatch):
+    from stylefuse_desktop.training import run
+
+    clock = [0.0]
+    monkeypatch.setattr(run.time, "perf_counter", lambda: clock[0])
+
+    def step_taking(seconds):
+        def train_step():
+            clock[0] += seconds
+            return {"loss": torch.tensor(0.0)}
+        return train_step
+
+    for seconds_a_step, expected in [(1.0, [25, 50, 75]), (0.05, []), (0.25, [50])]:
+        clock[0], saved = 0.0, []
+        run.run_loop(RecordingProgress(), 0, 100, step_taking(seconds_a_step), lambda: np.zeros((2, 2, 3)),
+                     saved.append, 25, torch.device("cpu"))
+        assert saved == expected, seconds_a_step

@@ -42,6 +42,12 @@ class MultiScalePatchDiscriminator(nn.Module):
                 x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
         return out
 
+    def real_and_fake(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Scores of real and of made pictures from one pass: each picture is judged alone, so one batch
+        gives each its own scores, in half the launches (and one power iteration of the spectral norms)."""
+        scores = self(torch.cat([real, fake]))
+        return [s[: len(real)] for s in scores], [s[len(real) :] for s in scores]
+
 
 class ConditionalPatchDiscriminator(MultiScalePatchDiscriminator):
     """D(x, y): the source and a result, concatenated in channels."""
@@ -52,3 +58,8 @@ class ConditionalPatchDiscriminator(MultiScalePatchDiscriminator):
     def judge(self, source: torch.Tensor, result: torch.Tensor) -> list[torch.Tensor]:
         scores: list[torch.Tensor] = self(torch.cat([source, result], dim=1))
         return scores
+
+    def judge_real_and_fake(self, source: torch.Tensor, real: torch.Tensor,
+                            fake: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """D(x, y) and D(x, G(x)) from one pass."""
+        return self.real_and_fake(torch.cat([source, real], dim=1), torch.cat([source, fake], dim=1))

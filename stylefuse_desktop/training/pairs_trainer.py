@@ -24,7 +24,7 @@ from .data import load_pairs, paired_batch, prepare, to_tensor
 from .discriminator import ConditionalPatchDiscriminator
 from .losses import discriminator_hinge, generator_hinge
 from .metrics import psnr
-from .run import TrainResult, checkpoint_dir_for, png_bytes, run_loop, small
+from .run import TrainResult, adam, checkpoint_dir_for, png_bytes, run_loop, small
 
 if TYPE_CHECKING:
     from ..engine.networks.look import LookGenerator
@@ -80,8 +80,8 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     with torch.inference_mode(False):
         generator = LookGenerator().to(device)
         discriminator = ConditionalPatchDiscriminator().to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-3, betas=(0.5, 0.99))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.99))
+    opt_g = adam(generator.parameters(), 2e-3, (0.5, 0.99), device)
+    opt_d = adam(discriminator.parameters(), 2e-4, (0.5, 0.99), device)
     pool = prepare([img for i in train_idx for img in pairs[i]], config.size, device)
 
     checkpoints = Checkpoints(checkpoint_dir_for(config))
@@ -99,7 +99,7 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
         x, y, positions = paired_batch(pool, rng, BATCH, config.size)
         # fp32 throughout: the look network is tiny, and its colour corrections need the precision
         fake = generator(x, positions=positions)
-        d_loss = discriminator_hinge(discriminator.judge(x, y), discriminator.judge(x, fake.detach()))
+        d_loss = discriminator_hinge(*discriminator.judge_real_and_fake(x, y, fake.detach()))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()

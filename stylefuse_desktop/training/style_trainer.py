@@ -75,6 +75,7 @@ from .losses import (
 from .metrics import edge_ssim, patch_swd_two_scales, pooled_statistics, statistics_gap
 from .run import (  # noqa: F401  (save_result and TrainResult are imported from here by callers)
     TrainResult,
+    adam,
     checkpoint_dir_for,
     output_path,
     png_bytes,
@@ -320,9 +321,10 @@ def train_style(
     with torch.inference_mode(False):
         style = _Style(transformer, zero_shot_embedding, config.seed)
         discriminator = MultiScalePatchDiscriminator(3).to(device)
-    opt_g = torch.optim.Adam([{"params": adapter_parameters(style.network), "lr": LEARNING_RATES["adapters"]},
-                              {"params": style.norm_list(), "lr": LEARNING_RATES["norms"]}], betas=(0.5, 0.99))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=LEARNING_RATES["discriminator"], betas=(0.5, 0.99))
+    opt_g = adam([{"params": adapter_parameters(style.network), "lr": LEARNING_RATES["adapters"]},
+                  {"params": style.norm_list(), "lr": LEARNING_RATES["norms"]}],
+                 LEARNING_RATES["adapters"], (0.5, 0.99), device)
+    opt_d = adam(discriminator.parameters(), LEARNING_RATES["discriminator"], (0.5, 0.99), device)
 
     # everything the loop reads is prepared once, on the training device
     view = max(STYLE_VIEW, config.size)
@@ -385,7 +387,7 @@ def train_style(
                 features = transformer.encode(content)
             painted = style.network.decode(features, style.norm_parameters(BATCH)).float()
         # the discriminator stays in fp32 (small; its spectral norm's power iteration wants fp32)
-        d_loss = discriminator_hinge(discriminator(real), discriminator(painted.detach()))
+        d_loss = discriminator_hinge(*discriminator.real_and_fake(real, painted.detach()))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
