@@ -316,13 +316,14 @@ def _render(args: argparse.Namespace) -> int:
     try:
         with _loading_modules():
             from .engine.device import folder_batch, select_device
+
+            device = select_device(args.device)  # first: a GPU's set-up goes on while the rest loads
             from .engine.render import RenderSettings, render_batch, render_image
 
         settings = RenderSettings(strength=args.strength, preserve_color=args.preserve_color,
                                   stroke_size=args.stroke_size, scale=args.scale, device=args.device, tile=args.tile,
                                   precision=args.precision)
         # a GPU hands back finished 8-bit pixels; a CPU render leaves the conversion to the encoders
-        device = select_device(settings.device)
         as_uint8 = device.type != "cpu"
         batch = 1 if style_masks else folder_batch(device)
     except BaseException:

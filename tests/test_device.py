@@ -95,3 +95,39 @@ def test_a_render_fits_its_threads_and_gives_the_count_back(monkeypatch, restore
     assert seen == [1] and torch.get_num_threads() == 2
     device.select_device("cpu")  # choosing a device (training does) leaves the count alone
     assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("switch, warmed", [(None, True), ("0", False)])
+def test_choosing_cuda_makes_its_context_in_the_background_unless_switched_off(monkeypatch, switch, warmed):
+    import threading
+
+    calls = []
+    done = threading.Event()
+
+    def fake_empty(*args, **kwargs):
+        calls.append((threading.current_thread().name, kwargs.get("device")))
+        done.set()
+
+    if switch is None:
+        monkeypatch.delenv("STYLEFUSE_CUDA_WARMUP", raising=False)
+    else:
+        monkeypatch.setenv("STYLEFUSE_CUDA_WARMUP", switch)
+    monkeypatch.setattr(device.torch, "empty", fake_empty)
+    before = torch.backends.cudnn.benchmark
+    try:
+        device.configure_cuda.__wrapped__()
+        done.wait(5 if warmed else 0.3)
+    finally:
+        torch.backends.cudnn.benchmark = before
+    assert calls == ([("cuda-warm-up", "cuda")] if warmed else [])
+
+
+def test_free_gpu_memory_is_asked_of_the_driver_at_most_once_a_second(monkeypatch):
+    asked, clock = [], [100.0]
+    monkeypatch.setattr(device.torch.cuda, "mem_get_info", lambda d: asked.append(d) or (len(asked) * 2**30, 2**34))
+    monkeypatch.setattr(device.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(device, "_free_memory", {})
+    gpu = torch.device("cuda", 0)
+    assert [device.free_device_memory(gpu) for _ in range(5)] == [2**30] * 5
+    clock[0] += 1.5
+    assert device.free_device_memory(gpu) == 2 * 2**30 and len(asked) == 2

@@ -23,7 +23,15 @@ from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .adapters import with_adapters
 from .color import luminance_match, transfer_luminance
-from .device import compile_mode, fitted_threads, host_tensor, select_device, to_uint8_image, upload
+from .device import (
+    compile_mode,
+    fitted_threads,
+    free_device_memory,
+    host_tensor,
+    select_device,
+    to_uint8_image,
+    upload,
+)
 from .embeddings import predict_embedding
 from .looks import apply_looks, is_look
 from .networks.multistyle import MultiStyleNet
@@ -232,8 +240,7 @@ def keeps_boundaries(device: torch.device, pixels: int) -> bool:
     (at most ~48 bytes a pixel: 8 channels at full size and 16 at half), so nothing crosses to the host."""
     if device.type != "cuda":
         return False
-    free, _ = torch.cuda.mem_get_info(device)
-    return pixels * 48 < free / 4
+    return pixels * 48 < free_device_memory(device) / 4
 
 
 def _paint(prepared: Prepared, plan: PaintPlan, settings: RenderSettings, device: torch.device, progress: Progress,

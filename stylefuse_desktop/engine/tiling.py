@@ -22,6 +22,7 @@ import torch
 from ..errors import StyleFuseError
 from ..memory import release_memory
 from ..progress import NullProgress, Progress, raise_if_cancelled
+from .device import free_device_memory
 from .norm_plan import NormPlan, Region
 
 log = logging.getLogger(__name__)
@@ -207,8 +208,7 @@ def auto_tile_size(device: torch.device, bytes_per_pixel: int = 320, budget_mb: 
     """Tile side from the memory a tile may use: the free device memory on a GPU, else a budget."""
     if budget_mb is None:
         if device.type == "cuda":
-            free, _ = torch.cuda.mem_get_info(device)
-            budget_mb = int(free / 2**20 * 0.5)
+            budget_mb = int(free_device_memory(device) / 2**20 * 0.5)
         else:
             budget_mb = cpu_tile_budget_mb()
     side = int(math.sqrt(budget_mb * 2**20 / bytes_per_pixel))

@@ -53,9 +53,11 @@ def sample_box(x: torch.Tensor, rows: range, cols: range, height: int, width: in
     """Pixels ``rows`` x ``cols`` of ``x`` resized to (height, width), as F.interpolate(align_corners=False)
     would give them: every output pixel depends only on its own position, so any box of the full-size
     result is exactly that box of the whole."""
-    ys = (torch.arange(rows.start, rows.stop, dtype=torch.float32) + 0.5) / height * 2 - 1
-    xs = (torch.arange(cols.start, cols.stop, dtype=torch.float32) + 0.5) / width * 2 - 1
-    grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1)[None].to(x.device)
+    # the grid is made where ``x`` is: made on the host, a 12 MP photo's three grids crossed to a GPU
+    # as 288 MB (a quarter of a second of an H100 machine's whole render)
+    ys = (torch.arange(rows.start, rows.stop, dtype=torch.float32, device=x.device) + 0.5) / height * 2 - 1
+    xs = (torch.arange(cols.start, cols.stop, dtype=torch.float32, device=x.device) + 0.5) / width * 2 - 1
+    grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1)[None]
     return F.grid_sample(x, grid, mode=mode, padding_mode="border", align_corners=False)
 
 
