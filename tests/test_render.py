@@ -207,3 +207,28 @@ def test_box_mean_is_the_window_average_with_edges_replicated(shape, channels_la
         out = box_mean(x, radius)
         assert out.shape == x.shape
         torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+
+
+def test_upsampled_boxes_cut_from_one_whole_resampling_match_boxes_sampled_alone(monkeypatch):
+    from stylefuse_desktop.engine import upsample
+
+    g = torch.Generator().manual_seed(3)
+    painting, small_photo, photo = torch.rand(1, 3, 40, 56, generator=g), torch.rand(1, 3, 40, 56, generator=g), \
+        torch.rand(1, 3, 100, 140, generator=g)
+    boxes = [(range(0, 100), range(0, 140)), (range(13, 61), range(7, 99)), (range(99, 100), range(0, 1))]
+
+    def boxes_of(limit):
+        monkeypatch.setattr(upsample, "WHOLE_PIXELS", limit)
+        up = upsample.Upsampler(painting, small_photo, 100, 140)
+        out = [up.box(r, c, photo[..., r.start : r.stop, c.start : c.stop]) for r, c in boxes]
+        return out, up._whole
+
+    alone, kept_none = boxes_of(0)
+    cut, kept = boxes_of(100 * 140)
+    assert kept_none is None and set(kept) == {"painting", "luma", "gain"}  # each resampled once, whole
+    for a, b in zip(alone, cut):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-5)
+    again = upsample.Upsampler(painting, small_photo, 100, 140)
+    first = again.box(*boxes[1], photo[..., 13:61, 7:99]).clone()
+    again.box(*boxes[0], photo)  # a box never changes what the next is cut from
+    assert torch.equal(again.box(*boxes[1], photo[..., 13:61, 7:99]), first)

@@ -61,9 +61,17 @@ def sample_box(x: torch.Tensor, rows: range, cols: range, height: int, width: in
     return F.grid_sample(x, grid, mode=mode, padding_mode="border", align_corners=False)
 
 
+WHOLE_PIXELS = 4_200_000  # up to this output size (2048x2048, 4 MP) the resamplings are made whole, once
+
+
 class Upsampler:
     """Brings a painting made at (h, w) to (height, width), any box at a time; the detail gain is
-    measured once on the whole small painting."""
+    measured once on the whole small painting.
+
+    Up to ``WHOLE_PIXELS`` each resampling is made once for the whole output (``F.interpolate``: on a
+    CPU 2-3x faster than sampling a grid, ~40 ms of a 1024 px photo's ~170) and boxes are cut from it,
+    for ~28 bytes a pixel kept; larger outputs are sampled box by box, so memory stays small.
+    """
 
     def __init__(self, small_painting: torch.Tensor, small_photo: torch.Tensor, height: int, width: int,
                  keep_detail: bool = True) -> None:
@@ -71,17 +79,23 @@ class Upsampler:
         self.same = tuple(small_painting.shape[-2:]) == (height, width)
         self.gain = None if self.same or not keep_detail else detail_gain(small_painting, small_photo)
         self.small_luma = None if self.gain is None else luminance(small_photo)
+        self._whole: dict[str, torch.Tensor] | None = {} if height * width <= WHOLE_PIXELS else None
+
+    def _sampled(self, name: str, x: torch.Tensor, rows: range, cols: range, mode: str) -> torch.Tensor:
+        """``x`` resized to the output, over the box (a view of the whole resampling, when it is kept)."""
+        if self._whole is None:
+            return sample_box(x, rows, cols, self.height, self.width, mode)
+        if name not in self._whole:
+            self._whole[name] = F.interpolate(x, size=(self.height, self.width), mode=mode, align_corners=False)
+        return self._whole[name][..., rows.start : rows.stop, cols.start : cols.stop]
 
     def box(self, rows: range, cols: range, photo_box: torch.Tensor) -> torch.Tensor:
         """The painting over ``rows`` x ``cols`` at full size; ``photo_box`` is the photo there."""
         if self.same:
             return self.painting[..., rows.start : rows.stop, cols.start : cols.stop]
-        band = sample_box(self.painting, rows, cols, self.height, self.width, "bicubic").clamp_(0.0, 1.0)
+        band = self._sampled("painting", self.painting, rows, cols, "bicubic").clamp(0.0, 1.0)
         if self.gain is not None and self.small_luma is not None:  # both or neither
-            detail = luminance(photo_box) - sample_box(self.small_luma, rows, cols, self.height, self.width,
-                                                       "bilinear")
-            gain = sample_box(self.gain, rows, cols, self.height, self.width, "bilinear")
+            detail = luminance(photo_box) - self._sampled("luma", self.small_luma, rows, cols, "bilinear")
+            gain = self._sampled("gain", self.gain, rows, cols, "bilinear")
             band.addcmul_(gain, detail).clamp_(0.0, 1.0)
         return band
-
-
