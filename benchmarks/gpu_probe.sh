@@ -18,6 +18,11 @@ BUDGET=${BUDGET:-240}
 OUT=${OUT:-/tmp/probe}
 STEPS=${STEPS:-}
 TRAIN=${TRAIN:-1}  # 0: no bench_train at the end
+SAMPLES=${SAMPLES:-folder big look style}  # which thread samples to take
+# 1: give Python a writable bytecode cache (PYTHONPYCACHEPREFIX) and fill it before measuring, as an
+# installed app has its bytecode (pip and PyInstaller compile it); a machine whose torch has no
+# __pycache__ and cannot write one otherwise compiles ~1000 of torch's modules in every process
+BYTECODE=${BYTECODE:-0}
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 WORK=$(mktemp -d /tmp/probe_work.XXXXXX)
@@ -60,6 +65,18 @@ photo_folder(work / "many", side, count)
 photo_folder(work / "big", height, 1, width=width)
 Image.fromarray(sample_photo_array((512, 512))[:, ::-1]).save(work / "style.png")
 EOF
+env | grep -E '^PYTHON' || true
+"$PYTHON" -c "import sys, pathlib, importlib.util as u; p = pathlib.Path(u.find_spec('torch').origin).parent; \
+print('torch at', p, '| __pycache__ there:', (p / '__pycache__').is_dir(), '| dont_write_bytecode:', sys.dont_write_bytecode)"
+step "import torch (python -c), as found" 30 "$PYTHON" -c "import time; t = time.perf_counter(); import torch; \
+print(f'import torch {time.perf_counter() - t:.2f} s')"
+if [ "$BYTECODE" = "1" ]; then
+    export PYTHONPYCACHEPREFIX="$WORK/pycache"
+    unset PYTHONDONTWRITEBYTECODE
+    step "bytecode cache filled (not timed)" 120 "$PYTHON" -c "import torch, numpy, PIL.Image, safetensors, \
+stylefuse_desktop.cli, stylefuse_desktop.engine.render, stylefuse_desktop.training.style_trainer, \
+stylefuse_desktop.training.pairs_trainer"
+fi
 CLI=("$PYTHON" -m stylefuse_desktop.cli)
 step "weights converted, first render" 90 "${CLI[@]}" render "$WORK/one/photo00.png" -o "$WORK/warm.png" --device "$DEVICE"
 step "import torch (python -c)" 30 "$PYTHON" -c "import time; t = time.perf_counter(); import torch; \
@@ -78,20 +95,18 @@ for run in 1 2; do
         "/usr/bin/time -f '%e s wall, %U s user, %S s sys, %M KiB peak' ${CLI[*]} render $WORK/big/photo00.png \
          -o $WORK/big-out.png --device $DEVICE --style Fiesta >/dev/null"
 done
+has() { case " $SAMPLES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 {
-    for style in "--style Fiesta" "--style-image $WORK/style.png"; do
+    has folder && for style in "--style Fiesta" "--style-image $WORK/style.png"; do
         echo "=== samples: folder of $COUNT x $SIDE, $style"
         step "samples folder $style" 60 "$PYTHON" benchmarks/sample_stacks.py --top 10 -- render "$WORK/many" \
             -o "$WORK/s-many" --device "$DEVICE" $style
     done
-    echo "=== samples: $BIG builtin"
-    step "samples big" 60 "$PYTHON" benchmarks/sample_stacks.py --top 10 -- render "$WORK/big/photo00.png" \
+    has big && echo "=== samples: $BIG builtin" && step "samples big" 60 "$PYTHON" benchmarks/sample_stacks.py --top 10 -- render "$WORK/big/photo00.png" \
         -o "$WORK/s-big.png" --device "$DEVICE" --style Fiesta
-    echo "=== samples: look training (warm), fast"
-    step "samples look training" 60 "$PYTHON" benchmarks/sample_stacks.py --top 14 --script benchmarks/bench_train.py \
+    has look && echo "=== samples: look training (warm), fast" && step "samples look training" 60 "$PYTHON" benchmarks/sample_stacks.py --top 14 --script benchmarks/bench_train.py \
         -- --device "$DEVICE" --quick --modes pairs --looks warm $TRAIN_STEPS
-    echo "=== samples: style training (skimage), fast"
-    step "samples style training" 60 "$PYTHON" benchmarks/sample_stacks.py --top 14 --script benchmarks/bench_train.py \
+    has style && echo "=== samples: style training (skimage), fast" && step "samples style training" 60 "$PYTHON" benchmarks/sample_stacks.py --top 14 --script benchmarks/bench_train.py \
         -- --device "$DEVICE" --quick --modes style --sets skimage $TRAIN_STEPS
 } > "$OUT/samples.txt" 2>&1
 grep '^###' "$OUT/samples.txt"
