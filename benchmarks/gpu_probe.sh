@@ -18,6 +18,7 @@ BUDGET=${BUDGET:-240}
 OUT=${OUT:-/tmp/probe}
 STEPS=${STEPS:-}
 TRAIN=${TRAIN:-1}  # 0: no bench_train at the end
+# ENGINE=1: bench_engine's engine times too; BIG_RUNS: whole-process runs of the big photo, each way
 SAMPLES=${SAMPLES:-folder big look style}  # which thread samples to take
 # 1: give Python a writable bytecode cache (PYTHONPYCACHEPREFIX) and fill it before measuring, as an
 # installed app has its bytecode (pip and PyInstaller compile it); a machine whose torch has no
@@ -90,10 +91,13 @@ for style in "--style Fiesta" "--style-image $WORK/style.png"; do
              -o $WORK/out-$folder-${style%% *} --device $DEVICE $style >/dev/null"
     done
 done
-for run in 1 2; do
-    step "whole process, $BIG builtin (run $run)" 60 bash -c \
-        "/usr/bin/time -f '%e s wall, %U s user, %S s sys, %M KiB peak' ${CLI[*]} render $WORK/big/photo00.png \
-         -o $WORK/big-out.png --device $DEVICE --style Fiesta >/dev/null"
+# with and without the CUDA context made in the background (STYLEFUSE_CUDA_WARMUP), by turns
+for run in $(seq 1 "${BIG_RUNS:-2}"); do
+    for warmup in 1 0; do
+        step "whole process, $BIG builtin, CUDA warm-up $warmup (run $run)" 60 env STYLEFUSE_CUDA_WARMUP=$warmup \
+            bash -c "/usr/bin/time -f '%e s wall, %U s user, %S s sys, %M KiB peak' ${CLI[*]} render \
+            $WORK/big/photo00.png -o $WORK/big-out.png --device $DEVICE --style Fiesta >/dev/null"
+    done
 done
 has() { case " $SAMPLES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 {
@@ -110,6 +114,8 @@ has() { case " $SAMPLES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
         -- --device "$DEVICE" --quick --modes style --sets skimage $TRAIN_STEPS
 } > "$OUT/samples.txt" 2>&1
 grep '^###' "$OUT/samples.txt"
+[ "${ENGINE:-0}" = 1 ] && step "bench_engine (engine time, default switches)" 60 "$PYTHON" benchmarks/bench_engine.py \
+    --device "$DEVICE" --sizes "$SIDE"x"$SIDE,$BIG" --repeat 3 --budget 40
 step "bench_render --device cuda" 100 "$PYTHON" benchmarks/bench_render.py --device cuda --gpu-run-on "$DEVICE" \
     $([ "$QUICK" = 1 ] && echo --quick) --budget 80 > "$OUT/render.log" 2>&1
 grep -E '^\||steady|whole|FAILED' "$OUT/render.log"

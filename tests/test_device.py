@@ -106,6 +106,10 @@ def test_choosing_cuda_makes_its_context_in_the_background_unless_switched_off(m
 
     def fake_empty(*args, **kwargs):
         calls.append((threading.current_thread().name, kwargs.get("device")))
+        return torch.zeros(args)
+
+    def fake_conv(x, weight):
+        calls.append((threading.current_thread().name, "conv"))
         done.set()
 
     if switch is None:
@@ -113,13 +117,15 @@ def test_choosing_cuda_makes_its_context_in_the_background_unless_switched_off(m
     else:
         monkeypatch.setenv("STYLEFUSE_CUDA_WARMUP", switch)
     monkeypatch.setattr(device.torch, "empty", fake_empty)
+    monkeypatch.setattr(device.torch.nn.functional, "conv2d", fake_conv)
     before = torch.backends.cudnn.benchmark
     try:
         device.configure_cuda.__wrapped__()
         done.wait(5 if warmed else 0.3)
     finally:
         torch.backends.cudnn.benchmark = before
-    assert calls == ([("cuda-warm-up", "cuda")] if warmed else [])
+    expected = [("cuda-warm-up", "cuda"), ("cuda-warm-up", "cuda"), ("cuda-warm-up", "conv")]
+    assert calls == (expected if warmed else [])
 
 
 def test_free_gpu_memory_is_asked_of_the_driver_at_most_once_a_second(monkeypatch):

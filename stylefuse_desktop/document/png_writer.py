@@ -39,7 +39,7 @@ _pool_lock = threading.Lock()
 
 
 def _threads() -> int:
-    return max(1, min(8, usable_cores()))
+    return max(1, min(16, usable_cores()))
 
 
 def _executor() -> ThreadPoolExecutor:

@@ -160,10 +160,12 @@ def configure_cuda() -> None:
 
 
 def _make_cuda_context() -> None:
-    """The driver's context and torch's allocator (~0.25 s on an H100, the first upload's otherwise):
-    made while the main thread loads weights and plans; a use of CUDA meanwhile waits for it."""
+    """The driver's context and torch's allocator (~0.25 s on an H100, the first upload's otherwise),
+    then one tiny convolution, which loads cuDNN's libraries (its handles are per thread, its libraries
+    per process): made while the main thread imports and loads weights; a use of CUDA meanwhile waits."""
     try:
-        torch.empty(1, device="cuda")
+        x = torch.empty(1, 3, 8, 8, device="cuda")
+        torch.nn.functional.conv2d(x, torch.empty(4, 3, 3, 3, device="cuda"))
     except Exception:  # noqa: BLE001 - the first real use reports any problem, where it can be handled
         log.debug("warming CUDA up failed", exc_info=True)
 
