@@ -7,7 +7,8 @@ on held-out photos (scikit-image's astronaut, cat, coffee, rocket: never trained
 zero-shot style: patch SWD at full and half scale (trained / zero-shot, target
 <= 0.85 for the fast preset on every set), the set-wide feature-statistics gap, and edge SSIM (target:
 no lower than zero-shot - 0.05). The last column gives the snapshot the run chose on its validation
-photos and its validation score (trained/zero-shot closeness; a longer preset's is never higher).
+photos: its closeness (trained/zero-shot) and its score (closeness less the edge SSIM gained; the
+snapshot with the lowest score is chosen, so a longer preset's score is never higher).
 Mode 2 (a look from pairs) on three synthetic looks, 8 training pairs and 5 held-out pairs each:
 held-out PSNR gain over the untouched photo (target +6 dB, goal +8).
 
@@ -124,7 +125,8 @@ def style_rows(args, work: Path) -> list[list[str]]:
                          f"{m['statistics_gap_zero_shot']:.3f} -> {m['statistics_gap_trained']:.3f}",
                          f"{m['edge_ssim_zero_shot']:.3f} -> {m['edge_ssim_trained']:.3f}",
                          ("meets" if ok else "MISSES") + f" / gate: {result.verdict}",
-                         f"step {m['validation']['chosen_step']}: {m['validation']['closeness']:.2f}"])
+                         f"step {m['validation']['chosen_step']}: {m['validation']['closeness']:.2f} / "
+                         f"{m['validation']['score']:.2f}"])
             print("  ", rows[-1], flush=True)
             if args.json_out:
                 with open(args.json_out, "a") as fh:
@@ -193,7 +195,7 @@ def main() -> None:
         print(table(["style set", "preset", "steps", f"seconds ({device.type})",
                      "patch SWD zero-shot -> trained (ratio)",
                      "2-scale SWD ratio", "stats gap", "edge SSIM", f"target (<= {TARGET_RATIO}, SSIM -{SSIM_MARGIN})",
-                     "chosen (validation)"],
+                     "chosen (validation closeness / score)"],
                     style))
     if looks:
         print()
