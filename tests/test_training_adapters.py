@@ -131,6 +131,54 @@ def test_the_closest_readable_snapshot_is_the_result_and_readability_lost_raises
     assert validation["content_boost"] == 2.0  # doubled once, by the unreadable snapshot
 
 
+def test_a_nearly_as_close_snapshot_that_keeps_the_photo_more_readable_is_preferred(
+        style_folder, content_folder, monkeypatch):
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    # the figures measured on the validation photos: the zero-shot style's first, then steps 4, 8, 12
+    figures = iter([(1.0, 0.30), (0.9, 0.30), (0.50, 0.29), (0.55, 0.40)])
+
+    def measure(validation, painted):
+        ratio, ssim = next(figures)
+        return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": ssim}
+
+    monkeypatch.setattr(style_trainer._Validation, "measure", measure)
+    _, result = _short_run(style_folder, content_folder, "weighed", 12)
+    validation = result.metrics["validation"]
+    # step 8 is the closest and within the margin (-0.01), but step 12 is nearly as close (0.55) and
+    # keeps the photo clearly more readable (+0.10): its score (0.45) beats step 8's (0.51)
+    assert validation["chosen_step"] == 12
+    assert validation["closeness"] == 0.55 and validation["score"] == 0.45
+
+
+def test_a_longer_preset_whose_best_snapshot_a_shorter_preset_reaches_says_so(
+        style_folder, content_folder, monkeypatch):
+    from stylefuse_desktop.training import config as training_config
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    monkeypatch.setitem(training_config.STYLE_PRESETS, "fast", 4)
+    monkeypatch.setitem(training_config.STYLE_PRESETS, "balanced", 12)
+    figures = iter([(1.0, 0.30), (0.5, 0.30), (0.9, 0.30), (0.8, 0.30)])  # zero-shot, then steps 4, 8, 12
+
+    def measure(validation, painted):
+        ratio, ssim = next(figures)
+        return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": ssim}
+
+    monkeypatch.setattr(style_trainer._Validation, "measure", measure)
+    config = StyleTrainingConfig(name="longer for nothing", styles=style_folder, content=content_folder,
+                                 preset="balanced", size=64, checkpoint_every=1000)
+    result = train_style(config, held_out=[np.full((64, 64, 3), 0.5, np.float32)])
+    validation = result.metrics["validation"]
+    assert result.steps_done == 12 and validation["chosen_step"] == 4
+    assert validation["same_as_preset"] == "fast"
+    note = training_config.shorter_preset_note(validation)
+    assert "'fast' preset did not improve" in note and "step 4" in note
+    # a run whose best snapshot needs all its steps has nothing to own up to
+    assert training_config.preset_reaching(12) == "balanced" and training_config.shorter_preset_note({}) == ""
+
+
 def test_a_longer_preset_continues_a_run_the_gate_turned_down(style_folder, content_folder, monkeypatch, tmp_path):
     from stylefuse_desktop.training import style_trainer
 

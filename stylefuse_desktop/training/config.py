@@ -24,6 +24,22 @@ def next_preset(preset: str) -> str | None:
     return PRESETS[PRESETS.index(preset) + 1] if preset in PRESETS[:-1] else None
 
 
+def preset_reaching(step: int, presets: dict[str, int] = STYLE_PRESETS) -> str | None:
+    """The shortest preset whose run reaches ``step`` (None past the longest). A run's schedule depends
+    on the step, never on the preset, so a snapshot of that step is one this shorter preset also makes."""
+    return next((name for name in PRESETS if presets[name] >= step), None)
+
+
+def shorter_preset_note(validation: JsonObject) -> str:
+    """One line when a run's chosen snapshot is one a shorter preset also gives (see ``preset_reaching``):
+    training longer did not improve on it, and the user should know, not wait for it next time."""
+    same = validation.get("same_as_preset")
+    if not same:
+        return ""
+    return (f"Training longer than the '{same}' preset did not improve on it: the kept snapshot is from step "
+            f"{validation['chosen_step']}, which the '{same}' preset also reaches.")
+
+
 def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:

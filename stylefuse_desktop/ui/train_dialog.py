@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..document.image_io import is_image_path
-from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS, next_preset
+from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS, next_preset, shorter_preset_note
 from .canvas import rgba_to_qimage
 from .workers import Job, JobProgress
 
@@ -525,8 +525,9 @@ def _chosen(metrics: dict) -> str:
     validation = metrics.get("validation") or {}
     if "chosen_step" not in validation:
         return ""
-    return (f" Kept the snapshot of step {validation['chosen_step']}: the closest to your pictures among those "
-            "that kept the photo readable.")
+    return (f" Kept the snapshot of step {validation['chosen_step']}: the best balance of closeness to your "
+            "pictures and readability among those that kept the photo readable. "
+            + shorter_preset_note(validation)).rstrip()
 
 
 def _checkpoint_exists(config, progress) -> bool:

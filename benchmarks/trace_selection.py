@@ -1,0 +1,157 @@
+"""Diagnosis for the style trainer's snapshot selection: at every validation, the snapshot's figures on
+the validation photos beside its figures on the held-out photos of bench_train.py (scikit-image's
+astronaut, cat, coffee, rocket) and, with --landscapes, on generated landscapes never trained on (other
+seeds; the kind the product's gate uses). Measures only: nothing here steers training. As a run's
+schedule depends on the step, never on the preset, a thorough run's trace also shows what the shorter
+presets choose (the best snapshot up to their last step).
+
+    python benchmarks/trace_selection.py --sets skimage tissue --preset thorough --json-out trace.jsonl
+    python benchmarks/trace_selection.py --summarise trace.jsonl   # what each preset picks, from the trace
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("STYLEFUSE_DATA_DIR", tempfile.mkdtemp())
+
+import bench_train  # noqa: E402
+import torch  # noqa: E402
+from _measure import table  # noqa: E402
+
+from stylefuse_desktop.training import style_trainer  # noqa: E402
+from stylefuse_desktop.training.config import StyleTrainingConfig  # noqa: E402
+from stylefuse_desktop.training.data import project_photos  # noqa: E402
+
+SETS = {"procedural": lambda: bench_train.texture_style_set(6, side=384), "skimage": bench_train.texture_views,
+        "tissue": bench_train.tissue_views, "retina": bench_train.retina_views}
+
+
+class Tracer:
+    """Wraps ``_Validation``: each score also measures the snapshot on landscapes never trained on and on
+    the held-out photos, and records one row."""
+
+    def __init__(self, set_name: str, held_out: list, json_out: str | None, landscapes: bool) -> None:
+        self.set_name = set_name
+        self.held_out, self.json_out, self.with_landscapes = held_out, json_out, landscapes
+        self.score, self.init = style_trainer._Validation.score, style_trainer._Validation.__init__
+        self.rows: list[list[str]] = []
+        self.landscapes: style_trainer._Validation | None = None
+
+    def install(self) -> None:
+        tracer = self
+
+        def init(validation, transformer, predictor, photos, style_images, zero_shot_parameters, device):
+            tracer.init(validation, transformer, predictor, photos, style_images, zero_shot_parameters, device)
+            tracer.transformer = transformer
+            if tracer.with_landscapes and tracer.landscapes is None:
+                tracer.landscapes = style_trainer._Validation(
+                    transformer, predictor, project_photos("trace", 6, (320, 224), 7001), style_images,
+                    zero_shot_parameters, device)
+
+        style_trainer._Validation.__init__ = init
+        style_trainer._Validation.score = lambda validation, style: tracer.trace(validation, style)
+
+    def rows_step(self) -> int:
+        return len(self.rows) * style_trainer.VALIDATE_EVERY  # a run's last steps may be scored off the grid
+
+    def uninstall(self) -> None:
+        style_trainer._Validation.score, style_trainer._Validation.__init__ = self.score, self.init
+        self.landscapes, self.rows = None, []
+
+    def trace(self, validation, style) -> style_trainer.Scores:
+        scores = self.score(validation, style)
+        other = self.score(self.landscapes, style) if self.landscapes is not None else None
+        tensors = {k: v.numpy() for k, v in style.tensors().items()}
+        zero = {"embedding": style.embedding.detach().numpy()}
+        held = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero, self.held_out,
+                                      validation.style_images, validation.device)
+        held_change = held["edge_ssim_trained"] - held["edge_ssim_zero_shot"]
+        self.rows.append([str(len(self.rows) + 1), f"{scores['closeness']:.2f}", f"{scores['edge_ssim_change']:+.3f}",
+                          "yes" if scores["readable"] else "no", f"{scores['score']:.2f}",
+                          f"{other['closeness']:.2f}" if other else "-",
+                          f"{other['edge_ssim_change']:+.3f}" if other else "-",
+                          f"{style_trainer.swd_ratio(held):.2f}", f"{held_change:+.3f}"])
+        print("  ", self.rows[-1], flush=True)
+        if self.json_out:
+            with open(self.json_out, "a") as fh:
+                fh.write(json.dumps({"set": self.set_name, "step": self.rows_step(), "index": len(self.rows),
+                                     "validation": scores,
+                                     "validation_zero": validation.zero_shot, "landscapes": other,
+                                     "held_out": held}) + "\n")
+        return scores
+
+
+def preset_summary(records: list[dict]) -> list[list[str]]:
+    """What each preset gives, from one set's trace of a run at least that long: its chosen snapshot (the
+    best-ranked up to its last step, as the run ranks them) and the gate's figures for it."""
+    from stylefuse_desktop.training.config import STYLE_PRESETS
+
+    rows = []
+    last = max(r["step"] for r in records)
+    for preset, steps in STYLE_PRESETS.items():
+        if steps > last:
+            continue
+        seen = [r for r in records if r["step"] <= steps]
+        chosen = min(seen, key=lambda r: style_trainer.snapshot_rank(r["validation"]))
+        m = chosen["held_out"]
+        verdict, _ = style_trainer.gate(m, preset)
+        rows.append([records[0]["set"], preset, str(chosen["step"]),
+                     f"{m['patch_swd_trained'] / m['patch_swd_zero_shot']:.2f}", f"{style_trainer.swd_ratio(m):.2f}",
+                     f"{m['edge_ssim_zero_shot']:.3f} -> {m['edge_ssim_trained']:.3f}", verdict])
+    return rows
+
+
+def summarise(path: str) -> None:
+    by_set: dict[str, list[dict]] = {}
+    with open(path) as fh:
+        for line in fh:
+            record = json.loads(line)
+            by_set.setdefault(record["set"], []).append(record)
+    rows = [row for records in by_set.values() for row in preset_summary(records)]
+    print(table(["set", "preset", "chosen step", "SWD ratio (full)", "SWD ratio (2 scales)",
+                 "held-out edge SSIM", "gate"], rows))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", default=["skimage", "tissue"], choices=list(SETS))
+    parser.add_argument("--preset", default="balanced")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--json-out")
+    parser.add_argument("--landscapes", action="store_true",
+                        help="also score each snapshot on generated landscapes never trained on")
+    parser.add_argument("--summarise", metavar="JSONL", help="only summarise a trace written with --json-out")
+    args = parser.parse_args()
+    if args.summarise:
+        summarise(args.summarise)
+        return
+    held_out = bench_train.skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
+    work = Path(tempfile.mkdtemp())
+    for name in args.sets:
+        tracer = Tracer(name, held_out, args.json_out, args.landscapes)
+        tracer.install()
+        folder = bench_train.save_all(work / name, SETS[name]())
+        config = StyleTrainingConfig(name=f"trace {name}", styles=folder, preset=args.preset, steps=args.steps)
+        with torch.inference_mode(False):
+            result = style_trainer.train_style(config, held_out=held_out)
+        rows = tracer.rows
+        tracer.uninstall()
+        m = result.metrics
+        print(f"\n{name}, {args.preset}: chosen step {m['validation']['chosen_step']}, held-out SWD ratio "
+              f"{style_trainer.swd_ratio(m):.2f}, edge SSIM {m['edge_ssim_zero_shot']:.3f} -> "
+              f"{m['edge_ssim_trained']:.3f}, verdict {result.verdict}")
+        print(table(["validation", "closeness", "edge SSIM change", "readable", "score",
+                     "landscapes: closeness", "landscapes: SSIM change", "held-out: SWD ratio",
+                     "held-out: SSIM change"], rows))
+
+
+if __name__ == "__main__":
+    main()
