@@ -116,10 +116,10 @@ has() { case " $SAMPLES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 grep '^###' "$OUT/samples.txt"
 [ "${ENGINE:-0}" = 1 ] && step "bench_engine (engine time, default switches)" 60 "$PYTHON" benchmarks/bench_engine.py \
     --device "$DEVICE" --sizes "$SIDE"x"$SIDE,$BIG" --repeat 3 --budget 40
-step "bench_render --device cuda" 100 "$PYTHON" benchmarks/bench_render.py --device cuda --gpu-run-on "$DEVICE" \
-    $([ "$QUICK" = 1 ] && echo --quick) --budget 80 > "$OUT/render.log" 2>&1
-grep -E '^\||steady|whole|FAILED' "$OUT/render.log"
 [ "$TRAIN" = 1 ] && step "bench_train --device cuda --quick" 150 "$PYTHON" benchmarks/bench_train.py --device "$DEVICE" --quick \
     $TRAIN_STEPS > "$OUT/train.log" 2>&1
 [ -f "$OUT/train.log" ] && grep -E '^\|' "$OUT/train.log"
+step "bench_render --device cuda" 100 "$PYTHON" benchmarks/bench_render.py --device cuda --gpu-run-on "$DEVICE" \
+    $([ "$QUICK" = 1 ] && echo --quick) --budget 80 > "$OUT/render.log" 2>&1
+grep -E '^\||steady|whole|FAILED' "$OUT/render.log"
 echo "### done in $(( $(date +%s) - START )) s"
