@@ -152,8 +152,8 @@ def _switch(name: str, default: str) -> str:
 
 @lru_cache(maxsize=1)
 def configure_cuda() -> None:
-    """TF32 stays off (the float32 paths are the exact reference); cuDNN autotuning as the switch says;
-    the CUDA context is made in the background while the caller prepares its work."""
+    """TF32 as torch sets it (cuDNN's convolutions use it, matrix products do not); cuDNN autotuning as
+    the switch says; the CUDA context is made in the background while the caller prepares its work."""
     torch.backends.cudnn.benchmark = cudnn_autotuning()
     if _switch("STYLEFUSE_CUDA_WARMUP", "1") not in ("0", "off", "no", "false"):
         threading.Thread(target=_make_cuda_context, name="cuda-warm-up", daemon=True).start()
