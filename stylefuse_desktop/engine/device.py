@@ -7,6 +7,7 @@ gained under 1 ms, so they pay back only after thousands of photos of one size) 
 ``STYLEFUSE_COMPILE`` (``off`` by default; ``default`` or ``reduce-overhead`` (CUDA graphs) compile the
 one-tile forward pass with torch.compile).
 ``STYLEFUSE_BATCH`` sets how many same-sized photos of a folder a GPU paints in one pass (default 4).
+``STYLEFUSE_CUDA_WARMUP=0`` leaves the CUDA context to the first use instead of a background thread.
 
 On the CPU, torch's threads are fitted to the cores other programs leave free (``STYLEFUSE_THREADS``
 fixes the number): every operation ends at a barrier where all threads wait for the slowest, and a
