@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 
 from . import __version__
 
@@ -29,7 +30,7 @@ XCB_LIBRARIES = {
 }
 
 
-def missing_window_libraries(load=None) -> list[str]:
+def missing_window_libraries(load: Callable[[str], object] | None = None) -> list[str]:
     """The packages of the X11 libraries the window needs that cannot be loaded (Linux with the xcb
     platform only; empty elsewhere)."""
     import ctypes
@@ -40,7 +41,7 @@ def missing_window_libraries(load=None) -> list[str]:
             not platform and os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY")):
         return []
     load = load or ctypes.CDLL
-    missing = []
+    missing: list[str] = []
     for library, package in XCB_LIBRARIES.items():
         try:
             load(library)
@@ -118,6 +119,7 @@ def self_test(timeout: float = 600.0) -> int:
     app.setOrganizationName("StyleFuse")
     app.setApplicationName("StyleFuse")
     from .document.layers import StyleRef
+    from .document.style_catalogue import StyleKind
     from .ui.main_window import MainWindow
 
     def fail(reason: str) -> int:
@@ -129,12 +131,12 @@ def self_test(timeout: float = 600.0) -> int:
     window.show()
     window.start([])
 
-    def spin(condition) -> bool:
+    def spin(condition: Callable[[], object]) -> bool:
         """Run Qt's own event loop until ``condition`` holds or ``timeout`` passes (no Python-level
         processEvents loop: with PySide6 6.12 on CPython 3.11 each such call leaked a reference to None)."""
         loop = QEventLoop()
         check = QTimer(interval=20)
-        check.timeout.connect(lambda: condition() and loop.quit())
+        check.timeout.connect(lambda: loop.quit() if condition() else None)
         deadline = QTimer(singleShot=True, interval=int(timeout * 1000))
         deadline.timeout.connect(loop.quit)
         if condition():
@@ -152,13 +154,15 @@ def self_test(timeout: float = 600.0) -> int:
     if not spin(lambda: window.engine_ready or not window.jobs.busy()) or not window.engine_ready:
         return fail(f"the style engine did not start: {window.message_bar.label.text() or 'timed out'}")
     before = window.canvas.current_pixels()
-    painted = []
+    painted: list[bool] = []
     window.painted.connect(lambda: painted.append(True))
-    window.apply_style(StyleRef("builtin", "Terracotta"))
+    window.apply_style(StyleRef(StyleKind.BUILTIN, "Terracotta"))
     if not spin(lambda: painted and not window.jobs.busy()):
         return fail(f"the painting did not arrive: {window.message_bar.label.text() or 'timed out'}")
     window.canvas._recomposite()
     after = window.canvas.current_pixels()
+    if before is None or after is None:
+        return fail("the canvas shows nothing")
     change = float(np.abs(after.astype(np.float32) - before.astype(np.float32)).mean()) / 255
     width, height = window.doc.size
     window.doc.history.mark_clean()

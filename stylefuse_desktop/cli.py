@@ -14,12 +14,19 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__, locations
 from .devices import DEVICE_CHOICES
 from .errors import BadInputError, Cancelled, StyleFuseError, WeightsError
+
+if TYPE_CHECKING:  # a command imports what it needs when it runs (start-up time)
+    import numpy as np
+
+    from .document.image_io import Photo
+    from .engine.styles import StyleMix
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKEN_INSTALL, EXIT_CANCELLED = 0, 2, 3, 130
 PROG = "stylefuse"
@@ -47,7 +54,7 @@ class TerminalProgress:
 
 
 @contextlib.contextmanager
-def _loading_modules():
+def _loading_modules() -> Iterator[None]:
     """Import the engine with the cyclic garbage collector paused, and move what the import made out of
     its sight. torch's import makes ~200k objects that live as long as the process; the collector's
     passes over them took ~0.25 s of CPU during the import and, once they had joined the oldest
@@ -112,7 +119,7 @@ def _float(text: str) -> float:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as for every other bad input
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as for every other bad input
         _error(message)
         sys.exit(EXIT_BAD_INPUT)
 
@@ -304,7 +311,7 @@ def _render(args: argparse.Namespace) -> int:
     # preparing); shrinking works on floats
     eight_bit = args.device != "cpu" and not args.max_size
 
-    def read(source: Path):
+    def read(source: Path) -> Photo:
         try:
             photo = read_image(source, max_pixels=args.max_pixels, eight_bit=eight_bit)
         except PixelLimitError as exc:
@@ -331,7 +338,7 @@ def _render(args: argparse.Namespace) -> int:
         raise
     show_bar = sys.stderr.isatty() and not args.json
 
-    def paint(group):
+    def paint(group: Sequence[tuple[Path, Photo]]) -> list[Photo]:
         if len(group) > 1:  # same-sized photos, one pass of the network (GPU)
             painted = render_batch([photo.rgb for _, photo in group], mix, settings, as_uint8=as_uint8)
         else:
@@ -340,7 +347,7 @@ def _render(args: argparse.Namespace) -> int:
                                     as_uint8=as_uint8)]
         return [photo.with_rgb(rgb) for (_, photo), rgb in zip(group, painted)]
 
-    def write(source: Path, painted) -> None:
+    def write(source: Path, painted: Photo) -> None:
         write_image(target_of[source], painted, quality=args.quality, protect=(source,))
 
     failures = len(problems)
@@ -349,7 +356,9 @@ def _render(args: argparse.Namespace) -> int:
         if result.error is not None:
             failures += 1
             _error(result.error)
-        elif args.json:
+            continue
+        assert result.size is not None  # a photo that was painted was read
+        if args.json:
             print(json.dumps({"input": str(result.job), "output": str(target), "size": list(result.size),
                               "style": mix.label, "seconds": round(result.seconds, 3)}), flush=True)
         else:
@@ -362,7 +371,7 @@ def _mask_paths(specs: list[str]) -> list[Path]:
     return [Path(spec.partition("=")[2]).expanduser() for spec in specs if spec.partition("=")[2]]
 
 
-def _style_masks(specs: list[str], style_specs: list[str], mix) -> list | None:
+def _style_masks(specs: list[str], style_specs: list[str], mix: StyleMix) -> list[np.ndarray | None] | None:
     """``--style-mask NAME=FILE`` -> one mask (or None) per style of the mix, matched by the name as
     typed (weight suffix optional) or the style's own name."""
     from .document.image_io import read_mask
@@ -370,7 +379,7 @@ def _style_masks(specs: list[str], style_specs: list[str], mix) -> list | None:
 
     if not specs:
         return None
-    masks: list = [None] * len(mix.components)
+    masks: list[np.ndarray | None] = [None] * len(mix.components)
     typed = [split_weight(s)[0].strip().lower() for s in style_specs]
     labels = [source.label.strip().lower() for source, _ in mix.components]
     for spec in specs:
@@ -417,7 +426,7 @@ def _fuse(args: argparse.Namespace) -> int:
     if sum(weights) <= 0:
         raise BadInputError("the photo weights add up to zero; give at least one a positive weight")
     plan_outputs([output], WRITE_FORMATS, inputs=[Path(n) for n in names] + _mask_paths(args.mask))
-    masks: list = [None] * len(names)
+    masks: list[np.ndarray | None] = [None] * len(names)
     for spec in args.mask:
         photo_name, sep, path = spec.partition("=")
         matches = [i for i, n in enumerate(names) if photo_name in (n, Path(n).name)]
@@ -520,6 +529,7 @@ def _train(args: argparse.Namespace) -> int:
     common = dict(name=args.name, preset=args.preset, steps=args.steps, seed=args.seed, device=args.device,
                   output=Path(args.out).expanduser() if args.out else None)
     progress = TerminalProgress(f"training {args.name}", sys.stderr.isatty() and not args.json)
+    config: StyleTrainingConfig | PairsTrainingConfig
     if args.mode == "style":
         config = StyleTrainingConfig(**common, styles=Path(args.styles).expanduser(),
                                      content=Path(args.content).expanduser() if args.content else None)
@@ -576,8 +586,8 @@ def _plan_style_output(args: argparse.Namespace) -> None:
     plan_outputs([args.out], (STYLE_EXTENSION,), inputs=pictures, read_folders=folders)
 
 
-def _flatten(metrics: dict, prefix: str = "") -> dict:
-    out = {}
+def _flatten(metrics: dict[str, object], prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
     for key, value in metrics.items():
         if isinstance(value, dict):
             out.update(_flatten(value, f"{prefix}{key} "))

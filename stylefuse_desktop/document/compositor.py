@@ -8,6 +8,7 @@ same scale); until a painting arrives they show nothing and the layers below sho
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,7 +163,7 @@ def composite(
     below: int | None = None,
     only: str | None = None,
     background: np.ndarray | None = None,
-    layers: list[Layer] | None = None,
+    layers: Sequence[Layer] | None = None,
     box: Box | None = None,
     painted_boxes: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:

@@ -93,6 +93,7 @@ class QtMessageBar(QFrame):
 class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
     painted = Signal()  # paintings arrived and are on the canvas
     busy_changed = Signal(bool)
+    startup_seconds: float | None = None  # from the process's start to the window shown (set by app.main)
 
     def __init__(self) -> None:
         super().__init__()
