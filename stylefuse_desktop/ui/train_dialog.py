@@ -6,13 +6,13 @@ usable. The result lands in My styles."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QCloseEvent, QColor, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -33,9 +33,21 @@ from PySide6.QtWidgets import (
 )
 
 from ..document.image_io import is_image_path
+from ..document.user_files import JsonObject
 from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS, next_preset, shorter_preset_note
 from .canvas import rgba_to_qimage
-from .workers import Job, JobProgress
+from .workers import Job, JobProgress, JobRunner, ResultHandler
+
+if TYPE_CHECKING:  # the trainers import torch: never on the UI thread, only in the workers
+    from ..progress import Progress
+    from ..training.config import PairsTrainingConfig, StyleTrainingConfig
+    from ..training.events import TrainingEvent
+
+    StyleOrPairsConfig = StyleTrainingConfig | PairsTrainingConfig
+
+# what a finished training job hands back: the style file, its metrics, whether it was stopped early,
+# and the quality gate's advice ("" when the trained style is the result)
+TrainedStyle = tuple[Path | None, JsonObject, bool, str]
 
 STRIP = 8  # thumbnails shown per folder
 PRESET_STEPS = {"style": STYLE_PRESETS, "pairs": PAIRS_PRESETS}  # defined once, in training.config (no torch)
@@ -58,7 +70,7 @@ class TrainingProgress(JobProgress):
     def set_paused(self, on: bool) -> None:
         (self._pause.set if on else self._pause.clear)()
 
-    def observe(self, event) -> None:
+    def observe(self, event: TrainingEvent) -> None:
         try:
             self.observed.emit(event)
         except RuntimeError:  # "Signal source has been deleted": the dialog closed mid-run, so stop quietly
@@ -82,7 +94,7 @@ class QtLossChart(QWidget):
             self.series.setdefault(name, []).append(float(value))
         self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), self.palette().base())
@@ -177,8 +189,9 @@ class QtFolderField(QWidget):
     def scan(self) -> None:
         while self.strip.count():
             item = self.strip.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         folder = self.path()
         self.count = 0
         if folder is None or not folder.is_dir():
@@ -187,7 +200,7 @@ class QtFolderField(QWidget):
             return
         files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
         pictures = [p for p in files if is_image_path(p)]
-        unreadable = []
+        unreadable: list[str] = []
         for path in pictures[:STRIP]:
             pixmap = _thumbnail(path)
             if pixmap is None:
@@ -213,7 +226,7 @@ class QtTrainDialog(QDialog):
     training_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None, preview_photo: np.ndarray | None = None,
-                 extra_content: tuple = (), run_job: Callable | None = None) -> None:
+                 extra_content: tuple[np.ndarray, ...] = (), run_job: JobRunner | None = None) -> None:
         super().__init__(parent)
         # the window's job runner: training joins its job list, so Cancel and closing the window stop it
         self.run_job = run_job
@@ -227,6 +240,7 @@ class QtTrainDialog(QDialog):
         self.preview_photo = preview_photo
         self.extra_content = extra_content
         self.job: Job | None = None
+        self.job_progress: TrainingProgress | None = None  # the running job's (pausable) progress
         self.result_path: Path | None = None
 
         layout = QVBoxLayout(self)
@@ -295,9 +309,9 @@ class QtTrainDialog(QDialog):
         self.train_longer = QPushButton("Train longer")
         self.keep_instant = QPushButton("Keep the instant style")
         self.close_button = QPushButton("Close")
-        for button in (self.start, self.resume, self.pause, self.cancel, self.train_longer, self.keep_instant,
-                       self.apply, self.discard, self.close_button):
-            buttons.addWidget(button)
+        for push in (self.start, self.resume, self.pause, self.cancel, self.train_longer, self.keep_instant,
+                     self.apply, self.discard, self.close_button):
+            buttons.addWidget(push)
         layout.addLayout(buttons)
         self.start.clicked.connect(lambda: self.begin(resume=False))
         self.resume.clicked.connect(lambda: self.begin(resume=True))
@@ -333,7 +347,7 @@ class QtTrainDialog(QDialog):
         self.steps.setValue(PRESET_STEPS[self.mode][self.preset.currentData()])
         self._update_buttons()
 
-    def _config(self):
+    def _config(self) -> StyleOrPairsConfig:
         from ..training.config import PairsTrainingConfig, StyleTrainingConfig
 
         preset = self.preset.currentData()
@@ -368,7 +382,7 @@ class QtTrainDialog(QDialog):
         self._run(Job("Looking for an interrupted run", _checkpoint_exists, config), "train-checkpoint", found,
                   quiet=True)
 
-    def _run(self, job: Job, key: str, on_success, quiet: bool = False) -> Job:
+    def _run(self, job: Job, key: str, on_success: ResultHandler, quiet: bool = False) -> Job:
         if self.run_job is not None:
             return self.run_job(job, key, on_success, quiet=quiet)
         job.succeeded.connect(on_success)
@@ -402,6 +416,7 @@ class QtTrainDialog(QDialog):
             self.status.setText(f"<span style='color:#c0392b'>{exc}</span>")
             return None
         progress = TrainingProgress()
+        self.job_progress = progress
         progress.observed.connect(self._event)
         self.chart.clear()
         self.bar.setValue(0)
@@ -421,7 +436,7 @@ class QtTrainDialog(QDialog):
         self._update_buttons()
         return self.job
 
-    def _event(self, event) -> None:
+    def _event(self, event: TrainingEvent) -> None:
         self.chart.add(event.losses)
         minutes, seconds = divmod(int(event.eta_seconds), 60)
         self.status.setText(f"Step {event.step} of {event.total} · about {minutes}:{seconds:02d} left")
@@ -432,9 +447,9 @@ class QtTrainDialog(QDialog):
                                                  Qt.TransformationMode.SmoothTransformation))
 
     def _toggle_pause(self) -> None:
-        if self.job is None:
+        progress = self.job_progress
+        if progress is None:
             return
-        progress: TrainingProgress = self.job.progress
         progress.set_paused(not progress.paused)
         self.pause.setText("Continue" if progress.paused else "Pause")
         if progress.paused:
@@ -442,11 +457,12 @@ class QtTrainDialog(QDialog):
 
     def stop(self) -> None:
         if self.job is not None and self.job.running:
-            self.job.progress.set_paused(False)
+            if self.job_progress is not None:
+                self.job_progress.set_paused(False)
             self.job.cancel()
             self.pause.setText("Pause")
 
-    def _finished(self, result) -> None:
+    def _finished(self, result: TrainedStyle | None) -> None:
         if result is None:
             self._stopped("Stopped before the first step; nothing to keep.")
             return
@@ -498,15 +514,15 @@ class QtTrainDialog(QDialog):
         self.status.setText(text)
         self._update_buttons()
 
-    def _failed(self, exc) -> None:
+    def _failed(self, exc: BaseException) -> None:
         self.status.setText(f"<span style='color:#c0392b'>{exc}</span>")
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.stop()
         super().closeEvent(event)
 
 
-def _describe(metrics: dict) -> str:
+def _describe(metrics: JsonObject) -> str:
     if "patch_swd_trained" in metrics:
         gain = 1 - metrics["patch_swd_trained"] / max(metrics["patch_swd_zero_shot"], 1e-9)
         closer = "closer to" if gain > 0 else "further from"
@@ -521,7 +537,7 @@ def _describe(metrics: dict) -> str:
     return ""
 
 
-def _chosen(metrics: dict) -> str:
+def _chosen(metrics: JsonObject) -> str:
     validation = metrics.get("validation") or {}
     if "chosen_step" not in validation:
         return ""
@@ -530,7 +546,7 @@ def _chosen(metrics: dict) -> str:
             + shorter_preset_note(validation)).rstrip()
 
 
-def _checkpoint_exists(config, progress) -> bool:
+def _checkpoint_exists(config: StyleOrPairsConfig, progress: Progress) -> bool:
     """Worker: is there an interrupted run of this configuration to resume?"""
     from ..training.checkpoint import Checkpoints
     from ..training.run import checkpoint_dir_for
@@ -541,7 +557,7 @@ def _checkpoint_exists(config, progress) -> bool:
 CONTINUE_IF_ANY = "continue if any"  # begin(): continue the last run when its checkpoint is there
 
 
-def _forget_run(config, progress) -> None:
+def _forget_run(config: StyleOrPairsConfig, progress: Progress) -> None:
     """Worker: remove the checkpoint of a run that will not be continued."""
     from ..training.checkpoint import Checkpoints
     from ..training.run import checkpoint_dir_for
@@ -549,13 +565,13 @@ def _forget_run(config, progress) -> None:
     Checkpoints(checkpoint_dir_for(config)).clear()
 
 
-def _train(config, resume: bool | str, progress):
+def _train(config: StyleOrPairsConfig, resume: bool | str, progress: Progress) -> TrainedStyle | None:
     """Worker: train, then keep the result (a cancelled run keeps what it learnt, and stays resumable)."""
     from ..training.run import save_result, train
 
     if resume == CONTINUE_IF_ANY:
         resume = _checkpoint_exists(config, progress)
-    result = train(config, progress, resume=resume)
+    result = train(config, progress, resume=bool(resume))
     if result.cancelled and result.steps_done == 0:
         return None
     save_result(result, config)

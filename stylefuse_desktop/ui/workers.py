@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
@@ -132,6 +132,17 @@ class Job(QObject):
             self.cancelled.emit()
         else:
             self.failed.emit(exc)
+
+
+# what hears a job's result: its function's return value (a Job is not generic, so that value is untyped)
+ResultHandler = Callable[[Any], object]
+
+
+class JobRunner(Protocol):
+    """The window's job runner (``MainWindow.run_job``): runs ``job`` under ``key`` and calls ``on_success``
+    with its result."""
+
+    def __call__(self, job: Job, key: str, on_success: ResultHandler, quiet: bool = False) -> Job: ...
 
 
 _ORPHANS: set[Job] = set()  # jobs abandoned at closing whose threads are still finishing
