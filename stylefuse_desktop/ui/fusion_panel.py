@@ -5,6 +5,7 @@ per source photo. Every drag is one undoable step; the canvas previews while the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
@@ -37,15 +38,19 @@ class QtWeightRow(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel(title)
         self.title.setMinimumWidth(90)
-        self.slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
+        self.slider = _percent_slider()
         self.slider.setValue(round(value * 100))
         self.share = QLabel()  # the panel writes every row's share once the rows are known
         self.share.setMinimumWidth(38)
         # two sliders at full read 50% each: say why, or the number looks like the slider's value
         self.share.setToolTip("Its share of the mix: the weights are scaled to add up to 100%")
-        self.paint = QToolButton(checkable=True, autoRaise=True, toolTip=paint_tip)
+        self.paint = QToolButton(autoRaise=True)
+        self.paint.setCheckable(True)
+        self.paint.setToolTip(paint_tip)
         self.paint.setIcon(icons.brush())
-        self.remove = QToolButton(text="✕", autoRaise=True, toolTip="Remove")
+        self.remove = QToolButton(autoRaise=True)
+        self.remove.setText("✕")
+        self.remove.setToolTip("Remove")
         for w, stretch in ((self.title, 0), (self.slider, 1), (self.share, 0), (self.paint, 0), (self.remove, 0)):
             row.addWidget(w, stretch)
 
@@ -58,7 +63,7 @@ class QtFusionPanel(QWidget):
         self.doc: Document | None = None
         self.layer_id = ""
         self.rows: list[QtWeightRow] = []
-        self._structure: tuple | None = None  # what the rows were built for; values update in place
+        self._structure: tuple[object, ...] | None = None  # what the rows were built for; values update in place
         self.painting: tuple[str, int] | None = None  # which map the brush paints, kept across rebuilds
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -72,16 +77,15 @@ class QtFusionPanel(QWidget):
 
         self.settings_box = QGroupBox("Painting")
         form = QFormLayout(self.settings_box)
-        self.source = QComboBox(toolTip="What this layer paints")
+        self.source = QComboBox()
+        self.source.setToolTip("What this layer paints")
         self.source.activated.connect(self._source_chosen)
         form.addRow("Source", self.source)
-        self.strength = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100,
-                                toolTip="0: the photo, 100: the full style")
+        self.strength = _percent_slider("0: the photo, 100: the full style")
         self.strength_value = _readout()
         self._wire(self.strength, lambda v: ("strength", v / 100.0), "Strength")
         form.addRow("Strength", _with_readout(self.strength, self.strength_value))
-        self.stroke = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100,
-                              toolTip="Stroke size relative to the image")
+        self.stroke = _percent_slider("Stroke size relative to the image")
         self.stroke_value = _readout()
         self._wire(self.stroke, lambda v: ("stroke_size", _stroke_from_slider(v)), "Stroke size")
         form.addRow("Stroke size", _with_readout(self.stroke, self.stroke_value))
@@ -125,7 +129,7 @@ class QtFusionPanel(QWidget):
             self.refresh()
 
     @property
-    def layer(self):
+    def layer(self) -> StyleLayer | FusionLayer | None:
         if self.doc is None:
             return None
         try:
@@ -135,7 +139,7 @@ class QtFusionPanel(QWidget):
         return layer if isinstance(layer, (StyleLayer, FusionLayer)) else None
 
     # -- building the rows -------------------------------------------------------------------------
-    def _structure_of(self, layer) -> tuple | None:
+    def _structure_of(self, layer: StyleLayer | FusionLayer | None) -> tuple[object, ...] | None:
         """What decides which rows exist: rebuilt only when this changes (as napari's controls do)."""
         if layer is None or self.doc is None:
             return None
@@ -155,7 +159,7 @@ class QtFusionPanel(QWidget):
         if layer is not None:
             self._show_values(layer)
 
-    def _rebuild(self, layer) -> None:
+    def _rebuild(self, layer: StyleLayer | FusionLayer | None) -> None:
         for box in (self.weights_box, self.settings_box):
             box.setVisible(layer is not None)
         self.sources_box.setVisible(isinstance(layer, FusionLayer))
@@ -182,7 +186,7 @@ class QtFusionPanel(QWidget):
             self.rows.append(empty)
         self._fill_sources(layer)
 
-    def _show_values(self, layer) -> None:
+    def _show_values(self, layer: StyleLayer | FusionLayer) -> None:
         style_rows = self.rows[: len(layer.styles)]
         for i, (entry, row) in enumerate(zip(layer.styles, style_rows)):
             _set_quietly(row.slider, round(entry.weight * 100))
@@ -206,20 +210,23 @@ class QtFusionPanel(QWidget):
                     row.paint.setChecked(self.painting == ("source_mask", i))
             self._update_shares([s.weight for s in layer.sources], source_rows)
 
-    def _fill_sources(self, layer) -> None:
+    def _fill_sources(self, layer: StyleLayer | FusionLayer) -> None:
+        doc = self.doc
+        if doc is None:
+            return
         with QSignalBlocker(self.source):
             self.source.clear()
             self.source.setVisible(isinstance(layer, StyleLayer))
             if isinstance(layer, StyleLayer):
                 self.source.addItem("Everything below", BELOW)
-                for other in self.doc.layers:
+                for other in doc.layers:
                     if other.id != layer.id:
                         self.source.addItem(other.name, other.id)
         if not isinstance(layer, FusionLayer):
             return
         for i, source in enumerate(layer.sources):
             try:
-                name = self.doc.layer(source.layer_id).name
+                name = doc.layer(source.layer_id).name
             except KeyError:
                 name = "(deleted layer)"
             row = QtWeightRow(name, source.weight, "Paint where this photo goes")
@@ -233,37 +240,37 @@ class QtFusionPanel(QWidget):
             self.add_source.clear()
             self.add_source.addItem("Add a photo layer…", "")
             used = {s.layer_id for s in layer.sources}
-            for other in self.doc.layers:
+            for other in doc.layers:
                 if isinstance(other, ImageLayer) and other.id not in used:
                     self.add_source.addItem(other.name, other.id)
 
     # -- gestures ----------------------------------------------------------------------------------
-    def _wire(self, slider: QSlider, to_value, text: str) -> None:
+    def _wire(self, slider: QSlider, to_value: Callable[[int], tuple[str, object]], text: str) -> None:
         track_drags(slider, lambda: self.doc, text)
         slider.valueChanged.connect(lambda v: self._set(*to_value(v)))
 
-    def _set(self, field: str, value) -> None:
-        layer = self.layer
-        if layer is not None:
-            self._guard(lambda: self.doc.set(layer.id, field, value))
+    def _set(self, field: str, value: object) -> None:
+        doc, layer = self.doc, self.layer
+        if doc is not None and layer is not None:
+            self._guard(lambda: doc.set(layer.id, field, value))
 
     def _style_weight(self, index: int, value: int) -> None:
-        layer = self.layer
-        if layer is not None:
-            self._guard(lambda: self.doc.set_style_entry(layer.id, index, weight=value / 100.0))
+        doc, layer = self.doc, self.layer
+        if doc is not None and layer is not None:
+            self._guard(lambda: doc.set_style_entry(layer.id, index, weight=value / 100.0))
 
     def _remove_style(self, index: int) -> None:
-        layer = self.layer
-        if layer is not None:
-            self._guard(lambda: self.doc.remove_style(layer.id, index))
+        doc, layer = self.doc, self.layer
+        if doc is not None and layer is not None:
+            self._guard(lambda: doc.remove_style(layer.id, index))
 
     def _source_weight(self, index: int, value: int) -> None:
-        layer = self.layer
-        if not isinstance(layer, FusionLayer):
+        doc, layer = self.doc, self.layer
+        if doc is None or not isinstance(layer, FusionLayer):
             return
         sources = list(layer.sources)
         sources[index] = FusionSource(sources[index].layer_id, value / 100.0, sources[index].mask)
-        self._guard(lambda: self.doc.set(layer.id, "sources", tuple(sources), text=f"Photo weight in {layer.name}"))
+        self._guard(lambda: doc.set(layer.id, "sources", tuple(sources), text=f"Photo weight in {layer.name}"))
 
     @staticmethod
     def _update_shares(weights: list[float], rows: list[QtWeightRow]) -> None:
@@ -276,16 +283,18 @@ class QtFusionPanel(QWidget):
 
     def _add_source(self, index: int) -> None:
         layer_id = self.add_source.itemData(index)
-        layer = self.layer
-        if layer_id and isinstance(layer, FusionLayer):
-            self._guard(lambda: self.doc.set(layer.id, "sources", tuple(layer.sources) + (FusionSource(layer_id),),
+        doc, layer = self.doc, self.layer
+        if layer_id and doc is not None and isinstance(layer, FusionLayer):
+            self._guard(lambda: doc.set(layer.id, "sources", tuple(layer.sources) + (FusionSource(layer_id),),
                                              text=f"Add a photo to {layer.name}"))
 
     def _remove_source(self, index: int) -> None:
-        layer = self.layer
+        doc, layer = self.doc, self.layer
+        if doc is None or not isinstance(layer, FusionLayer):
+            return
         sources = list(layer.sources)
         sources.pop(index)
-        self._guard(lambda: self.doc.set(layer.id, "sources", tuple(sources), text=f"Remove a photo from {layer.name}"))
+        self._guard(lambda: doc.set(layer.id, "sources", tuple(sources), text=f"Remove a photo from {layer.name}"))
 
     def _paint_toggled(self, on: bool, target: str, index: int, name: str) -> None:
         self.painting = (target, index) if on else None
@@ -303,9 +312,18 @@ class QtFusionPanel(QWidget):
             with QSignalBlocker(row.paint):
                 row.paint.setChecked(False)
 
-    def _guard(self, action) -> None:
+    def _guard(self, action: Callable[[], object]) -> None:
         if not attempt(self, action):
             self.refresh()  # the controls go back to what the layer still has
+
+
+def _percent_slider(tip: str = "") -> QSlider:
+    """A horizontal 0-100 slider (PySide's stubs take no inherited properties as keywords)."""
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, 100)
+    if tip:
+        slider.setToolTip(tip)
+    return slider
 
 
 def _set_quietly(slider: QSlider, value: int) -> None:

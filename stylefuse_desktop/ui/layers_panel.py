@@ -6,10 +6,10 @@ from the document's events and never holds a second copy of the truth.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QMouseEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -53,6 +53,13 @@ def layer_thumbnail(doc: Document, renders: RenderStore | None, layer: Layer) ->
     return QPixmap.fromImage(rgba_to_qimage(rgba))
 
 
+def _toggle_button(tip: str) -> QToolButton:
+    button = QToolButton(autoRaise=True)
+    button.setCheckable(True)
+    button.setToolTip(tip)
+    return button
+
+
 class QtLayerRow(QWidget):
     """One row: eye, thumbnail, name and kind, lock."""
 
@@ -61,23 +68,26 @@ class QtLayerRow(QWidget):
         self.layer_id = layer.id
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 2, 4, 2)
-        self.eye = QToolButton(checkable=True, autoRaise=True, toolTip="Show or hide this layer")
+        self.eye = _toggle_button("Show or hide this layer")
         self.eye.setChecked(layer.visible)
-        self.eye.toggled.connect(lambda on: attempt(self, lambda: panel.doc.set(
-            layer.id, "visible", on, text=f"{'Show' if on else 'Hide'} {layer.name}")))
+        self.eye.toggled.connect(lambda on: self._set(panel, "visible", on, f"{'Show' if on else 'Hide'} {layer.name}"))
         self.thumb = QLabel()
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title = QLabel()
-        self.lock = QToolButton(checkable=True, autoRaise=True, toolTip="Lock this layer against changes")
+        self.lock = _toggle_button("Lock this layer against changes")
         self.lock.setChecked(layer.locked)
-        self.lock.toggled.connect(lambda on: attempt(self, lambda: panel.doc.set(
-            layer.id, "locked", on, text=f"{'Lock' if on else 'Unlock'} {layer.name}")))
+        self.lock.toggled.connect(lambda on: self._set(panel, "locked", on, f"{'Lock' if on else 'Unlock'} {layer.name}"))
         row.addWidget(self.eye)
         row.addWidget(self.thumb)
         row.addWidget(self.title, 1)
         row.addWidget(self.lock)
         self.update_from(panel, layer)
+
+    def _set(self, panel: QtLayersPanel, field: str, on: bool, text: str) -> None:
+        doc = panel.doc
+        if doc is not None:
+            attempt(self, lambda: doc.set(self.layer_id, field, on, text=text))
 
     def update_from(self, panel: QtLayersPanel, layer: Layer) -> None:
         error = panel.failures.get(layer.id, "")
@@ -97,7 +107,8 @@ class QtLayerRow(QWidget):
         marker = "<span style='color:#d04030'>⚠</span> " if error else ""
         self.title.setText(f"{marker}<b>{layer.name}</b><br><small>{detail}</small>")
         self.title.setToolTip(f"Could not be painted: {error}" if error else "")
-        self.thumb.setPixmap(layer_thumbnail(panel.doc, panel.renders, layer))
+        if panel.doc is not None:
+            self.thumb.setPixmap(layer_thumbnail(panel.doc, panel.renders, layer))
 
 
 class QtLayerList(QListWidget):
@@ -117,13 +128,13 @@ class QtLayerList(QListWidget):
         self._press: tuple[str, QPoint] | None = None  # the row's layer id and where the button went down
         self.dragging = False
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         super().mousePressEvent(event)
         item = self.itemAt(event.position().toPoint())
         if event.button() == Qt.MouseButton.LeftButton and item is not None:
             self._press = (item.data(Qt.ItemDataRole.UserRole), event.position().toPoint())
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self._press is not None:
             distance = (event.position().toPoint() - self._press[1]).manhattanLength()
             if distance >= QApplication.startDragDistance():
@@ -132,7 +143,7 @@ class QtLayerList(QListWidget):
             return  # no rubber-band selection while a row is held
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         press, dragging = self._press, self.dragging
         self._press, self.dragging = None, False
         self.unsetCursor()
@@ -170,11 +181,14 @@ class QtLayersPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
 
         top = QHBoxLayout()
-        self.blend = QComboBox(toolTip="Blend mode")
+        self.blend = QComboBox()
+        self.blend.setToolTip("Blend mode")
         for mode in BlendMode:
             self.blend.addItem(mode.label, mode.value)
         self.blend.activated.connect(self._blend_chosen)
-        self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Opacity")
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setToolTip("Opacity")
         self.opacity_label = QLabel("100%")
         self.opacity_label.setMinimumWidth(36)
         track_drags(self.opacity, lambda: self.doc, "Opacity")  # a drag is one step and paints drafts
@@ -201,7 +215,9 @@ class QtLayersPanel(QWidget):
             ("Flatten", "Flatten the image", self.flatten_requested),
             ("Del", "Delete the layer", self.delete_requested),
         ]:
-            button = QToolButton(text=text, toolTip=tip, autoRaise=True)
+            button = QToolButton(autoRaise=True)
+            button.setText(text)
+            button.setToolTip(tip)
             button.clicked.connect(signal)
             buttons.addWidget(button)
         layout.addLayout(buttons)
@@ -278,33 +294,39 @@ class QtLayersPanel(QWidget):
         self.opacity_label.setText(f"{round(layer.opacity * 100)}%")
 
     # -- gestures ----------------------------------------------------------------------------------
-    def _current_changed(self, item: QListWidgetItem | None, _previous) -> None:
+    def _current_changed(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
         if item is not None and self.doc is not None:
             self.doc.select(item.data(Qt.ItemDataRole.UserRole))
 
     def _blend_chosen(self, index: int) -> None:
-        layer = self.doc.selected if self.doc else None
-        if layer is not None:
-            self._guard(lambda: self.doc.set(layer.id, "blend_mode", BlendMode(self.blend.itemData(index))))
+        doc = self.doc
+        layer = doc.selected if doc else None
+        if doc is not None and layer is not None:
+            self._guard(lambda: doc.set(layer.id, "blend_mode", BlendMode(self.blend.itemData(index))))
 
     def _opacity_changed(self, value: int) -> None:
-        layer = self.doc.selected if self.doc else None
+        doc = self.doc
+        layer = doc.selected if doc else None
         self.opacity_label.setText(f"{value}%")
-        if layer is not None:
-            self._guard(lambda: self.doc.set(layer.id, "opacity", value / 100.0))
+        if doc is not None and layer is not None:
+            self._guard(lambda: doc.set(layer.id, "opacity", value / 100.0))
 
     def _moved(self, layer_id: str, row_from_top: int) -> None:
+        if self.doc is None:
+            return
         self.doc.move_layer(layer_id, len(self.doc.layers) - 1 - row_from_top)
 
     def _rename(self, item: QListWidgetItem) -> None:
         from PySide6.QtWidgets import QInputDialog
 
+        if self.doc is None:
+            return
         layer = self.doc.layer(item.data(Qt.ItemDataRole.UserRole))
         name, ok = QInputDialog.getText(self, "Rename layer", "Name:", text=layer.name)
         if ok and name.strip():
             self.doc.set(layer.id, "name", name.strip(), text=f"Rename {layer.name}")
 
-    def _guard(self, action) -> None:
+    def _guard(self, action: Callable[[], object]) -> None:
         if not attempt(self, action):
             self._sync_controls()  # the controls go back to what the layer still has
 
