@@ -230,8 +230,9 @@ class Document:
         self.history.push(Command(label, lambda: setattr(layer, field, value), lambda: setattr(layer, field, old),
                                   merge_key=(layer_id, field)))
 
-    def place(self, layer_id: str, x: int, y: int, scale: float | None = None) -> None:
-        """Move (and optionally rescale) a photo layer as one step (a drag inside a gesture: one step)."""
+    def place(self, layer_id: str, x: float, y: float, scale: float | None = None) -> None:
+        """Move (and optionally rescale) a photo layer as one step (a drag inside a gesture: one step);
+        the position is rounded to whole canvas pixels."""
         layer = self.layer(layer_id)
         if not isinstance(layer, ImageLayer):
             raise BadInputError(f"'{layer.name}' is not a photo layer; only photos can be moved or scaled")

@@ -18,8 +18,23 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QNativeGestureEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from ..document.compositor import Box, RenderStore, composite, resize_map
@@ -31,7 +46,8 @@ STYLE_MIME = "application/x-stylefuse-style"
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 SETTLE_MS = 200  # the view is still this long after the last pan or zoom: paint its real pixels
 MIN_KEPT_TILES = 64  # real-pixel tiles kept: at least this many, or four views' worth
-_NUDGES = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+_NUDGES: dict[int, tuple[int, int]] = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
+                                       Qt.Key.Key_Down: (0, 1)}
 
 
 def rgba_to_qimage(rgba: np.ndarray) -> QImage:
@@ -74,6 +90,17 @@ class BrushTarget:
     label: str = ""
 
 
+@dataclass
+class _Stroke:
+    """A brush stroke under way: a working copy of the target map and the box it has touched."""
+
+    map: np.ndarray  # the whole target map, being painted
+    before: np.ndarray | None  # the map as it was (None: the layer had none yet)
+    last: QPointF  # where the last dab went
+    empty: float  # the value of a map not painted yet
+    box: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) painted so far
+
+
 class QtCanvas(QWidget):
     zoom_changed = Signal(float)
     stroke_finished = Signal()
@@ -104,7 +131,7 @@ class QtCanvas(QWidget):
         self._pan_from: tuple[QPointF, QPointF] | None = None
         self._space = False
         self._dragging_split = False
-        self._stroke: dict | None = None
+        self._stroke: _Stroke | None = None
         self.move_tool = False
         self._move: tuple[str, QPointF, int, int] | None = None  # layer, start point, x, y (one gesture)
         self._cursor = QPointF(-1, -1)
@@ -113,7 +140,7 @@ class QtCanvas(QWidget):
         self.composites = 0  # how many times the proxy was recomposited (tests wait on it)
         self.fitted = True  # the view follows the window's size until the user zooms
         self._tiles: dict[Box, tuple[int, QImage]] = {}  # real pixels: full-size canvas box -> step, image
-        self._tiles_state: tuple = ()  # the document state the tiles show
+        self._tiles_state: tuple[object, ...] = ()  # the document state the tiles show
         self._settle_timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle_timer.timeout.connect(self.view_settled)
 
@@ -183,7 +210,7 @@ class QtCanvas(QWidget):
             return None
         return left, top, right, bottom
 
-    def document_state(self) -> tuple:
+    def document_state(self) -> tuple[object, ...]:
         """Changes whenever any layer's pixels or settings do (what real pixels are valid for)."""
         if self.doc is None:
             return ()
@@ -194,7 +221,7 @@ class QtCanvas(QWidget):
         keeps them at least as fine as the screen (1 from 100% up)."""
         return 2 ** max(0, math.floor(math.log2(1.0 / self.zoom) + 1e-9))
 
-    def add_region_tile(self, box: Box, rgba: np.ndarray, state: tuple, step: int = 1) -> None:
+    def add_region_tile(self, box: Box, rgba: np.ndarray, state: tuple[object, ...], step: int = 1) -> None:
         """Real pixels for ``box`` (full-size canvas pixels; RGBA float32 at 1/``step`` of its size),
         painted for document ``state``; dropped if the document has changed since or the zoom no
         longer wants them. A finer tile is drawn over coarser ones where they overlap."""
@@ -277,7 +304,7 @@ class QtCanvas(QWidget):
         self._view_changed()
         self.update()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
         if self.fitted:  # a fitted view stays fitted as the window changes size
             self.fit()
@@ -320,7 +347,7 @@ class QtCanvas(QWidget):
         p.end()
         return tile
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
         p.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(135))
         if self.doc is None or self._image is None:
@@ -366,15 +393,14 @@ class QtCanvas(QWidget):
         if steps:
             self.zoom_by(1.25 ** steps, event.position())
 
-    def event(self, event) -> bool:
-        from PySide6.QtCore import QEvent
-
-        if event.type() == QEvent.Type.NativeGesture and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+    def event(self, event: QEvent) -> bool:
+        if (isinstance(event, QNativeGestureEvent)
+                and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture):
             self.zoom_by(1.0 + event.value(), event.position())  # trackpad pinch
             return True
         return super().event(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self.setCursor(Qt.CursorShape.OpenHandCursor)
@@ -392,7 +418,7 @@ class QtCanvas(QWidget):
         else:
             super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
             self.unsetCursor()
@@ -453,7 +479,7 @@ class QtCanvas(QWidget):
             self._end_stroke()
         self._end_move()
 
-    def leaveEvent(self, event) -> None:  # noqa: N802
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
         self._cursor = QPointF(-1, -1)
         self.update()
 
@@ -467,7 +493,7 @@ class QtCanvas(QWidget):
         else:
             self.unsetCursor()
 
-    def _movable(self):
+    def _movable(self) -> ImageLayer | None:
         """The selected photo layer, or None after saying why it cannot move."""
         layer = self.doc.selected if self.doc is not None else None
         if not isinstance(layer, ImageLayer):
@@ -480,11 +506,13 @@ class QtCanvas(QWidget):
 
     def _begin_move(self, point: QPointF) -> None:
         layer = self._movable()
-        if layer is not None:
+        if layer is not None and self.doc is not None:
             self._move = (layer.id, point, layer.x, layer.y)
             self.doc.history.begin_gesture(f"Move {layer.name}")  # the whole drag is one undo step
 
     def _continue_move(self, point: QPointF) -> None:
+        if self._move is None or self.doc is None:
+            return
         layer_id, start, x0, y0 = self._move
         try:
             self.doc.place(layer_id, x0 + point.x() - start.x(), y0 + point.y() - start.y())
@@ -501,7 +529,7 @@ class QtCanvas(QWidget):
     def nudge(self, dx: int, dy: int) -> None:
         """Arrow keys: move the selected photo by whole pixels, each press one step."""
         layer = self._movable()
-        if layer is not None:
+        if layer is not None and self.doc is not None:
             self.doc.place(layer.id, layer.x + dx, layer.y + dy)
 
     # -- the brush ---------------------------------------------------------------------------------
@@ -518,25 +546,32 @@ class QtCanvas(QWidget):
 
     def _target_map(self) -> np.ndarray | None:
         t = self.brush_target
+        if t is None or self.doc is None:
+            return None
         return self.doc.map_for(t.layer_id, t.target, t.style_index)
 
     def _begin_stroke(self, point: QPointF) -> None:
+        doc, target = self.doc, self.brush_target
+        if doc is None or target is None:
+            return
         try:
-            layer = self.doc.layer(self.brush_target.layer_id)
+            layer = doc.layer(target.layer_id)
         except KeyError:
             self.set_brush_target(None)
             return
         if layer.locked:
             return
         current = self._target_map()
-        empty = 1.0 if self.brush_target.target == "mask" else 0.0
-        working = (np.full((self.doc.height, self.doc.width), empty, np.float32) if current is None
+        empty = 1.0 if target.target == "mask" else 0.0
+        working = (np.full((doc.height, doc.width), empty, np.float32) if current is None
                    else current.copy())
-        self._stroke = {"map": working, "before": current, "box": None, "last": point, "empty": empty}
+        self._stroke = _Stroke(working, current, point, empty)
         self._stamp(point)
 
     def _continue_stroke(self, point: QPointF) -> None:
-        last = self._stroke["last"]
+        if self._stroke is None:
+            return
+        last = self._stroke.last
         spacing = max(1.0, self.brush.size * 0.2)
         distance = math.hypot(point.x() - last.x(), point.y() - last.y())
         steps = int(distance // spacing)
@@ -544,10 +579,13 @@ class QtCanvas(QWidget):
             t = i / (steps + 0.0) if steps else 1.0
             self._stamp(QPointF(last.x() + (point.x() - last.x()) * t, last.y() + (point.y() - last.y()) * t))
         if steps:
-            self._stroke["last"] = point
+            self._stroke.last = point
 
     def _stamp(self, point: QPointF) -> None:
-        work = self._stroke["map"]
+        stroke = self._stroke
+        if stroke is None:
+            return
+        work = stroke.map
         h, w = work.shape
         r = max(1, int(self.brush.size / 2))
         cx, cy = int(round(point.x())), int(round(point.y()))
@@ -557,19 +595,19 @@ class QtCanvas(QWidget):
         dab = self.brush.dab(r)[y0 - (cy - r) : y1 - (cy - r), x0 - (cx - r) : x1 - (cx - r)]
         region = work[y0:y1, x0:x1]
         region += (self.brush.value - region) * dab
-        box = self._stroke["box"]
-        self._stroke["box"] = (x0, y0, x1, y1) if box is None else (
+        box = stroke.box
+        stroke.box = (x0, y0, x1, y1) if box is None else (
             min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1))
         self._update_overlay(work)
 
     def _end_stroke(self) -> None:
         stroke, self._stroke = self._stroke, None
-        if stroke["box"] is None:
-            return
-        x0, y0, x1, y1 = stroke["box"]
-        before = None if stroke["before"] is None else stroke["before"][y0:y1, x0:x1].copy()
         t = self.brush_target
-        self.doc.paint(t.layer_id, t.target, (x0, y0, x1, y1), before, stroke["map"][y0:y1, x0:x1].copy(),
+        if stroke is None or stroke.box is None or t is None or self.doc is None:
+            return
+        x0, y0, x1, y1 = stroke.box
+        before = None if stroke.before is None else stroke.before[y0:y1, x0:x1].copy()
+        self.doc.paint(t.layer_id, t.target, (x0, y0, x1, y1), before, stroke.map[y0:y1, x0:x1].copy(),
                        style_index=t.style_index)
         self.stroke_finished.emit()
 
@@ -598,15 +636,15 @@ class QtCanvas(QWidget):
         self.update()
 
     # -- dropping styles ---------------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if event.mimeData().hasFormat(STYLE_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()  # files go to the main window
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         if event.mimeData().hasFormat(STYLE_MIME):
-            key = bytes(event.mimeData().data(STYLE_MIME)).decode()
+            key = bytes(event.mimeData().data(STYLE_MIME).data()).decode()
             self.style_dropped.emit(key)
             event.acceptProposedAction()
 

@@ -77,7 +77,8 @@ class QtLayerRow(QWidget):
         self.title = QLabel()
         self.lock = _toggle_button("Lock this layer against changes")
         self.lock.setChecked(layer.locked)
-        self.lock.toggled.connect(lambda on: self._set(panel, "locked", on, f"{'Lock' if on else 'Unlock'} {layer.name}"))
+        self.lock.toggled.connect(
+            lambda on: self._set(panel, "locked", on, f"{'Lock' if on else 'Unlock'} {layer.name}"))
         row.addWidget(self.eye)
         row.addWidget(self.thumb)
         row.addWidget(self.title, 1)
