@@ -7,7 +7,9 @@ goes through the window's job runner.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -23,7 +25,12 @@ from . import engine_jobs
 from .feedback import user_message
 from .style_picker import save_image_style
 from .window_files import IMAGE_FILTER
+from .window_parts import WindowParts
 from .workers import Job
+
+if TYPE_CHECKING:
+    from ..document.compositor import Painted
+    from .train_dialog import QtTrainDialog
 
 DEFAULT_STYLE = StyleRef(StyleKind.BUILTIN, "Golden Haze")
 
@@ -33,8 +40,10 @@ def mix_name(entries: tuple[StyleEntry, ...]) -> str:
     return " + ".join(e.style.name for e in entries) or "Style"
 
 
-class LayerCommands:
-    def _guard(self, action) -> None:
+class LayerCommands(WindowParts):
+    train: QtTrainDialog  # the training dialog last opened (train_dialog)
+
+    def _guard(self, action: Callable[[], object]) -> None:
         try:
             action()
         except NeedsPainting:
@@ -44,8 +53,8 @@ class LayerCommands:
 
     def _picked_style(self) -> StyleRef:
         current = self.style_picker.list.currentItem()
-        key = current.data(Qt.ItemDataRole.UserRole) if current else None
-        return self.style_picker.refs.get(key) or DEFAULT_STYLE
+        ref = self.style_picker.refs.get(current.data(Qt.ItemDataRole.UserRole)) if current else None
+        return ref or DEFAULT_STYLE
 
     def apply_style(self, ref: StyleRef) -> None:
         """Add a style to the selected style layer, or a new style layer painting it."""
@@ -57,9 +66,11 @@ class LayerCommands:
         else:
             self.add_style_layer(ref)
 
-    def _add_to_mix(self, layer, ref: StyleRef) -> None:
+    def _add_to_mix(self, layer: StyleLayer | FusionLayer, ref: StyleRef) -> None:
         """One step: the style joins the mix, and a layer still named after its styles is renamed for the mix."""
         doc = self.doc
+        if doc is None:
+            return
         named_by_styles = layer.name == mix_name(layer.styles)
         with doc.history.group(f"Add {ref.name} to {layer.name}"):
             doc.add_style(layer.id, StyleEntry(ref))
@@ -84,37 +95,44 @@ class LayerCommands:
             self.show_message("A fusion layer blends several photos: add more with File ▸ Add Photo as Layer.")
 
     def duplicate(self) -> None:
-        if self.doc and self.doc.selected:
-            self._guard(lambda: duplicate_layer(self.doc, self.doc.selected_id))
+        doc = self.doc
+        if doc and doc.selected:
+            self._guard(lambda: duplicate_layer(doc, doc.selected_id))
 
     def delete_layer(self) -> None:
-        if self.doc and self.doc.selected:
-            self._guard(lambda: self.doc.remove_layer(self.doc.selected_id))
+        doc = self.doc
+        if doc and doc.selected:
+            self._guard(lambda: doc.remove_layer(doc.selected_id))
 
     def shift_layer(self, steps: int) -> None:
         """Raise (+1) or lower (-1) the selected layer in the stack (Ctrl+] and Ctrl+[)."""
-        if self.doc and self.doc.selected:
-            layer_id = self.doc.selected_id
-            self._guard(lambda: self.doc.move_layer(layer_id, self.doc.index_of(layer_id) + steps))
+        doc = self.doc
+        if doc and doc.selected:
+            layer_id = doc.selected_id
+            self._guard(lambda: doc.move_layer(layer_id, doc.index_of(layer_id) + steps))
 
     def merge_down(self) -> None:
-        if self.doc and self.doc.selected:
-            layer_id = self.doc.selected_id
-            self._bake(lambda: merge_down(self.doc, layer_id, self.painter.renders))
+        doc = self.doc
+        if doc and doc.selected:
+            layer_id = doc.selected_id
+            self._bake(lambda: merge_down(doc, layer_id, self.painter.renders))
 
     def flatten(self) -> None:
-        if self.doc:
-            self._bake(lambda: flatten(self.doc, self.painter.renders))
+        doc = self.doc
+        if doc:
+            self._bake(lambda: flatten(doc, self.painter.renders))
 
-    def _bake(self, action) -> None:
+    def _bake(self, action: Callable[[], object]) -> None:
         """Run a pixel-baking operation, painting missing full-size layers first."""
         try:
             self._guard(action)
         except NeedsPainting as needed:
+            if self.doc is None:
+                return
             snapshot = self.doc.snapshot()
             renders = self.painter.renders
 
-            def painted(results) -> None:
+            def painted(results: list[tuple[str, Painted]]) -> None:
                 for layer_id, item in results:
                     renders.put(layer_id, item)
                 self._guard(action)
@@ -161,6 +179,9 @@ class LayerCommands:
         """Write a style to share: the same .sfstyle bytes StyleFuse keeps (never a pickle)."""
         from ..document.atomic import atomic_write_bytes
 
+        if ref.data is None:  # a built-in: the picker offers no export for it
+            self.show_message(f"'{ref.name}' is a built-in style: there is no style file to export", error=True)
+            return False
         if path.suffix.lower() != STYLE_EXTENSION:
             path = path.with_suffix(STYLE_EXTENSION)
         try:
@@ -192,18 +213,23 @@ class LayerCommands:
         self.show_message(f"Imported the style '{style.name}' into My styles")
         return True
 
-    def train_dialog(self):
+    def train_dialog(self) -> QtTrainDialog:
         from .train_dialog import QtTrainDialog
 
-        preview, extra = None, ()
+        preview: np.ndarray | None = None
+        extra: tuple[np.ndarray, ...] = ()
         if self.doc is not None:
             photos = [lay for lay in self.doc.layers if isinstance(lay, ImageLayer)]
             scale = min(1.0, 384 / max(self.doc.width, self.doc.height))
             preview = np.ascontiguousarray(flatten_onto(composite(self.doc, None, scale, layers=photos)))
             extra = (preview,)  # the photos open in the editor join the content the style learns to paint
         dialog = QtTrainDialog(self, preview, extra, run_job=self.run_job)
-        dialog.style_ready.connect(lambda path: (self.style_picker.reload(),
-                                                 self.show_message(f"'{dialog.result_name}' is in My styles")))
+
+        def in_my_styles(path: Path) -> None:
+            self.style_picker.reload()
+            self.show_message(f"'{dialog.result_name}' is in My styles")
+
+        dialog.style_ready.connect(in_my_styles)
         dialog.apply_requested.connect(self._apply_style_file)
         dialog.show()
         self.train = dialog

@@ -10,12 +10,13 @@ from PySide6.QtWidgets import QInputDialog
 
 from ..document.layers import ImageLayer
 from .canvas import BrushTarget
+from .window_parts import WindowParts
 
 HINT = ("Try this: double-click a style on the left, move its sliders on the right, then paint where it goes "
         "with the brush. Space-drag pans, the wheel zooms, [ and ] size the brush. F1 lists every shortcut.")
 
 
-class ToolCommands:
+class ToolCommands(WindowParts):
     def toggle_move_tool(self, on: bool) -> None:
         if on:
             self.fusion_panel.stop_painting()
@@ -42,10 +43,16 @@ class ToolCommands:
 
     def scale_layer(self, layer_id: str, scale: float) -> None:
         """Rescale a photo layer about its centre, as one step."""
-        layer = self.doc.layer(layer_id)
+        doc = self.doc
+        if doc is None:
+            return
+        layer = doc.layer(layer_id)
+        if not isinstance(layer, ImageLayer) or layer.raster is None:
+            self.show_message("Select a photo layer to scale it", error=True)
+            return
         width, height = layer.raster.size
         cx, cy = layer.x + width * layer.scale / 2, layer.y + height * layer.scale / 2
-        self._guard(lambda: self.doc.place(layer_id, cx - width * scale / 2, cy - height * scale / 2, scale))
+        self._guard(lambda: doc.place(layer_id, cx - width * scale / 2, cy - height * scale / 2, scale))
 
     def toggle_mask_brush(self, on: bool) -> None:
         self.fusion_panel.stop_painting()
@@ -58,7 +65,7 @@ class ToolCommands:
             self.brush_action.setChecked(False)
         self._brush_status()
 
-    def _brush_target(self, target) -> None:
+    def _brush_target(self, target: BrushTarget | None) -> None:
         self.brush_action.setChecked(False)
         if target is not None:
             self.toggle_move_tool(False)

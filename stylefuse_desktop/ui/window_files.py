@@ -6,20 +6,25 @@ A mixin of ``MainWindow`` (it uses the window's document, settings, message bar 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from .. import locations
+from ..document.autosave import Recoverable
+from ..document.compositor import RenderStore
 from ..document.image_io import READ_EXTENSIONS, WRITE_FORMATS, read_image
 from ..document.operations import document_from_photo, layer_from_photo
 from ..document.project import PROJECT_EXTENSION, load_project, save_project
 from ..document.style_file import STYLE_EXTENSION
 from ..errors import StyleFuseError
 from ..memory import release_memory
+from ..progress import Progress
 from . import engine_jobs
 from .feedback import user_message
+from .window_parts import WindowParts
 from .workers import Job
 
 IMAGE_FILTER = "Photos (" + " ".join(f"*{e}" for e in sorted(READ_EXTENSIONS)) + ")"
@@ -27,7 +32,7 @@ PROJECT_FILTER = f"StyleFuse projects (*{PROJECT_EXTENSION})"
 MAX_RECENT = 8
 
 
-class FileCommands:
+class FileCommands(WindowParts):
     """Opening, saving, exporting and recovering documents."""
 
     def start(self, paths: list[str]) -> None:
@@ -60,7 +65,7 @@ class FileCommands:
             self.open_path(str(locations.sample_photo_path()), remember=False)
             self.show_hint()
 
-    def _ask_recover(self, item) -> bool:
+    def _ask_recover(self, item: Recoverable) -> bool:
         saved = time.strftime("%H:%M on %d %b", time.localtime(item.saved_at))
         answer = QMessageBox.question(self, "Recover your work?",
                                       f"StyleFuse closed unexpectedly. Recover '{item.title}', autosaved at {saved}?",
@@ -75,6 +80,7 @@ class FileCommands:
 
     def open_path(self, path: str, remember: bool = True) -> bool:
         """Open a project or a photo as the document. On failure the current document stays."""
+        renders: RenderStore | None
         try:
             if path.lower().endswith(PROJECT_EXTENSION):
                 doc, renders = load_project(path)
@@ -133,11 +139,13 @@ class FileCommands:
         """Save in a worker (a large project takes seconds to encode); the history is marked clean at
         the step that was saved."""
         doc = self.doc
+        if doc is None:
+            raise StyleFuseError("there is no document to save")
         index = doc.history.index
         snapshot = doc.snapshot()
         renders = self.painter.renders
 
-        def save(progress) -> Path:
+        def save(progress: Progress) -> Path:
             progress.report(0.2, f"Saving {path.name}")
             return save_project(snapshot, path, renders)
 
@@ -177,6 +185,8 @@ class FileCommands:
         except StyleFuseError as exc:
             self.show_message(user_message(exc, f"Exporting {path.name}"), error=True)
             return None
+        if self.doc is None:
+            return None
         snapshot = self.doc.snapshot()
         return self.run_job(Job(f"Exporting {path.name}", engine_jobs.export_document, snapshot, self.painter.renders,
                                 path, quality, layer_id, self.engine_options()),
@@ -195,7 +205,7 @@ class FileCommands:
                 job.finished.connect(waiting.quit)
                 if not job.ended:
                     waiting.exec()
-            return self.doc.history.is_clean
+            return self.doc is None or self.doc.history.is_clean
         return answer == QMessageBox.StandardButton.Discard
 
     def autosave(self) -> None:
@@ -213,13 +223,23 @@ class FileCommands:
 
     def _recent(self) -> list[str]:
         value = self.settings.value("files/recent", [])
-        return list(value) if isinstance(value, (list, tuple)) else ([value] if value else [])
+        # a list of one may come back as a plain string (QSettings' INI format)
+        return [str(p) for p in value] if isinstance(value, (list, tuple)) else ([str(value)] if value else [])
 
     def _refresh_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self._recent():
-            self.recent_menu.addAction(Path(path).name, lambda p=path: self.confirm_discard() and self.open_path(p))
+            self.recent_menu.addAction(Path(path).name, self._recent_entry(path))
         self.recent_menu.setEnabled(bool(self._recent()))
+
+    def _recent_entry(self, path: str) -> Callable[[], None]:
+        """What a recent file's menu entry does: ask about unsaved changes, then open it."""
+
+        def open_recent() -> None:
+            if self.confirm_discard():
+                self.open_path(path)
+
+        return open_recent
 
     def _last_folder(self) -> str:
         return str(self.settings.value("files/last_folder", str(Path.home())))
