@@ -13,15 +13,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDockWidget,
     QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QProgressBar,
     QPushButton,
@@ -35,7 +39,7 @@ from .. import locations
 from ..document.autosave import Autosaver
 from ..document.compositor import RenderStore, composite, flatten_onto
 from ..document.document import Document
-from ..document.layers import ImageLayer
+from ..document.layers import ImageLayer, StyleRef
 from ..document.project import PROJECT_EXTENSION
 from ..document.style_file import STYLE_EXTENSION
 from ..document.thumbnail_cache import ThumbnailCache, thumbnail_key
@@ -54,7 +58,7 @@ from .style_picker import QtStylePicker
 from .tools import HINT, ToolCommands
 from .window_actions import build_actions
 from .window_files import FileCommands
-from .workers import Job, LatestOnly
+from .workers import Job, LatestOnly, ResultHandler
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +78,8 @@ class QtMessageBar(QFrame):
         row.setContentsMargins(8, 4, 8, 4)
         self.label = QLabel()
         self.label.setWordWrap(True)
-        close = QToolButton(text="✕", autoRaise=True)
+        close = QToolButton(autoRaise=True)
+        close.setText("✕")
         close.clicked.connect(self.hide)
         row.addWidget(self.label, 1)
         row.addWidget(close)
@@ -94,6 +99,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
     painted = Signal()  # paintings arrived and are on the canvas
     busy_changed = Signal(bool)
     startup_seconds: float | None = None  # from the process's start to the window shown (set by app.main)
+    shortcut_dialog: QDialog | None = None  # the list of shortcuts (Help menu), once shown
 
     def __init__(self) -> None:
         super().__init__()
@@ -125,7 +131,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.layers_panel = QtLayersPanel()
         self.fusion_panel = QtFusionPanel()
         self.history_list = QListWidget()
-        self._docks = {}
+        self._docks: dict[str, QDockWidget] = {}
         for title, widget, area in (("Styles", self.style_picker, Qt.DockWidgetArea.LeftDockWidgetArea),
                                     ("Layers", self.layers_panel, Qt.DockWidgetArea.RightDockWidgetArea),
                                     ("Fusion", self.fusion_panel, Qt.DockWidgetArea.RightDockWidgetArea),
@@ -162,7 +168,8 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.status_text = QLabel(HINT)
         self.status_text.setMinimumWidth(0)
         self.status_text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens
-        self.progress = QProgressBar(maximum=1000, maximumWidth=220, textVisible=False)
+        self.progress = QProgressBar(maximum=1000, textVisible=False)
+        self.progress.setMaximumWidth(220)
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.hide()
@@ -195,8 +202,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.canvas.brush_changed.connect(self._brush_status)
         self.canvas.refused.connect(lambda text: self.show_message(text, error=True))
-        self.history_list.itemClicked.connect(
-            lambda item: self.doc and self.doc.history.go_to(self.history_list.row(item) + 1))
+        self.history_list.itemClicked.connect(self._history_clicked)
         self.painter.painted.connect(self._paintings_landed)
         self.painter.layer_failed.connect(self._layer_failed)
         self.painter.failed.connect(self._job_failed)
@@ -279,6 +285,11 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self._update_title()
         self._update_actions()
 
+    def _history_clicked(self, item: QListWidgetItem) -> None:
+        """A step of the History list: undo or redo until it is the last one done."""
+        if self.doc is not None:
+            self.doc.history.go_to(self.history_list.row(item) + 1)
+
     def _update_title(self) -> None:
         if self.doc is None:
             self.setWindowTitle("StyleFuse")
@@ -294,9 +305,10 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.undo_action.setToolTip(f"Undo {history.undo_text}" if history and history.undo_text else "Undo")
         self.redo_action.setToolTip(f"Redo {history.redo_text}" if history and history.redo_text else "Redo")
         self.undo_action.setStatusTip(self.undo_action.toolTip())
-        selected = self.doc.selected if self.doc else None
-        index = self.doc.index_of(selected.id) if selected else -1
-        self.raise_action.setEnabled(selected is not None and index < len(self.doc.layers) - 1)
+        doc = self.doc
+        selected = doc.selected if doc else None
+        index = doc.index_of(selected.id) if doc and selected else -1
+        self.raise_action.setEnabled(doc is not None and selected is not None and index < len(doc.layers) - 1)
         self.lower_action.setEnabled(selected is not None and index > 0)
 
     # -- engine work ---------------------------------------------------------------------------------
@@ -314,7 +326,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         job.progressed.connect(lambda f, m: self.status_text.setText(m))
         self.run_job(job, "warm-up", ready)
 
-    def run_job(self, job: Job, key: str, on_success, quiet: bool = False) -> Job:
+    def run_job(self, job: Job, key: str, on_success: ResultHandler, quiet: bool = False) -> Job:
         """Run ``job`` under ``key`` in the window's job list: its progress shows in the status bar,
         Cancel and closing the window cancel it, and a failure shows in the message bar."""
         job.succeeded.connect(on_success)
@@ -366,14 +378,14 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
             self.jobs.cancel(key)
         self.show_message("Cancelled")
 
-    def _paint_thumbnails(self, refs: list) -> None:
+    def _paint_thumbnails(self, refs: list[StyleRef]) -> None:
         if self.doc is None or not refs:
             return
         scale = THUMB_SIDE / max(self.doc.width, self.doc.height)
         photos = [lay for lay in self.doc.layers if isinstance(lay, ImageLayer)]
         rgb = flatten_onto(composite(self.doc, None, scale, layers=photos))
         cache = ThumbnailCache()
-        missing = []
+        missing: list[StyleRef] = []
         for ref in refs:  # painted before (this photo, this style): shown at once
             cached = cache.get(thumbnail_key(ref.key, rgb))
             if cached is None:
@@ -388,7 +400,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         job.quiet = True
         unpainted = {"reason": "cancelled"}  # why none arrived, until the job returns
 
-        def done(results) -> None:
+        def done(results: tuple[list[tuple[str, np.ndarray]], list[tuple[str, str]]]) -> None:
             painted, failed = results
             for key, thumb in painted:
                 self.style_picker.set_thumbnail(key, thumb)
@@ -424,11 +436,11 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
         self.canvas.refresh()
         self.painter.request()
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         for url in event.mimeData().urls():
             self.open_dropped(url.toLocalFile())
         event.acceptProposedAction()
@@ -456,7 +468,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
             self.jobs.abandon_all()
         return stopped
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.doc is not None and not self.doc.history.is_clean:
             try:
                 self.autosaver.save(self.doc, None)  # a crash from here on still leaves the work recoverable
@@ -474,7 +486,7 @@ class MainWindow(FileCommands, LayerCommands, ToolCommands, QMainWindow):
 
 def apply_theme(theme: str) -> None:
     app = QApplication.instance()
-    if app is None:
+    if not isinstance(app, QGuiApplication):  # none yet, or one without a GUI
         return
     hints = app.styleHints()
     scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(theme, Qt.ColorScheme.Unknown)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..document.compositor import Painted, RenderStore
+from ..document.compositor import Box, Painted, RenderStore
 from ..document.document import Document
 from ..document.operations import stale_layers
 from . import engine_jobs
@@ -154,7 +155,7 @@ class PaintScheduler(QObject):
         self.painted.emit([layer_id for layer_id, _ in results])
 
     # -- the view's real pixels ------------------------------------------------------------------------
-    def paint_view(self, box: tuple[int, int, int, int], landed: Callable[[tuple[int, int, int, int], object], None],
+    def paint_view(self, box: Box, landed: Callable[[Box, np.ndarray], None],
                    skip: frozenset = frozenset(), step: int = 1) -> Job | None:
         """Paint the export around ``box`` (full-size canvas pixels) in the background, tile by tile at
         1/``step`` of full resolution, replacing any view job still running; ``landed(tile box, rgba)``

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
-def _action(window: MainWindow, menu: QMenu | None, text: str, slot: Callable, shortcut=None,
-            checkable: bool = False, tip: str | None = None, shortcuts: list | None = None) -> QAction:
+def _action(window: MainWindow, menu: QMenu | None, text: str, slot: Callable[..., object],
+            shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None, checkable: bool = False,
+            tip: str | None = None, shortcuts: list[QKeySequence] | None = None) -> QAction:
     action = QAction(text, window)
     if shortcuts:
         action.setShortcuts(shortcuts)
@@ -143,8 +144,8 @@ CANVAS_KEYS = [("Space + drag", "Pan"), ("Wheel", "Zoom about the pointer"), ("[
 
 def shortcut_rows(window: QWidget) -> list[tuple[str, str]]:
     """(keys, command) for every action of the window that has a shortcut, then the canvas's keys."""
-    rows = []
-    seen = set()
+    rows: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
     for action in window.findChildren(QAction):
         keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
         text = action.text().replace("&", "").rstrip("…")
@@ -154,7 +155,7 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str]]:
     return sorted(rows, key=lambda r: r[1].lower()) + CANVAS_KEYS
 
 
-def show_shortcuts(window: QWidget) -> QDialog:
+def show_shortcuts(window: MainWindow) -> QDialog:
     dialog = QDialog(window)
     dialog.setWindowTitle("Keyboard shortcuts")
     layout = QVBoxLayout(dialog)
