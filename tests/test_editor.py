@@ -247,6 +247,31 @@ def test_ctrl_y_redoes_and_the_shortcut_list_names_it(qtbot, window):
     assert "Ctrl+Y" in rows["Redo"] and rows["Raise Layer"] == "Ctrl+]" and "Keyboard Shortcuts" in rows
 
 
+def test_a_click_in_the_history_list_goes_back_to_that_step(qtbot, window):
+    layer = window.doc.layers[0]
+    window.doc.set(layer.id, "opacity", 0.5)
+    window.doc.set(layer.id, "name", "renamed")
+    window._docks["History"].raise_()  # tabbed behind Fusion
+    history = window.history_list
+    assert history.count() == 2
+    first_step = history.visualItemRect(history.item(0)).center()
+    qtbot.mouseClick(history.viewport(), Qt.MouseButton.LeftButton, pos=first_step)
+    assert (layer.opacity, layer.name) == (0.5, "cat")  # the rename is undone, the opacity stays
+    assert window.redo_action.isEnabled() and history.currentRow() == 0
+
+
+def test_the_recent_files_menu_lists_opened_files_and_reopens_one(qtbot, window, photo_path, tmp_path):
+    other = tmp_path / "dog.png"
+    Image.open(photo_path).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(other)
+    assert window.open_path(str(other))
+    entries = [a for a in window.recent_menu.actions() if a.text()]
+    assert [a.text() for a in entries] == ["dog.png", "cat.png"]  # newest first
+    assert window.doc.title == "dog"
+    entries[1].trigger()
+    assert window.doc.title == "cat"
+    assert [a.text() for a in window.recent_menu.actions() if a.text()] == ["cat.png", "dog.png"]
+
+
 def test_arrow_keys_nudge_with_the_move_tool_whatever_has_focus(qtbot, window, photo_path):
     window.add_photo(str(photo_path))
     layer = window.doc.selected
