@@ -38,7 +38,7 @@ from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS, next_preset
 from .canvas import rgba_to_qimage
 from .workers import Job, JobProgress, JobRunner, ResultHandler
 
-if TYPE_CHECKING:  # the trainers import torch: never on the UI thread, only in the workers
+if TYPE_CHECKING:  # for annotations only
     from ..progress import Progress
     from ..training.config import PairsTrainingConfig, StyleTrainingConfig
     from ..training.events import TrainingEvent
