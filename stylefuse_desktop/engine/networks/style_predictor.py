@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .reference_convs import ConvParameters, ReferenceConvs
+
 ONNX_FILE = "arbitrary_predict.onnx"
 INPUT_SIZE = 256
 
@@ -81,30 +83,18 @@ class StylePredictor(nn.Module):
         return out
 
 
-def state_dict_from_onnx(conv_params: dict[str, tuple[np.ndarray, np.ndarray | None]]) -> dict[str, np.ndarray]:
-    def find(prefix: str) -> tuple[np.ndarray, np.ndarray | None]:
-        hits = [k for k in conv_params if k.startswith(prefix + "/")]
-        if len(hits) != 1:
-            raise KeyError(f"expected one Conv under {prefix!r}, found {hits}")
-        return conv_params[hits[0]]
-
-    state: dict[str, np.ndarray] = {}
-
-    def put(ours: str, theirs: str) -> None:
-        weight, bias = find(theirs)
-        state[f"{ours}.weight"] = weight
-        state[f"{ours}.bias"] = bias if bias is not None else np.zeros(weight.shape[0], np.float32)
-
-    put("stem.conv", "MobilenetV2/Conv")
+def state_dict_from_onnx(conv_params: ConvParameters) -> dict[str, np.ndarray]:
+    convs = ReferenceConvs(conv_params)
+    convs.put("stem.conv", "MobilenetV2/Conv")
     index = 0
     for t, _c, n, _s in _STAGES:
         for _ in range(n):
             theirs = "MobilenetV2/expanded_conv" + (f"_{index}" if index else "")
             if t != 1:
-                put(f"blocks.{index}.expand.conv", f"{theirs}/expand")
-            put(f"blocks.{index}.depthwise.conv", f"{theirs}/depthwise")
-            put(f"blocks.{index}.project.conv", f"{theirs}/project")
+                convs.put(f"blocks.{index}.expand.conv", f"{theirs}/expand")
+            convs.put(f"blocks.{index}.depthwise.conv", f"{theirs}/depthwise")
+            convs.put(f"blocks.{index}.project.conv", f"{theirs}/project")
             index += 1
-    put("head.conv", "MobilenetV2/Conv_1")
-    put("bottleneck", "mobilenet_conv/Conv")
-    return state
+    convs.put("head.conv", "MobilenetV2/Conv_1")
+    convs.put("bottleneck", "mobilenet_conv/Conv")
+    return convs.state

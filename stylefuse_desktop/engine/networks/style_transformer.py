@@ -19,6 +19,7 @@ from ..norm_plan import NormPlan, Region
 from ..normalization import conditional_instance_norm
 from ..tiling import Stage
 from .layers import ReflectConv, upsample_nearest2
+from .reference_convs import ConvParameters, ReferenceConvs
 
 EMBEDDING_SIZE = 100
 ONNX_FILE = "arbitrary_transform.onnx"
@@ -123,35 +124,23 @@ class StyleTransformer(nn.Module):
         return out[..., :h, :w]
 
 
-def state_dict_from_onnx(conv_params: dict[str, tuple[np.ndarray, np.ndarray | None]]) -> dict[str, np.ndarray]:
+def state_dict_from_onnx(conv_params: ConvParameters) -> dict[str, np.ndarray]:
     """Map the reference graph's Conv nodes (found by node name, not initializer name) to our layers."""
 
-    def find(prefix: str) -> tuple[np.ndarray, np.ndarray | None]:
-        hits = [k for k in conv_params if k.startswith(prefix + "/")]
-        if len(hits) != 1:
-            raise KeyError(f"expected one Conv under {prefix!r}, found {hits}")
-        return conv_params[hits[0]]
-
-    state: dict[str, np.ndarray] = {}
-
-    def put(ours: str, theirs: str) -> None:
-        weight, bias = find(theirs)
-        state[f"{ours}.weight"] = weight
-        state[f"{ours}.bias"] = bias if bias is not None else np.zeros(weight.shape[0], np.float32)
-
+    convs = ReferenceConvs(conv_params)
     for i in range(3):
-        put(f"contract.{i}.conv", f"transformer/contract/conv{i + 1}")
+        convs.put(f"contract.{i}.conv", f"transformer/contract/conv{i + 1}")
     for block in range(5):
         for j in range(2):
-            put(f"residual.{2 * block + j}.conv", f"transformer/residual/residual{block + 1}/conv{j + 1}")
+            convs.put(f"residual.{2 * block + j}.conv", f"transformer/residual/residual{block + 1}/conv{j + 1}")
     for i in range(3):
-        put(f"expand.{i}.conv", f"transformer/expand/conv{i + 1}/conv")
+        convs.put(f"expand.{i}.conv", f"transformer/expand/conv{i + 1}/conv")
     for i, (name, _) in enumerate(NORM_LAYERS):
         # the 1x1 conv named StyleNorm/Conv gives beta, StyleNorm/Conv_1 gives gamma
         for ours, suffix in (("gamma", "Conv_1"), ("beta", "Conv")):
-            weight, bias = find(f"style_params/{name}/StyleNorm/{suffix}")
+            weight, bias = convs.find(f"style_params/{name}/StyleNorm/{suffix}")
             if bias is None:
                 raise KeyError(f"the Conv under style_params/{name}/StyleNorm/{suffix} has no bias")
-            state[f"{ours}.{i}.weight"] = weight[:, :, 0, 0]
-            state[f"{ours}.{i}.bias"] = bias
-    return state
+            convs.state[f"{ours}.{i}.weight"] = weight[:, :, 0, 0]
+            convs.state[f"{ours}.{i}.bias"] = bias
+    return convs.state
