@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +15,10 @@ from ..document.compositor import Painted, RenderStore
 from ..document.document import Document
 from ..document.layers import StyleRef
 from ..document.style_catalogue import StyleKind
+from ..progress import Progress
+
+if TYPE_CHECKING:
+    from ..engine.layer_paint import HeldPainting
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +28,7 @@ class EngineOptions:
     tile_memory_mb: int | None = None
 
 
-def warm_up(progress) -> str:
+def warm_up(progress: Progress) -> str:
     """Import torch, convert the weights if this is the first start, and name the device in use."""
     progress.report(0.0, "Starting the style engine")
     from ..engine.device import describe_device, select_device
@@ -38,7 +44,8 @@ def warm_up(progress) -> str:
 
 
 def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scale: float, draft: bool,
-                 options: EngineOptions, progress, failures: dict[str, str] | None = None) -> list[tuple[str, Painted]]:
+                 options: EngineOptions, progress: Progress,
+                 failures: dict[str, str] | None = None) -> list[tuple[str, Painted]]:
     """Paint style/fusion layers bottom to top (a layer above may paint from one below).
 
     With ``failures`` (the editor's previews), a layer that fails is logged and named there and the
@@ -80,8 +87,9 @@ def paint_layers(doc: Document, layer_ids: list[str], renders: RenderStore, scal
     return results
 
 
-def paint_view(doc: Document, box: tuple[int, int, int, int], renders: RenderStore, held: dict,
-               options: EngineOptions, progress, skip: frozenset = frozenset(), step: int = 1):
+def paint_view(doc: Document, box: tuple[int, int, int, int], renders: RenderStore, held: dict[str, HeldPainting],
+               options: EngineOptions, progress: Progress, skip: frozenset[tuple[int, int, int, int]] = frozenset(),
+               step: int = 1) -> Iterator[tuple[tuple[int, int, int, int], np.ndarray]]:
     """The real pixels of the canvas's view, yielded tile by tile as (tile box, RGBA): the export's
     pixels around ``box``, nearest its centre first, except the tiles in ``skip`` (already shown), at
     1/``step`` of full resolution (``layer_paint.paint_view_tiles``); ``held`` keeps the layers'
@@ -93,7 +101,8 @@ def paint_view(doc: Document, box: tuple[int, int, int, int], renders: RenderSto
     yield from paint_view_tiles(doc, box, renders, held, base, progress, skip, step=step)
 
 
-def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptions, progress):
+def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptions,
+                     progress: Progress) -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, str]]]:
     """Each style on the user's small photo -> ([(style key, thumbnail [h, w, 3])], [(style key, why it
     could not be painted)]); each thumbnail is kept in the thumbnail cache for the next start."""
     from ..document.layers import StyleEntry
@@ -118,7 +127,7 @@ def style_thumbnails(rgb: np.ndarray, refs: list[StyleRef], options: EngineOptio
     return out, failed
 
 
-def style_from_image(path: Path, progress) -> StyleRef:
+def style_from_image(path: Path, progress: Progress) -> StyleRef:
     """A picture as a style: its embedding, kept as .sfstyle data with a preview."""
     import io
 
@@ -147,7 +156,7 @@ def style_from_image(path: Path, progress) -> StyleRef:
 
 
 def export_document(doc: Document, renders: RenderStore, path: Path, quality: int, layer_id: str | None,
-                    options: EngineOptions, progress) -> Path:
+                    options: EngineOptions, progress: Progress) -> Path:
     """Paint whatever is missing at full size, then write the file."""
     from ..document.operations import export, stale_paintings
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QMimeData, QRectF, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QMimeData, QPoint, QRectF, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QDrag, QFont, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -58,7 +58,7 @@ def save_image_style(ref: StyleRef) -> Path:
 
 
 class QtStyleList(QListWidget):
-    def startDrag(self, actions) -> None:  # noqa: N802
+    def startDrag(self, actions: Qt.DropAction) -> None:  # noqa: N802
         item = self.currentItem()
         if item is None or item.data(KEY_ROLE) is None:
             return
@@ -289,7 +289,7 @@ class QtStylePicker(QWidget):
         self.settings.setValue("styles/favourites", favourites)
         self.reload()
 
-    def _menu(self, pos) -> None:
+    def _menu(self, pos: QPoint) -> None:
         item = self.list.itemAt(pos)
         if item is None or item.data(KEY_ROLE) is None:
             return
