@@ -81,6 +81,29 @@ def test_an_untrained_adapter_paints_exactly_the_zero_shot_style(photo_rgb):
     assert not any(p.requires_grad for p in net.parameters())  # the shared network stays frozen
 
 
+def test_snapshots_are_a_running_average_of_the_trained_weights_and_painting_with_it_restores_them():
+    from stylefuse_desktop.training import style_trainer
+
+    net = load_network("style_transformer", CPU)
+    style = _Style(net, embedding_of(), seed=0)
+    up = next(name for name in style.trainables() if name.endswith(".up"))
+    with torch.no_grad():
+        style.trainables()[up].add_(1.0)  # as if a step had moved this adapter by 1
+    style.update_average()
+    moved = 1 - style_trainer.AVERAGE_DECAY
+    assert np.allclose(style.average_tensors()[up].numpy(), moved)  # the average follows a fraction of the way
+    assert np.allclose(style.tensors()[up].numpy(), 1.0)
+    with style.averaged():  # validation and previews paint with the average ...
+        assert np.allclose(style.trainables()[up].detach().numpy(), moved)
+    assert np.allclose(style.tensors()[up].numpy(), 1.0)  # ... and training goes on from the live weights
+    assert np.allclose(style.average_tensors()[up].numpy(), moved)
+    # going back to a snapshot restarts the average there
+    snapshot = style.average_tensors()
+    style.load(snapshot)
+    assert all(np.array_equal(style.average_tensors()[k].numpy(), v.numpy()) for k, v in snapshot.items())
+    assert all(np.array_equal(style.tensors()[k].numpy(), v.numpy()) for k, v in snapshot.items())
+
+
 def test_a_few_steps_move_the_adapters_and_lower_the_statistics_loss(style_folder, content_folder):
     watcher = Watcher()
     config = StyleTrainingConfig(name="few steps", styles=style_folder, content=content_folder, steps=24, size=64,
