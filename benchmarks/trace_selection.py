@@ -52,9 +52,10 @@ class Tracer:
             tracer.init(validation, transformer, predictor, photos, style_images, zero_shot_parameters, device)
             tracer.transformer = transformer
             if tracer.with_landscapes and tracer.landscapes is None:
-                tracer.landscapes = style_trainer._Validation(
-                    transformer, predictor, project_photos("trace", 6, (320, 224), 7001), style_images,
-                    zero_shot_parameters, device)
+                landscapes = object.__new__(style_trainer._Validation)  # made with the unwrapped __init__
+                tracer.init(landscapes, transformer, predictor, project_photos("trace", 6, (320, 224), 7001),
+                            style_images, zero_shot_parameters, device)
+                tracer.landscapes = landscapes
 
         style_trainer._Validation.__init__ = init
         style_trainer._Validation.score = lambda validation, style: tracer.trace(validation, style)

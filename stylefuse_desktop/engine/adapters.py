@@ -107,22 +107,13 @@ def adapter_parameters(trainable: nn.Module) -> list[nn.Parameter]:
     return [p for layer in ADAPTED_LAYERS for p in _delta(trainable, layer).parameters()]
 
 
-def adapter_tensors(trainable: nn.Module) -> dict[str, torch.Tensor]:
-    """The adapters of a ``trainable_copy`` as named tensors on the CPU (for a style file or checkpoint)."""
+def named_adapter_parameters(trainable: nn.Module) -> dict[str, nn.Parameter]:
+    """The adapters of a ``trainable_copy`` by the names a style file gives them."""
     out = {}
     for layer in ADAPTED_LAYERS:
         delta = _delta(trainable, layer)
-        out[f"{PREFIX}{layer}.up"] = delta.up.detach().cpu().clone()
-        out[f"{PREFIX}{layer}.down"] = delta.down.detach().cpu().clone()
+        out[f"{PREFIX}{layer}.up"], out[f"{PREFIX}{layer}.down"] = delta.up, delta.down
     return out
-
-
-def load_adapter_tensors(trainable: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
-    with torch.no_grad():
-        for layer in ADAPTED_LAYERS:
-            delta = _delta(trainable, layer)
-            delta.up.copy_(tensors[f"{PREFIX}{layer}.up"])
-            delta.down.copy_(tensors[f"{PREFIX}{layer}.down"])
 
 
 def has_adapters(tensors: Mapping[str, object]) -> bool:
