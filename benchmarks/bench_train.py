@@ -111,7 +111,7 @@ def style_rows(args, work: Path) -> list[list[str]]:
         shorter: tuple[str, float] | None = None  # the previous preset's 2-scale ratio on this set
         for preset in args.presets:
             config = StyleTrainingConfig(name=f"bench {preset}", styles=folder, preset=preset, device=args.device,
-                                         steps=args.steps)
+                                         steps=args.steps, seed=args.seed)
             started = time.perf_counter()
             result = train_style(config, held_out=held_out)
             seconds = time.perf_counter() - started
@@ -157,7 +157,7 @@ def look_rows(args, work: Path) -> list[list[str]]:
         held_pairs = [(p, look(p)) for p in held]
         for preset in args.presets:
             config = PairsTrainingConfig(name=f"bench look {preset}", before=before, after=after, preset=preset,
-                                         device=args.device, steps=args.steps)
+                                         device=args.device, steps=args.steps, seed=args.seed)
             started = time.perf_counter()
             result = train_pairs(config, held_out=held_pairs)
             seconds = time.perf_counter() - started
@@ -181,6 +181,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", help="only the style sets whose names start so (e.g. procedural)")
     parser.add_argument("--looks", nargs="+", help="only the synthetic looks whose names start so (e.g. faded)")
     parser.add_argument("--steps", type=int, help="override every preset's steps (experiments)")
+    parser.add_argument("--seed", type=int, default=0, help="the training runs' seed (the sets stay the same)")
     parser.add_argument("--json-out", help="append each style row's full metrics to this file (JSON lines)")
     args = parser.parse_args()
     if args.quick:
