@@ -22,7 +22,7 @@ from stylefuse_desktop.engine.weights import load_network
 from stylefuse_desktop.training.config import StyleTrainingConfig
 from stylefuse_desktop.training.data import Box, crop, frame_positions, project_photos
 from stylefuse_desktop.training.run import save_result
-from stylefuse_desktop.training.style_trainer import _Style, evaluate, gate, paint_with, train_style
+from stylefuse_desktop.training.style_trainer import TrainableStyle, evaluate, gate, paint_with, train_style
 from stylefuse_desktop.training.synthetic import texture_style_set
 
 CPU = torch.device("cpu")
@@ -64,7 +64,7 @@ def embedding_of(seed=0):
 def test_an_untrained_adapter_paints_exactly_the_zero_shot_style(photo_rgb):
     net = load_network("style_transformer", CPU)
     embedding = embedding_of()
-    style = _Style(net, embedding, seed=0)
+    style = TrainableStyle(net, embedding, seed=0)
     tensors = {k: v.numpy() for k, v in style.tensors().items()}
     assert any(k.startswith(PREFIX) for k in tensors)
     trained = paint_with(net, tensors, [photo_rgb], CPU)[0]
@@ -85,7 +85,7 @@ def test_snapshots_are_a_running_average_of_the_trained_weights_and_painting_wit
     from stylefuse_desktop.training import style_trainer
 
     net = load_network("style_transformer", CPU)
-    style = _Style(net, embedding_of(), seed=0)
+    style = TrainableStyle(net, embedding_of(), seed=0)
     up = next(name for name in style.trainables() if name.endswith(".up"))
     with torch.no_grad():
         style.trainables()[up].add_(1.0)  # as if a step had moved this adapter by 1
@@ -226,7 +226,7 @@ def test_the_gate_reports_a_worse_style_as_worse_and_keeps_the_instant_style(tmp
     style_images = texture_style_set(2, side=96)
     embedding = torch.stack([predict_embedding(img, CPU) for img in style_images]).mean(0)
     # a constructed worse style: the norms of a flat grey picture's style instead of the pictures'
-    style = _Style(net, predict_embedding(np.full((96, 96, 3), 0.5, np.float32), CPU), seed=0)
+    style = TrainableStyle(net, predict_embedding(np.full((96, 96, 3), 0.5, np.float32), CPU), seed=0)
     worse = {k: v.numpy() for k, v in style.tensors().items()}
     worse["embedding"] = embedding.numpy()
     metrics = evaluate(net, predictor, worse, {"embedding": embedding.numpy()}, [photo_rgb], style_images, CPU)
@@ -249,7 +249,7 @@ def test_the_gate_reports_a_worse_style_as_worse_and_keeps_the_instant_style(tmp
 
 def _adapter_style(scale=1.0, seed=3):
     net = load_network("style_transformer", CPU)
-    style = _Style(net, embedding_of(seed), seed=seed)
+    style = TrainableStyle(net, embedding_of(seed), seed=seed)
     tensors = {k: v.numpy() for k, v in style.tensors().items()}
     generator = torch.Generator().manual_seed(seed)
     for key in tensors:

@@ -3,7 +3,7 @@
 Where a built-in meets a picture or trained style, the transformer paints the whole mix, so the built-in
 must exist there. The 26-style network is a perfect teacher: for any photo it gives the built-in's own
 painting. For each built-in this script trains what a trained style carries (``engine/adapters.py``,
-the trainer's ``_Style``): every normalisation layer's own (gamma, beta), started from the built-in's
+the trainer's ``TrainableStyle``): every normalisation layer's own (gamma, beta), started from the built-in's
 fitted embedding, and rank-8 low-rank adapters of the transformer's 13 decoder convolutions, started at
 zero (step 0 is exactly the fitted embedding). The transformer learns to reproduce the teacher's output
 on content photos, at the scale each network paints in the app: stroke size 1 paints built-ins with
@@ -58,7 +58,7 @@ from stylefuse_desktop.engine.weights import load_network  # noqa: E402
 from stylefuse_desktop.errors import BadInputError  # noqa: E402
 from stylefuse_desktop.training.data import project_photos  # noqa: E402
 from stylefuse_desktop.training.losses import content_loss  # noqa: E402
-from stylefuse_desktop.training.style_trainer import _Style, paint_with  # noqa: E402
+from stylefuse_desktop.training.style_trainer import TrainableStyle, paint_with  # noqa: E402
 
 TEACHER_SIDE = REFERENCE_SIDE[MULTISTYLE_FAMILY]
 STUDENT_SIDE = REFERENCE_SIDE[EMBEDDING_FAMILY]
@@ -140,7 +140,7 @@ def distil_one(index: int, steps: int, lr_scale: float, nets, train: list[Pair],
     torch.manual_seed(SEED + index)
     rng = np.random.default_rng(SEED + index)
     with torch.inference_mode(False):
-        style = _Style(transformer, torch.from_numpy(embedding.copy()), SEED + index)
+        style = TrainableStyle(transformer, torch.from_numpy(embedding.copy()), SEED + index)
         optimiser = torch.optim.Adam([{"params": adapter_parameters(style.network),
                                        "lr": LEARNING_RATES["adapters"] * lr_scale},
                                       {"params": style.norm_list(), "lr": LEARNING_RATES["norms"] * lr_scale}])

@@ -120,7 +120,7 @@ AVERAGE_DECAY = 0.95
 CONTENT_BOOST_LIMIT = 16.0  # the content weight rises (x2 per unreadable validation) at most this far
 
 
-class _Style:
+class TrainableStyle:
     """What is being learnt: adapters (inside a trainable copy of the transformer) and norm parameters,
     with a running average of them (what validation scores and a snapshot keeps; see ``AVERAGE_DECAY``)."""
 
@@ -215,7 +215,7 @@ class _Validation:
                 "gap": statistics_gap(self.predictor, painted, self.style_images, self.device, self.style_statistics),
                 "edge_ssim": float(np.mean([edge_ssim(p, q) for p, q in zip(self.photos, painted)]))}
 
-    def score(self, style: _Style) -> Scores:
+    def score(self, style: TrainableStyle) -> Scores:
         m = self.measure(self.paint(style.network.decode, style.norm_parameters(1)))
         z = self.zero_shot
         m["closeness"] = float(np.mean([m["swd"] / max(z["swd"], 1e-9), m["swd_half"] / max(z["swd_half"], 1e-9),
@@ -366,7 +366,7 @@ def train_style(
                           {"kind_detail": "instant style from pictures", "style_images": styles.names})
 
     with torch.inference_mode(False):
-        style = _Style(transformer, zero_shot_embedding, config.seed)
+        style = TrainableStyle(transformer, zero_shot_embedding, config.seed)
         discriminator = MultiScalePatchDiscriminator(3).to(device)
     opt_g = adam([{"params": adapter_parameters(style.network), "lr": LEARNING_RATES["adapters"]},
                   {"params": style.norm_list(), "lr": LEARNING_RATES["norms"]}],
@@ -522,7 +522,7 @@ def _numpy(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
     return {k: v.numpy() for k, v in tensors.items()}
 
 
-def _save(checkpoints: Checkpoints, config: StyleTrainingConfig, step: int, style: _Style,
+def _save(checkpoints: Checkpoints, config: StyleTrainingConfig, step: int, style: TrainableStyle,
           discriminator: MultiScalePatchDiscriminator, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
           rng: np.random.Generator, run: _RunState) -> None:
     tensors = {f"style.{k}": v for k, v in style.tensors().items()}
