@@ -172,12 +172,11 @@ class TrainableStyle:
     def averaged(self) -> Iterator[None]:
         """The averaged weights in place of the live ones while the block runs (to paint with them)."""
         live = {name: p.detach().clone() for name, p in self.trainables().items()}
-        self.load(self.average_tensors(), self.average_tensors())
+        self.load(self.average, self.average)  # on the device: no copy to the host and back
         try:
             yield
         finally:
-            average = {name: t.clone() for name, t in self.average.items()}
-            self.load(live, average)
+            self.load(live, self.average)
 
 
 def validation_photos(content_images: list[np.ndarray], count: int = 3, side: int = 256) -> list[np.ndarray]:
