@@ -240,7 +240,6 @@ class QtTrainDialog(QDialog):
         self.preview_photo = preview_photo
         self.extra_content = extra_content
         self.job: Job | None = None
-        self.job_progress: TrainingProgress | None = None  # the running job's (pausable) progress
         self.result_path: Path | None = None
 
         layout = QVBoxLayout(self)
@@ -416,7 +415,6 @@ class QtTrainDialog(QDialog):
             self.status.setText(f"<span style='color:#c0392b'>{exc}</span>")
             return None
         progress = TrainingProgress()
-        self.job_progress = progress
         progress.observed.connect(self._event)
         self.chart.clear()
         self.bar.setValue(0)
@@ -445,6 +443,12 @@ class QtTrainDialog(QDialog):
             pixmap = QPixmap.fromImage(rgba_to_qimage(rgba))
             self.preview.setPixmap(pixmap.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                                  Qt.TransformationMode.SmoothTransformation))
+
+    @property
+    def job_progress(self) -> TrainingProgress | None:
+        """The training job's progress (pausable), when a training job is the dialog's job."""
+        progress = self.job.progress if self.job is not None else None
+        return progress if isinstance(progress, TrainingProgress) else None
 
     def _toggle_pause(self) -> None:
         progress = self.job_progress
