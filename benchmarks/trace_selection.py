@@ -48,12 +48,13 @@ class Tracer:
     def install(self) -> None:
         tracer = self
 
-        def init(validation, transformer, predictor, photos, style_images, zero_shot_parameters, device):
-            tracer.init(validation, transformer, predictor, photos, style_images, zero_shot_parameters, device)
+        def init(validation, transformer, predictor, *args):
+            tracer.init(validation, transformer, predictor, *args)
             tracer.transformer = transformer
+            style_images, zero_shot_parameters, device = args[-3:]
             if tracer.with_landscapes and tracer.landscapes is None:
                 landscapes = object.__new__(style_trainer._Validation)  # made with the unwrapped __init__
-                tracer.init(landscapes, transformer, predictor, project_photos("trace", 6, (320, 224), 7001),
+                tracer.init(landscapes, transformer, predictor, project_photos("trace", 6, (320, 224), 7001), [],
                             style_images, zero_shot_parameters, device)
                 tracer.landscapes = landscapes
 

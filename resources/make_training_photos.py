@@ -1,5 +1,6 @@
 """Generate the training photos the app ships: the content photos a style trains on when the user gives
-none, and the quality gate's held-out photos, all landscapes drawn from noise by the project.
+none and the quality gate's held-out photos (landscapes drawn from noise), and the detail photos on which
+validation measures readability (dead-leaves pictures), all drawn by the project.
 
 Run once (``python resources/make_training_photos.py``); the PNGs under ``training-photos/`` are
 committed. Without them training would generate each one (about a second apiece) on its first run and
@@ -16,8 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image  # noqa: E402
 
 from stylefuse_desktop.document.image_io import to_uint8  # noqa: E402
-from stylefuse_desktop.samples import sample_landscapes  # noqa: E402
-from stylefuse_desktop.training.data import SHIPPED_PHOTO_SETS, project_photo_name  # noqa: E402
+from stylefuse_desktop.training.data import SHIPPED_PHOTO_SETS, draw_project_photo, project_photo_name  # noqa: E402
 
 if __name__ == "__main__":
     root = Path(__file__).with_name("training-photos")
@@ -25,6 +25,6 @@ if __name__ == "__main__":
         for seed in range(first_seed, first_seed + count):
             target = root / project_photo_name(kind, size, seed)
             target.parent.mkdir(parents=True, exist_ok=True)
-            pixels = to_uint8(sample_landscapes(1, size=size, first_seed=seed)[0])
+            pixels = to_uint8(draw_project_photo(kind, size, seed))
             Image.fromarray(pixels).save(target, format="PNG", optimize=True)
             print(f"wrote {target}")

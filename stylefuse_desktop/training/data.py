@@ -119,7 +119,19 @@ PROJECT_PHOTOS_VERSION = 1
 # given none, and the quality gate's held-out photos (seeds training never uses)
 CONTENT_PHOTOS = ("content", 6, (480, 320), 101)
 GATE_PHOTOS = ("held-out", 3, (320, 224), 9001)
-SHIPPED_PHOTO_SETS = (CONTENT_PHOTOS, GATE_PHOTOS)
+# photos with the fine detail of real ones (``samples.detail_photo``), on which validation measures how
+# readable a style keeps a photo: the landscapes have half the edges of real photos, and overstate it
+DETAIL_PHOTOS = ("detail", 8, (192, 144), 301)  # 8 small ones: a single photo's figure varies by 0.03
+SHIPPED_PHOTO_SETS = (CONTENT_PHOTOS, GATE_PHOTOS, DETAIL_PHOTOS)
+
+
+def draw_project_photo(kind: str, size: tuple[int, int], seed: int) -> np.ndarray:
+    """Draw one of the project's photos: a detail photo for that kind, a landscape for any other."""
+    from ..samples import detail_photo, sample_landscapes
+
+    if kind == DETAIL_PHOTOS[0]:
+        return detail_photo(seed, size)
+    return sample_landscapes(1, size=size, first_seed=seed)[0]
 
 
 def project_photo_name(kind: str, size: tuple[int, int], seed: int) -> str:
@@ -128,7 +140,7 @@ def project_photo_name(kind: str, size: tuple[int, int], seed: int) -> str:
 
 
 def project_photos(kind: str, count: int, size: tuple[int, int], first_seed: int) -> list[np.ndarray]:
-    """The project's own generated landscapes: those the app ships (``resources/training-photos``,
+    """The project's own generated photos (``draw_project_photo``): those the app ships (``resources/training-photos``,
     made by ``resources/make_training_photos.py``) are read from there; any other is generated once and
     kept as a PNG in the cache folder. Reading takes milliseconds, generating ~1 s a photo of one core
     (11 s of a first fast training run on a GPU machine, longer than its training steps)."""
@@ -150,9 +162,7 @@ def project_photos(kind: str, count: int, size: tuple[int, int], first_seed: int
             except (OSError, ValueError):
                 pass
         else:
-            from ..samples import sample_landscapes
-
-            pixels = to_uint8(sample_landscapes(1, size=size, first_seed=seed)[0])
+            pixels = to_uint8(draw_project_photo(kind, size, seed))
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with atomic_path(path) as tmp:
@@ -166,6 +176,12 @@ def project_photos(kind: str, count: int, size: tuple[int, int], first_seed: int
 def default_content(count: int = CONTENT_PHOTOS[1]) -> list[np.ndarray]:
     """Content photos when the user gives none: the project's generated landscapes (shipped)."""
     kind, _, size, first_seed = CONTENT_PHOTOS
+    return project_photos(kind, count, size, first_seed)
+
+
+def detail_photos(count: int = DETAIL_PHOTOS[1]) -> list[np.ndarray]:
+    """The project's generated photos with fine detail (shipped), for measuring readability."""
+    kind, _, size, first_seed = DETAIL_PHOTOS
     return project_photos(kind, count, size, first_seed)
 
 
