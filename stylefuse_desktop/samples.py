@@ -151,6 +151,6 @@ def detail_photo(seed: int, size: tuple[int, int] = (320, 256), supersample: int
             bare[y0:y1, x0:x1] &= ~inside
     colours[bare] = colours[~bare].mean(0)
     grain = fractal_noise((h, w), rng, octaves=2, base=128) - 0.5  # fine texture inside the discs
-    colours = colours * (1 + 0.24 * grain[..., None])
-    image = Image.fromarray((np.clip(colours, 0, 1) * 255 + 0.5).astype(np.uint8))
+    grained = colours * (1 + 0.24 * grain[..., None])
+    image = Image.fromarray((np.clip(grained, 0, 1) * 255 + 0.5).astype(np.uint8))
     return np.asarray(image.resize(size, Image.Resampling.LANCZOS), np.float32) / 255.0

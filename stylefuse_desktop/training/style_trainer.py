@@ -16,13 +16,12 @@ Readability holds by measurement, not by tuned weights: every ``VALIDATE_EVERY``
 painted on a few small validation photos and scored (none of them the gate's): whole views of content
 photos (the user's when given, else the project's landscapes), and the project's detail photos
 (``data.detail_photos``), whose edges are as dense as real photos'. What is painted, scored and kept is a
-running average of the trained weights (``AVERAGE_DECAY``): the adversarial game swings the weights themselves from step to
-step, the average moves steadily. The result is the snapshot closest to the pictures among those whose
-edge SSIM stays within ``VALIDATION_MARGIN`` of the zero-shot style's on the views and within
-``DETAIL_MARGIN`` on the detail photos (the views alone overstate how readable a style keeps real
-photos). A snapshot that loses readability
-sends the run back to the best readable one with the content term's weight doubled, so a longer run
-keeps searching where the photo stays readable. Among readable snapshots the score weighs closeness
+running average of the trained weights (``AVERAGE_DECAY``): the adversarial game swings the weights
+themselves from step to step, the average moves steadily. The result is the snapshot closest to the
+pictures among those whose edge SSIM stays within ``VALIDATION_MARGIN`` of the zero-shot style's on the
+views and within ``DETAIL_MARGIN`` on the detail photos (the views alone overstate how readable a style
+keeps real photos). A snapshot that loses readability sends the run back to the best readable one with
+the content term's weight doubled, so a longer run keeps searching where the photo stays readable. Among readable snapshots the score weighs closeness
 with the edge SSIM gained (``READABILITY_WEIGHT``), a tie-break between snapshots nearly as close.
 The schedule depends on the step, never on the preset: a longer preset continues the same
 trajectory, so it can only match or beat a shorter one on the validation score.
@@ -505,7 +504,8 @@ def train_style(
     metrics["beats_zero_shot"] = verdict == "closer"
     metrics["verdict"] = verdict
     metrics["validation"] = {
-        "photos": len(validation.photos), "detail_photos": len(validation.detail), "every": VALIDATE_EVERY, "chosen_step": chosen_step,
+        "photos": len(validation.photos), "detail_photos": len(validation.detail), "every": VALIDATE_EVERY,
+        "chosen_step": chosen_step,
         "closeness": round(chosen_scores["closeness"], 4),
         "score": round(chosen_scores.get("score", chosen_scores["closeness"]), 4),
         "edge_ssim_chosen": round(chosen_scores["edge_ssim"], 4),
