@@ -21,10 +21,11 @@ themselves from step to step, the average moves steadily. The result is the snap
 pictures among those whose edge SSIM stays within ``VALIDATION_MARGIN`` of the zero-shot style's on the
 views and within ``DETAIL_MARGIN`` on the detail photos (the views alone overstate how readable a style
 keeps real photos). A snapshot that loses readability sends the run back to the best readable one with
-the content term's weight doubled, so a longer run keeps searching where the photo stays readable. Among readable snapshots the score weighs closeness
-with the edge SSIM gained (``READABILITY_WEIGHT``), a tie-break between snapshots nearly as close.
-The schedule depends on the step, never on the preset: a longer preset continues the same
-trajectory, so it can only match or beat a shorter one on the validation score.
+the content term's weight doubled, so a longer run keeps searching where the photo stays readable.
+Among readable snapshots the score weighs closeness with the edge SSIM gained (``READABILITY_WEIGHT``),
+a tie-break between snapshots nearly as close. The schedule depends on the step, never on the preset: a
+longer preset continues the same trajectory, so it can only match or beat a shorter one on the
+validation score.
 
 At the end a quality gate compares the chosen snapshot and zero-shot on held-out photos by measures that
 are not the training loss (patch SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
