@@ -119,7 +119,6 @@ def sample_landscapes(count: int, size: tuple[int, int] = (480, 320), first_seed
             for i in range(count)]
 
 
-
 def detail_photo(seed: int, size: tuple[int, int] = (320, 256), supersample: int = 2) -> np.ndarray:
     """A generated photo with fine detail, float32 [H, W, 3] in [0, 1]: a dead-leaves picture (discs
     piled on one another, radii drawn with density r^-3, so there are edges and occlusions at every
