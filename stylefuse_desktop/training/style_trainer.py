@@ -21,7 +21,8 @@ themselves from step to step, the average moves steadily. The result is the snap
 pictures among those whose edge SSIM stays within ``VALIDATION_MARGIN`` of the zero-shot style's on the
 views and within ``DETAIL_MARGIN`` on the detail photos (the views alone overstate how readable a style
 keeps real photos). A snapshot that loses readability sends the run back to the best readable one with
-the content term's weight doubled, so a longer run keeps searching where the photo stays readable.
+the content term's weight doubled (readable snapshots relax it again), so a longer run keeps searching
+where the photo stays readable.
 Among readable snapshots the score weighs closeness with the edge SSIM gained (``READABILITY_WEIGHT``),
 a tie-break between snapshots nearly as close. The schedule depends on the step, never on the preset: a
 longer preset continues the same trajectory, so it can only match or beat a shorter one on the
@@ -125,6 +126,10 @@ READABILITY_WEIGHT = 1.0
 # the average settles between them (a time constant of 1 / (1 - decay) steps)
 AVERAGE_DECAY = 0.95
 CONTENT_BOOST_LIMIT = 16.0  # the content weight rises (x2 per unreadable validation) at most this far
+# and falls back towards 1 by this factor per readable validation: raised only, it ratcheted up to the
+# limit, after which every validation sent the run back to the same snapshot (retina balanced and
+# thorough kept step 340 of 900)
+CONTENT_RELAX = 0.5**0.25
 
 
 class TrainableStyle:
@@ -438,6 +443,8 @@ def train_style(
             style.load(run["best"])
         if not scores["readable"]:
             run["content_boost"] = min(run["content_boost"] * 2, CONTENT_BOOST_LIMIT)
+        else:  # readable again: the content weight relaxes (halved over four readable validations)
+            run["content_boost"] = max(1.0, run["content_boost"] * CONTENT_RELAX)
         log.debug("step %d: validation %s (boost %.0f)", at, scores, run["content_boost"])
         return scores
 
