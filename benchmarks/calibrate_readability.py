@@ -91,9 +91,9 @@ def main() -> None:
     original_init, original_score = style_trainer._Validation.__init__, style_trainer._Validation.score
     work = Path(tempfile.mkdtemp())
     for set_name in args.sets:
-        def init(validation, transformer, *args):
-            original_init(validation, transformer, *args)
-            probe.start(transformer, args[-2])  # the zero-shot style's norm parameters
+        def init(validation, transformer, *rest):
+            original_init(validation, transformer, *rest)
+            probe.start(transformer, rest[-2])  # the zero-shot style's norm parameters
 
         def score(validation, style, set_name=set_name):
             scores = original_score(validation, style)

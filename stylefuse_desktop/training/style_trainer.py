@@ -230,7 +230,9 @@ class _Validation:
         return {"swd": swd, "swd_half": swd_half,
                 "gap": statistics_gap(self.predictor, views, self.style_images, self.device, self.style_statistics),
                 "edge_ssim": float(np.mean([edge_ssim(p, q) for p, q in zip(self.photos, views)])),
-                "edge_ssim_detail": float(np.mean([edge_ssim(p, q) for p, q in zip(self.detail, detail)]))}
+                # no detail photos (a diagnosis's extra validation): no bound from them
+                "edge_ssim_detail": float(np.mean([edge_ssim(p, q) for p, q in zip(self.detail, detail)]))
+                if self.detail else 0.0}
 
     def score(self, style: TrainableStyle) -> Scores:
         m = self.measure(self.paint(style.network.decode, style.norm_parameters(1)))
