@@ -28,7 +28,7 @@ from _measure import table  # noqa: E402
 
 from stylefuse_desktop.training import style_trainer  # noqa: E402
 from stylefuse_desktop.training.config import StyleTrainingConfig  # noqa: E402
-from stylefuse_desktop.training.data import project_photos  # noqa: E402
+from stylefuse_desktop.training.data import detail_photos, project_photos  # noqa: E402
 
 SETS = {"procedural": lambda: bench_train.texture_style_set(6, side=384), "skimage": bench_train.texture_views,
         "tissue": bench_train.tissue_views, "retina": bench_train.retina_views}
@@ -38,12 +38,13 @@ class Tracer:
     """Wraps ``_Validation``: each score also measures the snapshot on landscapes never trained on and on
     the held-out photos, and records one row."""
 
-    def __init__(self, set_name: str, held_out: list, json_out: str | None, landscapes: bool) -> None:
-        self.set_name = set_name
+    def __init__(self, set_name: str, held_out: list, json_out: str | None, landscapes: bool, seed: int = 0) -> None:
+        self.set_name, self.seed = set_name, seed
         self.held_out, self.json_out, self.with_landscapes = held_out, json_out, landscapes
         self.score, self.init = style_trainer._Validation.score, style_trainer._Validation.__init__
         self.rows: list[list[str]] = []
         self.landscapes: style_trainer._Validation | None = None
+        self.detail: style_trainer._Validation | None = None  # closeness on the detail photos (a diagnosis)
 
     def install(self) -> None:
         tracer = self
@@ -57,6 +58,11 @@ class Tracer:
                 tracer.init(landscapes, transformer, predictor, project_photos("trace", 6, (320, 224), 7001), [],
                             style_images, zero_shot_parameters, device)
                 tracer.landscapes = landscapes
+            if tracer.detail is None:
+                detail = object.__new__(style_trainer._Validation)
+                tracer.init(detail, transformer, predictor, detail_photos(), [], style_images, zero_shot_parameters,
+                            device)
+                tracer.detail = detail
 
         style_trainer._Validation.__init__ = init
         style_trainer._Validation.score = lambda validation, style: tracer.trace(validation, style)
@@ -66,11 +72,12 @@ class Tracer:
 
     def uninstall(self) -> None:
         style_trainer._Validation.score, style_trainer._Validation.__init__ = self.score, self.init
-        self.landscapes, self.rows = None, []
+        self.landscapes, self.detail, self.rows = None, None, []
 
     def trace(self, validation, style) -> style_trainer.Scores:
         scores = self.score(validation, style)
         other = self.score(self.landscapes, style) if self.landscapes is not None else None
+        detail = self.score(self.detail, style) if self.detail is not None else None
         tensors = {k: v.numpy() for k, v in style.tensors().items()}
         zero = {"embedding": style.embedding.detach().numpy()}
         held = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero, self.held_out,
@@ -84,9 +91,10 @@ class Tracer:
         print("  ", self.rows[-1], flush=True)
         if self.json_out:
             with open(self.json_out, "a") as fh:
-                fh.write(json.dumps({"set": self.set_name, "step": self.rows_step(), "index": len(self.rows),
+                fh.write(json.dumps({"set": self.set_name, "seed": self.seed, "step": self.rows_step(),
+                                     "index": len(self.rows),
                                      "validation": scores,
-                                     "validation_zero": validation.zero_shot, "landscapes": other,
+                                     "validation_zero": validation.zero_shot, "landscapes": other, "detail": detail,
                                      "held_out": held}) + "\n")
         return scores
 
@@ -127,6 +135,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["skimage", "tissue"], choices=list(SETS))
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--steps", type=int)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json-out")
     parser.add_argument("--landscapes", action="store_true",
                         help="also score each snapshot on generated landscapes never trained on")
@@ -138,10 +147,11 @@ def main() -> None:
     held_out = bench_train.skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
     work = Path(tempfile.mkdtemp())
     for name in args.sets:
-        tracer = Tracer(name, held_out, args.json_out, args.landscapes)
+        tracer = Tracer(name, held_out, args.json_out, args.landscapes, args.seed)
         tracer.install()
         folder = bench_train.save_all(work / name, SETS[name]())
-        config = StyleTrainingConfig(name=f"trace {name}", styles=folder, preset=args.preset, steps=args.steps)
+        config = StyleTrainingConfig(name=f"trace {name}", styles=folder, preset=args.preset, steps=args.steps,
+                                     seed=args.seed)
         with torch.inference_mode(False):
             result = style_trainer.train_style(config, held_out=held_out)
         rows = tracer.rows
