@@ -137,3 +137,69 @@ def test_free_gpu_memory_is_asked_of_the_driver_at_most_once_a_second(monkeypatc
     assert [device.free_device_memory(gpu) for _ in range(5)] == [2**30] * 5
     clock[0] += 1.5
     assert device.free_device_memory(gpu) == 2 * 2**30 and len(asked) == 2
+
+
+class FakeDriver:
+    """The CUDA driver's three calls the CLI makes before torch loads; ``init_result`` 100 is the
+    driver's 'no device'."""
+
+    def __init__(self, init_result=0):
+        self.calls, self.init_result = [], init_result
+
+    def cuInit(self, flags):
+        self.calls.append(("cuInit", flags))
+        return self.init_result
+
+    def cuDeviceGet(self, device_ref, ordinal):
+        self.calls.append(("cuDeviceGet", ordinal))
+        return 0
+
+    def cuDevicePrimaryCtxRetain(self, context_ref, device_number):
+        self.calls.append(("cuDevicePrimaryCtxRetain",))
+        return 0
+
+
+@pytest.mark.parametrize("preference, switch, has_cuda, woken", [
+    ("auto", None, True, True), ("cuda", None, True, True),
+    ("cpu", None, True, False),     # the CPU was chosen: the GPU stays asleep
+    ("auto", "0", True, False),     # switched off, with the engine's own warm-up
+    ("auto", None, False, False),   # a CPU build of torch never uses the driver
+])
+def test_the_cli_wakes_the_gpu_driver_while_torch_loads_only_where_torch_will_use_it(
+        monkeypatch, preference, switch, has_cuda, woken):
+    from stylefuse_desktop import devices
+
+    driver = FakeDriver()
+    monkeypatch.setattr(devices.ctypes, "CDLL", lambda name: driver)
+    monkeypatch.setattr(devices, "_torch_has_cuda", lambda: has_cuda)
+    if switch is None:
+        monkeypatch.delenv("STYLEFUSE_CUDA_WARMUP", raising=False)
+    else:
+        monkeypatch.setenv("STYLEFUSE_CUDA_WARMUP", switch)
+    thread = devices.wake_cuda_driver(preference)
+    assert (thread is not None) == woken
+    if thread is not None:
+        thread.join(5)
+        assert thread.name == "cuda-driver"
+    expected = [("cuInit", 0), ("cuDeviceGet", 0), ("cuDevicePrimaryCtxRetain",)]
+    assert driver.calls == (expected if woken else [])
+
+
+def test_no_driver_or_no_gpu_is_left_for_torch_to_report(monkeypatch):
+    from stylefuse_desktop import devices
+
+    def missing(name):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(devices.ctypes, "CDLL", missing)
+    devices._retain_primary_context()  # no error: torch reports the missing driver where it can be handled
+    no_device = FakeDriver(init_result=100)
+    monkeypatch.setattr(devices.ctypes, "CDLL", lambda name: no_device)
+    devices._retain_primary_context()
+    assert no_device.calls == [("cuInit", 0)]  # nothing more is asked of a driver that found no GPU
+
+
+def test_whether_torch_is_a_cuda_build_is_found_without_importing_it():
+    from stylefuse_desktop import devices
+
+    assert devices._torch_has_cuda() == (torch.version.cuda is not None)
