@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__, locations
-from .devices import DEVICE_CHOICES, wake_cuda_driver
+from .devices import DEVICE_CHOICES
 from .errors import BadInputError, Cancelled, StyleFuseError, WeightsError
 
 if TYPE_CHECKING:  # a command imports what it needs when it runs (start-up time)
@@ -630,8 +630,6 @@ def _run(argv: list[str] | None) -> int:
     # library warnings go through logging, shown (on one line) only with --verbose
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").setLevel(logging.INFO if args.verbose else logging.ERROR)
-    if getattr(args, "device", None):  # a command that runs the engine: the GPU driver starts while torch loads
-        wake_cuda_driver(args.device)
     try:
         return COMMANDS[args.command](args)
     except BadInputError as exc:

@@ -7,8 +7,7 @@ gained under 1 ms, so they pay back only after thousands of photos of one size) 
 ``STYLEFUSE_COMPILE`` (``off`` by default; ``default`` or ``reduce-overhead`` (CUDA graphs) compile the
 one-tile forward pass with torch.compile).
 ``STYLEFUSE_BATCH`` sets how many same-sized photos of a folder a GPU paints in one pass (default 4).
-``STYLEFUSE_CUDA_WARMUP=0`` leaves the CUDA context to the first use instead of background threads (the
-driver's, woken by the CLI before torch imports: ``devices.wake_cuda_driver``; torch's, below).
+``STYLEFUSE_CUDA_WARMUP=0`` leaves the CUDA context to the first use instead of a background thread.
 
 On the CPU, torch's threads are fitted to the cores other programs leave free (``STYLEFUSE_THREADS``
 fixes the number): every operation ends at a barrier where all threads wait for the slowest, and a
@@ -34,7 +33,7 @@ from typing import ParamSpec, TypeVar
 import numpy as np
 import torch
 
-from ..devices import DEVICE_CHOICES, cuda_warm_up_wanted
+from ..devices import DEVICE_CHOICES
 from ..errors import BadInputError
 from . import cpu_load
 
@@ -157,7 +156,7 @@ def configure_cuda() -> None:
     """TF32 as torch sets it (cuDNN's convolutions use it, matrix products do not); cuDNN autotuning as
     the switch says; the CUDA context is made in the background while the caller prepares its work."""
     torch.backends.cudnn.benchmark = cudnn_autotuning()
-    if cuda_warm_up_wanted():
+    if _switch("STYLEFUSE_CUDA_WARMUP", "1") not in ("0", "off", "no", "false"):
         threading.Thread(target=_make_cuda_context, name="cuda-warm-up", daemon=True).start()
 
 
