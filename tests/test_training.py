@@ -14,6 +14,7 @@ from stylefuse_desktop.engine.render import render_image
 from stylefuse_desktop.engine.styles import parse_mix
 from stylefuse_desktop.errors import BadInputError
 from stylefuse_desktop.progress import RecordingProgress
+from stylefuse_desktop.training import style_trainer
 from stylefuse_desktop.training.config import PairsTrainingConfig, StyleTrainingConfig
 from stylefuse_desktop.training.discriminator import ConditionalPatchDiscriminator, MultiScalePatchDiscriminator
 from stylefuse_desktop.training.pairs_trainer import train_pairs
@@ -90,7 +91,12 @@ def test_style_training_beats_zero_shot_on_a_generated_style_set(style_folder, c
     assert any(e.preview is not None for e in progress.events)
 
 
-def test_resuming_an_interrupted_run_ends_where_an_uninterrupted_one_does(style_folder, content_folder):
+@pytest.mark.parametrize("anneal_from", [None, 8])
+def test_resuming_an_interrupted_run_ends_where_an_uninterrupted_one_does(style_folder, content_folder, monkeypatch,
+                                                                          anneal_from):
+    if anneal_from is not None:  # the step sizes shrink from before the interruption on (thorough's schedule)
+        monkeypatch.setattr(style_trainer, "ANNEAL_FROM", anneal_from)
+        monkeypatch.setattr(style_trainer, "ANNEAL_HALF_LIFE", 4)
     config = StyleTrainingConfig(name="Resumed", styles=style_folder, content=content_folder, steps=24, size=64,
                                  checkpoint_every=5)
     whole = train_style(config, RecordingProgress())

@@ -205,6 +205,43 @@ def test_a_longer_preset_whose_best_snapshot_a_shorter_preset_reaches_says_so(
     assert training_config.preset_reaching(12) == "balanced" and training_config.shorter_preset_note({}) == ""
 
 
+def test_steps_past_the_balanced_preset_are_smaller_and_shorter_presets_keep_their_step_sizes(
+        style_folder, content_folder, monkeypatch):
+    from stylefuse_desktop.training import style_trainer
+    from stylefuse_desktop.training.config import STYLE_PRESETS
+
+    scale = style_trainer.step_size_scale
+    assert all(scale(step) == 1.0 for step in range(STYLE_PRESETS["balanced"] + 1))
+    assert scale(style_trainer.ANNEAL_FROM + style_trainer.ANNEAL_HALF_LIFE) == pytest.approx(0.5)
+    assert scale(STYLE_PRESETS["thorough"]) < 0.25
+    # and the optimisers are given them: every group's rate, step by step
+    monkeypatch.setattr(style_trainer, "ANNEAL_FROM", 2)
+    monkeypatch.setattr(style_trainer, "ANNEAL_HALF_LIFE", 2)
+    rates: list[list[float]] = []
+    make_adam = style_trainer.adam
+
+    def recording_adam(*args, **kwargs):
+        optimizer = make_adam(*args, **kwargs)
+        step = optimizer.step
+
+        def recorded_step(*a, **k):
+            rates.append([group["lr"] for group in optimizer.param_groups])
+            return step(*a, **k)
+
+        optimizer.step = recorded_step
+        return optimizer
+
+    monkeypatch.setattr(style_trainer, "adam", recording_adam)
+    _short_run(style_folder, content_folder, "annealed", 6)
+    rates_d = rates[0::2]  # each step updates the discriminator, then the style
+    rates_g = rates[1::2]
+    base = style_trainer.LEARNING_RATES
+    expected = [1, 1, 1, 2**-0.5, 0.5, 2**-1.5]  # steps 0-5: full up to step 2, then halved every 2 steps
+    assert [r[0] / base["discriminator"] for r in rates_d] == pytest.approx(expected)
+    assert [r[0] / base["adapters"] for r in rates_g] == pytest.approx(expected)
+    assert [r[1] / base["norms"] for r in rates_g] == pytest.approx(expected)
+
+
 def test_a_longer_preset_continues_a_run_the_gate_turned_down(style_folder, content_folder, monkeypatch, tmp_path):
     from stylefuse_desktop.training import style_trainer
 
