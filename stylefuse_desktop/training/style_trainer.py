@@ -406,6 +406,9 @@ def train_style(
                   {"params": style.norm_list(), "lr": LEARNING_RATES["norms"]}],
                  LEARNING_RATES["adapters"], (0.5, 0.99), device)
     opt_d = adam(discriminator.parameters(), LEARNING_RATES["discriminator"], (0.5, 0.99), device)
+    # each group's own step size, which ``step_size_scale`` scales (read before a resumed run loads the
+    # scaled ones its optimisers were saved with)
+    base_rates = [[group["lr"] for group in optimizer.param_groups] for optimizer in (opt_g, opt_d)]
 
     # everything the loop reads is prepared once, on the training device
     view = max(STYLE_VIEW, config.size)
@@ -466,8 +469,7 @@ def train_style(
 
     def train_step() -> dict[str, torch.Tensor]:
         scale = step_size_scale(run["step"])
-        for optimizer, rates in ((opt_g, (LEARNING_RATES["adapters"], LEARNING_RATES["norms"])),
-                                 (opt_d, (LEARNING_RATES["discriminator"],))):
+        for optimizer, rates in zip((opt_g, opt_d), base_rates):
             for group, rate in zip(optimizer.param_groups, rates):
                 group["lr"] = rate * scale
         content = batch(content_pool, rng, BATCH, config.size)
