@@ -119,6 +119,25 @@ def test_a_few_steps_move_the_adapters_and_lower_the_statistics_loss(style_folde
     assert result.metrics["validation"]["chosen_step"] in (20, 24)
 
 
+def test_at_step_0_no_crop_costs_readability_whether_smooth_or_full_of_detail(style_folder, tmp_path):
+    """Step 0 paints as the instant style does, and readability is measured per crop against the instant
+    style's drift on that same crop: so the content term sits exactly at its slack on every crop. (Against
+    one figure for the whole run, a crop busier than the run's average was already "less readable" and
+    a smooth one had room to stray.)"""
+    from stylefuse_desktop.samples import detail_photo
+
+    sky = np.broadcast_to(np.linspace(0.2, 0.8, 160, dtype=np.float32)[None, :, None], (120, 160, 3))
+    save(tmp_path / "content", "sky.png", np.ascontiguousarray(sky))
+    save(tmp_path / "content", "leaves.png", detail_photo(3, (160, 120)))
+    watcher = Watcher()
+    config = StyleTrainingConfig(name="first step", styles=style_folder, content=tmp_path / "content", steps=2,
+                                 size=64, checkpoint_every=1000)
+    train_style(config, watcher, held_out=[np.full((64, 64, 3), 0.5, np.float32)])
+    first, second = (float(e.losses["content"]) for e in watcher.events)
+    assert first == pytest.approx(1.0, abs=1e-4)
+    assert second != pytest.approx(1.0, abs=1e-4)  # one step later the style strays: the figure is measured
+
+
 class ScriptedValidation:
     """Stands in for the validation's scoring: the scores given, in turn, and the style at each call."""
 

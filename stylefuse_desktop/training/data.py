@@ -287,13 +287,3 @@ def paired_batch(pool: list[torch.Tensor], rng: np.random.Generator, count: int,
         ys.append(crop(after, box, size))
         positions.append(frame_positions(box, before.shape[-2:], size, before.device))
     return torch.stack(xs), torch.stack(ys), torch.stack(positions)
-
-
-def centre_batch(pool: list[torch.Tensor], count: int, size: int) -> torch.Tensor:
-    """The same crops every time (measurements that must not depend on the random stream)."""
-    out = []
-    for t in pool[:count]:
-        h, w = t.shape[-2:]
-        side = min(h, w)
-        out.append(crop(t, Box((h - side) // 2, (w - side) // 2, side, side, False), size))
-    return torch.stack(out)

@@ -27,16 +27,11 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 
 
-def content_loss(
-    predictor: StylePredictor, output: torch.Tensor, content: torch.Tensor, stages: tuple[int, ...] = (3, 6),
-    output_features: list[torch.Tensor] | None = None,
-) -> torch.Tensor:
-    """How far the output's structure strays from the photo's, in the style predictor's feature space
-    (``output_features``: the output's features at ``stages``, when already computed)."""
-    with torch.no_grad():
-        target = predictor.features(content, stages)
-    ours = output_features if output_features is not None else predictor.features(output, stages)
-    return added([F.mse_loss(a.float(), b.float()) for a, b in zip(ours, target)]) / len(stages)
+def structure_drift(output_features: list[torch.Tensor], photo_features: list[torch.Tensor]) -> torch.Tensor:
+    """[N]: how far each output's structure strays from its photo's, in the style predictor's feature
+    space (mean squared difference of their features at some depths, averaged over the depths)."""
+    return added([(a.float() - b.float()).pow(2).flatten(1).mean(1)
+                  for a, b in zip(output_features, photo_features)]) / len(output_features)
 
 
 STAT_STAGES = (3, 6, 13)  # depths of the style predictor whose statistics describe a style

@@ -9,8 +9,8 @@ step 0 is exactly the zero-shot style. They are trained against:
   painted content photos, both at the scale the style is applied at (pixel for pixel);
 - feature statistics (means and covariances of the pixels and of the style predictor's features at
   three depths) of the painted crops against those of all the style pictures;
-- a content term on the predictor's features, costing only drift beyond the zero-shot style's own,
-  so the photo stays as readable as the instant style keeps it.
+- a content term on the predictor's features, costing only drift beyond the zero-shot style's own on
+  the same crop, so each photo stays as readable as the instant style keeps it.
 
 Readability holds by measurement, not by tuned weights: every ``VALIDATE_EVERY`` steps the style is
 painted on a few small validation photos and scored (none of them the gate's): whole views of content
@@ -63,7 +63,6 @@ from .data import (
     GATE_PHOTOS,
     STYLE_VIEW,
     batch,
-    centre_batch,
     default_content,
     detail_photos,
     load_folder,
@@ -75,10 +74,10 @@ from .data import (
 from .discriminator import MultiScalePatchDiscriminator
 from .losses import (
     STAT_STAGES,
-    content_loss,
     discriminator_hinge,
     feature_statistics_loss,
     generator_hinge,
+    structure_drift,
     style_targets,
 )
 from .metrics import edge_ssim, patch_swd_two_scales, pooled_statistics, statistics_gap
@@ -438,12 +437,7 @@ def train_style(
 
     with torch.no_grad(), torch.inference_mode(False):
         targets = style_targets(predictor, style_pool)
-        # the zero-shot style's own content loss sets the scale of the content term; measured on centre
-        # crops, so the figure (and the random streams) are the same whether a run starts or resumes
-        probe = centre_batch(content_pool, min(4, len(content_pool)), config.size)
-        zero_params = transformer.norm_parameters(zero_shot_embedding[None].to(device).expand(len(probe), -1))
-        reference = max(float(content_loss(predictor, transformer.decode(transformer.encode(probe), zero_params),
-                                           probe, CONTENT_STAGES)), 1e-6)
+        instant_parameters = transformer.norm_parameters(zero_shot_embedding[None].to(device).expand(BATCH, -1))
     progress.report(step / config.total_steps, "Preparing the validation photos")
     with torch.inference_mode(False):
         validation = _Validation(transformer, predictor, validation_photos(content_images), detail_photos(),
@@ -477,6 +471,11 @@ def train_style(
         with autocast(device):  # the networks that cost: the transformer and the predictor
             with torch.no_grad():
                 features = transformer.encode(content)
+                # the yardstick of readability: how far the instant style strays from these very crops
+                photo_seen = predictor.features(content, CONTENT_STAGES)
+                instant_seen = predictor.features(transformer.decode(features, instant_parameters).float(),
+                                                  CONTENT_STAGES)
+                instant_drift = structure_drift(instant_seen, photo_seen).clamp_min(1e-6)
             painted = style.network.decode(features, style.norm_parameters(BATCH)).float()
         # the discriminator stays in fp32 (small; its spectral norm's power iteration wants fp32)
         d_loss = discriminator_hinge(*discriminator.real_and_fake(real, painted.detach()))
@@ -489,11 +488,12 @@ def train_style(
             seen = dict(zip(SEEN_STAGES, predictor.features(painted, SEEN_STAGES)))  # one pass for both terms
         statistics = feature_statistics_loss(predictor, painted, targets,
                                              output_features=[seen[i] for i in STAT_STAGES])
-        structure = content_loss(predictor, painted, content, CONTENT_STAGES,
-                                 output_features=[seen[i] for i in CONTENT_STAGES]) / reference
-        # the photo must stay about as readable as the zero-shot style keeps it: only drift beyond that
-        # costs (a plain content loss would pull the style back towards the photo)
-        readability = torch.relu(structure - CONTENT_SLACK)
+        # each crop must stay about as readable as the zero-shot style keeps that crop: only drift beyond
+        # its own costs (a plain content loss would pull the style back towards the photo). Measured per
+        # crop, not against one figure for the run: a crop with more detail than the run's average drifts
+        # more under the instant style too, and was pulled towards the photo, a smooth one let stray
+        structure = structure_drift([seen[i] for i in CONTENT_STAGES], photo_seen) / instant_drift
+        readability = torch.relu(structure - CONTENT_SLACK).mean()
         g_loss = (WEIGHTS["adversarial"] * adversarial + WEIGHTS["statistics"] * statistics
                   + WEIGHTS["content"] * run["content_boost"] * readability)
         opt_g.zero_grad(set_to_none=True)
@@ -504,7 +504,7 @@ def train_style(
         if run["step"] % VALIDATE_EVERY == 0:
             validate(run["step"])
         return {"D": d_loss.detach(), "G adv": adversarial.detach(), "statistics": statistics.detach(),
-                "content": structure.detach()}
+                "content": structure.mean().detach()}
 
     def preview() -> np.ndarray:
         return paint_with(transformer, _numpy(style.average_tensors()), [preview_photo], device)[0]
