@@ -491,7 +491,8 @@ def train_style(
         # each crop must stay about as readable as the zero-shot style keeps that crop: only drift beyond
         # its own costs (a plain content loss would pull the style back towards the photo). Measured per
         # crop, not against one figure for the run: a crop with more detail than the run's average drifts
-        # more under the instant style too, and was pulled towards the photo, a smooth one let stray
+        # more under the instant style too, so that figure pulled it towards the photo and let a smooth
+        # one stray
         structure = structure_drift([seen[i] for i in CONTENT_STAGES], photo_seen) / instant_drift
         readability = torch.relu(structure - CONTENT_SLACK).mean()
         g_loss = (WEIGHTS["adversarial"] * adversarial + WEIGHTS["statistics"] * statistics
