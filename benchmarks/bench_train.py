@@ -95,6 +95,15 @@ def retina_views() -> list[np.ndarray]:
     return [img[y : y + 288, x : x + 288] for y, x in ((96, 96), (96, 256), (256, 96), (256, 256))]
 
 
+def space_views() -> list[np.ndarray]:
+    """Four views of scikit-image's Hubble deep field (galaxies on a near-black sky): a kind of picture
+    unlike the other sets, added at stop 22 as a second check no setting was tuned on."""
+    from skimage import data
+
+    img = data.hubble_deep_field().astype(np.float32) / 255
+    return [img[y : y + 320, x : x + 320] for y, x in ((0, 0), (0, 600), (500, 80), (540, 640))]
+
+
 def style_rows(args, work: Path) -> list[list[str]]:
     held_out = skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
     sets = {
@@ -102,6 +111,7 @@ def style_rows(args, work: Path) -> list[list[str]]:
         "skimage textures (9)": texture_views,
         "patterned photos: tissue (5)": tissue_views,
         "untuned check: retina (4)": retina_views,
+        "untuned check 2: space (4)": space_views,
     }
     rows = []
     for set_name, make in sets.items():
