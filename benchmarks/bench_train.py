@@ -2,8 +2,9 @@
 
 Mode 1 (a style from pictures) on three style sets of different kinds: procedural strokes, scikit-image
 textures (brick, grass, gravel) and photos of a patterned object (views of scikit-image's stained
-tissue); a fourth, views of scikit-image's retina photograph, was never used while tuning. Each is scored
-on held-out photos (scikit-image's astronaut, cat, coffee, rocket: never trained on) against the
+tissue); a fourth, views of scikit-image's retina photograph, was never used while tuning (until stop
+21's miss on it); a fifth, views of the Hubble deep field, was added at stop 22 as a fresh check. Each
+is scored on held-out photos (scikit-image's astronaut, cat, coffee, rocket: never trained on) against the
 zero-shot style: patch SWD at full and half scale (trained / zero-shot, target
 <= 0.85 for the fast preset on every set), the set-wide feature-statistics gap, and edge SSIM (target:
 no lower than zero-shot - 0.05). The column "chosen" gives the snapshot the run chose on its validation
