@@ -521,7 +521,13 @@ def _train(args: argparse.Namespace) -> int:
     import signal
 
     with _loading_modules():
-        from .training.config import PairsTrainingConfig, StyleTrainingConfig, next_preset, shorter_preset_note
+        from .training.config import (
+            PairsTrainingConfig,
+            StyleTrainingConfig,
+            colour_map_note,
+            next_preset,
+            shorter_preset_note,
+        )
         from .training.run import save_result, train
 
     if args.out:
@@ -565,9 +571,10 @@ def _train(args: argparse.Namespace) -> int:
         if result.advice:  # kept on request although the gate found it no better
             print(result.advice.split(";")[0] + "; kept as asked (--keep-worse).")
         print(f"Learnt '{config.name}' in {result.seconds:.0f} s ({result.steps_done} steps): {result.path}")
-        note = shorter_preset_note(result.metrics.get("validation") or {})
-        if note:
-            print(note)
+        validation = result.metrics.get("validation") or {}
+        for note in (shorter_preset_note(validation), colour_map_note(validation)):
+            if note:
+                print(note)
     for key, value in _flatten(result.metrics).items():
         print(f"  {key.replace('_', ' ')}: {value}")
     print(f"Use it: stylefuse render photo.jpg -o out.jpg --style \"{config.name}\"")

@@ -13,7 +13,13 @@ from images import save_float_rgb as save
 from PIL import Image
 
 from stylefuse_desktop.cli import main
-from stylefuse_desktop.document.style_file import StyleFile, read_style_file, style_from_bytes, write_style_file
+from stylefuse_desktop.document.style_file import (
+    STYLE_FORMAT_VERSION,
+    StyleFile,
+    read_style_file,
+    style_from_bytes,
+    write_style_file,
+)
 from stylefuse_desktop.engine.adapters import PREFIX, initial_adapters, trainable_copy
 from stylefuse_desktop.engine.render import RenderSettings, render_image
 from stylefuse_desktop.engine.style_plan import mix_adapters
@@ -164,6 +170,7 @@ def test_the_closest_readable_snapshot_is_the_result_and_readability_lost_raises
     # steps 4, 8, 12: readable, closer but unreadable, readable and the closest readable one
     script = ScriptedValidation([(0.9, True), (0.5, False), (0.8, True)])
     monkeypatch.setattr(style_trainer._Validation, "score", lambda validation, style: script(style))
+    monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())  # scripted snapshots only (no colour map)
     _, result = _short_run(style_folder, content_folder, "chosen", 12)
     assert len(script.seen) == 3
     assert all(np.array_equal(result.style.tensors[k], v) for k, v in script.seen[2].items())
@@ -187,6 +194,7 @@ def test_a_nearly_as_close_snapshot_that_keeps_the_photo_more_readable_is_prefer
         return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": ssim, "edge_ssim_detail": 0.3}
 
     monkeypatch.setattr(style_trainer._Validation, "measure", measure)
+    monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())  # scripted snapshots only (no colour map)
     _, result = _short_run(style_folder, content_folder, "weighed", 12)
     validation = result.metrics["validation"]
     # step 8 is the closest and within the margin (-0.005), but step 12 is nearly as close (0.55) and
@@ -212,6 +220,7 @@ def test_a_longer_preset_whose_best_snapshot_a_shorter_preset_reaches_says_so(
         return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": ssim, "edge_ssim_detail": 0.3}
 
     monkeypatch.setattr(style_trainer._Validation, "measure", measure)
+    monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())  # scripted snapshots only (no colour map)
     config = StyleTrainingConfig(name="longer for nothing", styles=style_folder, content=content_folder,
                                  preset="balanced", size=64, checkpoint_every=1000)
     result = train_style(config, held_out=[np.full((64, 64, 3), 0.5, np.float32)])
@@ -324,7 +333,7 @@ def test_a_style_with_adapters_round_trips_renders_in_the_cli_and_stays_small(tm
     assert back.tensors.keys() == tensors.keys()
     assert all(np.array_equal(back.tensors[k], tensors[k]) for k in tensors)
     manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))
-    assert manifest["format_version"] == 2 and manifest["adapters"]["rank"] == 8
+    assert manifest["format_version"] == STYLE_FORMAT_VERSION and manifest["adapters"]["rank"] == 8
     assert len(manifest["adapters"]["layers"]) == 13
 
     save(tmp_path, "photo.png", photo_rgb)
@@ -453,6 +462,7 @@ def test_the_detail_photos_are_painted_at_every_validation_and_losing_their_edge
         return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": views, "edge_ssim_detail": detail}
 
     monkeypatch.setattr(style_trainer._Validation, "measure", measure)
+    monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())  # scripted snapshots only (no colour map)
     _, result = _short_run(style_folder, content_folder, "detail", 8)
     validation = result.metrics["validation"]
     assert validation["chosen_step"] == 8

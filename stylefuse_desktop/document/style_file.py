@@ -5,8 +5,10 @@ Kinds:
 - ``embedding``: a 100-d style embedding for the arbitrary-style transformer (tensor ``embedding``);
   a trained style also has its own normalisation parameters (``norm.<i>.gamma``/``beta``) and
   low-rank adapters of the decoder's convolutions (``adapter.<layer>.up``/``down``, see
-  ``engine/adapters.py``), described in the manifest's ``adapters`` entry (format version 2).
-  Version 1 files (embedding, optional norms) still load: they have no adapters.
+  ``engine/adapters.py``), described in the manifest's ``adapters`` entry (format version 2), and may
+  have a colour map of its paintings (``colour.matrix`` [3, 3], ``colour.offset`` [3]: format version 3).
+  Version 1 files (embedding, optional norms) and version 2 files still load: they have no adapters, or
+  no colour map.
 - ``look``: an editing look learnt from before/after pairs (tensors of the look generator).
 """
 
@@ -30,7 +32,7 @@ from .atomic import atomic_write_bytes
 from .user_files import JsonObject, UserZip, check_name, printable, readable_file
 
 STYLE_FORMAT = "stylefuse.style"
-STYLE_FORMAT_VERSION = 2
+STYLE_FORMAT_VERSION = 3
 STYLE_EXTENSION = ".sfstyle"
 KINDS = ("embedding", "look")
 EMBEDDING_SIZE = 100
@@ -49,9 +51,13 @@ MAX_EMBEDDING_VALUE = 1e3  # predicted embeddings stay within about ten
 _MIGRATIONS: dict[int, Callable[[JsonObject], JsonObject]] = {
     # version 2 added per-style adapters; a version 1 style simply has none
     1: lambda manifest: {**manifest, "format_version": 2, "adapters": None},
+    # version 3 added an optional colour map; a version 2 style simply has none
+    2: lambda manifest: {**manifest, "format_version": 3},
 }
 ADAPTER_PREFIX = "adapter."
 MAX_ADAPTER_RANK = 64
+COLOUR_MATRIX, COLOUR_OFFSET = "colour.matrix", "colour.offset"
+MAX_COLOUR_MAP_VALUE = 16.0  # fitted maps stay within a few units (a flat style's widest stretch)
 
 
 @dataclass
@@ -97,6 +103,7 @@ def _validate(style: StyleFile, origin: str) -> None:
         for key, value in style.tensors.items():
             if key.startswith(ADAPTER_PREFIX) and (value.ndim != 2 or min(value.shape) > MAX_ADAPTER_RANK):
                 raise BadInputError(f"{origin}: the style's adapter '{printable(key)}' is damaged")
+        _validate_colour_map(style.tensors, origin)
     if style.kind == "look":
         architecture = style.info.get("architecture", {})
         width = architecture.get("width", 32) if isinstance(architecture, dict) else None
@@ -124,6 +131,16 @@ def _validate_norms(tensors: dict[str, np.ndarray], origin: str) -> None:
         if gamma is None or beta is None or gamma.ndim != 1 or gamma.shape != beta.shape:
             raise BadInputError(f"{origin}: the style's normalisation tensors are incomplete or mis-shaped; "
                                 "the file is damaged")
+
+
+def _validate_colour_map(tensors: dict[str, np.ndarray], origin: str) -> None:
+    """A colour map comes whole: a [3, 3] matrix and a [3] offset of modest values."""
+    matrix, offset = tensors.get(COLOUR_MATRIX), tensors.get(COLOUR_OFFSET)
+    if matrix is None and offset is None:
+        return
+    if matrix is None or offset is None or matrix.shape != (3, 3) or offset.shape != (3,) \
+            or max(float(np.abs(matrix).max()), float(np.abs(offset).max())) > MAX_COLOUR_MAP_VALUE:
+        raise BadInputError(f"{origin}: the style's colour map is incomplete or out of range; the file is damaged")
 
 
 def style_to_bytes(style: StyleFile) -> bytes:

@@ -1,7 +1,8 @@
-"""Colour operations on [N, 3, H, W] tensors in [0, 1]."""
+"""Colour operations on [N, 3, H, W] tensors in [0, 1], and the colour maps trained styles carry."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 # ITU-R BT.601 luma weights, as JPEG's YCbCr uses
@@ -29,3 +30,34 @@ def transfer_luminance(stylized: torch.Tensor, photo: torch.Tensor, match: tuple
     its luma mapped by ``match`` (``luminance_match``) to the photo's brightness and contrast."""
     gain, offset = match
     return (photo - luminance(photo) + luminance(stylized) * gain + offset).clamp_(0.0, 1.0)
+
+
+def fit_colour_map(painted: np.ndarray, target: np.ndarray, strength: float = 1.0, ridge: float = 1e-6,
+                   largest: float = 8.0) -> tuple[np.ndarray, np.ndarray]:
+    """The affine colour map (matrix [3, 3], offset [3]) taking pixels like ``painted`` ([N, 3]) to the
+    mean and covariance of ``target``'s ([M, 3]): the linear optimal-transport map between the two, the
+    least recolouring that matches them (to a grey target it folds colours onto the grey axis), taken
+    ``strength`` of the way from the identity. ``ridge`` keeps flat pixels invertible; a map that would
+    still stretch some colour beyond ``largest`` is taken only as far as that (it would amplify noise)."""
+    p, t = np.asarray(painted, np.float64), np.asarray(target, np.float64)
+    cov_p = np.cov(p.T) + ridge * np.eye(3)
+    cov_t = np.cov(t.T) + ridge * np.eye(3)
+    root_p = _sqrtm(cov_p)
+    inv_root_p = np.linalg.inv(root_p)
+    change = inv_root_p @ _sqrtm(root_p @ cov_t @ root_p) @ inv_root_p - np.eye(3)
+    offset = t.mean(0) - (np.eye(3) + change) @ p.mean(0)
+    # y = x + strength * (full x + offset - x): part of the way from the painting to the full map
+    strength = min(strength, largest / max(float(np.abs(change).max()), 1e-12))
+    return (np.eye(3) + strength * change).astype(np.float32), (strength * offset).astype(np.float32)
+
+
+def _sqrtm(symmetric: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh(symmetric)
+    root: np.ndarray = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    return root
+
+
+def apply_colour_map(rgb: torch.Tensor, matrix: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """[N, 3, H, W] -> the same pixels through the colour map, clamped to [0, 1]."""
+    out = torch.einsum("ij,njhw->nihw", matrix.to(rgb.dtype), rgb) + offset.to(rgb.dtype)[None, :, None, None]
+    return out.clamp_(0.0, 1.0)

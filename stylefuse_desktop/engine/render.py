@@ -22,7 +22,7 @@ from ..devices import DEVICE_CHOICES
 from ..errors import BadInputError
 from ..progress import NullProgress, Progress, SubProgress, raise_if_cancelled
 from .adapters import with_adapters
-from .color import luminance_match, transfer_luminance
+from .color import apply_colour_map, luminance_match, transfer_luminance
 from .device import (
     compile_mode,
     fitted_threads,
@@ -223,7 +223,16 @@ def paint(
     """Run the network tile by tile -> the painting at network size, [1, 3, h, w] (on the device when it
     was painted in one piece, else on the CPU). ``features`` replaces the encoder's output (photo fusion)."""
     with convolutions_in(paint_dtype(plan, settings, device)):
-        return _paint(prepared, plan, settings, device, progress, features)
+        painting = _paint(prepared, plan, settings, device, progress, features)
+    return with_colour_map(painting, plan)
+
+
+def with_colour_map(painting: torch.Tensor, plan: PaintPlan) -> torch.Tensor:
+    """The network's painting through the plan's colour map (trained styles carry one), if any."""
+    if plan.colour is None:
+        return painting
+    matrix, offset = plan.colour
+    return apply_colour_map(painting, matrix.to(painting.device), offset.to(painting.device))
 
 
 def paint_dtype(plan: PaintPlan, settings: RenderSettings, device: torch.device) -> torch.dtype:
@@ -613,6 +622,7 @@ def render_batch(
     with convolutions_in(paint_dtype(plan, settings, device)):
         out = forward_whole(with_adapters(load_network(plan.network, device), plan.adapters), plan.network, x,
                             plan.norms.mixed)
+    out = with_colour_map(out, plan)
     del x
     h, w = prepared[0].small.shape[-2:]
     return [host_pixels(finish(out[i : i + 1, :, :h, :w], p, settings, plan.family), as_uint8)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .. import locations
-from ..document.style_file import StyleFile
+from ..document.style_file import COLOUR_MATRIX, COLOUR_OFFSET, StyleFile
 from ..document.user_files import printable
 from ..errors import BadInputError
 from .adapters import check_adapter_tensors, weight_deltas
@@ -125,6 +125,27 @@ def mix_adapters(mix: StyleMix, strength: float = 1.0) -> dict[str, np.ndarray]:
     return weight_deltas(weighted)
 
 
+ColourMap = tuple[torch.Tensor, torch.Tensor]  # (matrix [3, 3], offset [3]), engine/color.apply_colour_map
+
+
+def mix_colour_map(mix: StyleMix, device: torch.device, strength: float = 1.0) -> ColourMap | None:
+    """The mix's colour map: each trained style's map taken as far from the identity as its weight in the
+    mix (and the strength), as its adapters are; None when no style has one."""
+    matrix: np.ndarray = np.eye(3, dtype=np.float32)
+    offset: np.ndarray = np.zeros(3, np.float32)
+    any_map = False
+    for source, weight in mix.components:
+        style = transformer_style(source)
+        if style is None or COLOUR_MATRIX not in style.tensors:
+            continue
+        any_map = True
+        matrix = matrix + weight * strength * (style.tensors[COLOUR_MATRIX] - np.eye(3, dtype=np.float32))
+        offset = offset + weight * strength * style.tensors[COLOUR_OFFSET]
+    if not any_map:
+        return None
+    return torch.from_numpy(matrix).float().to(device), torch.from_numpy(offset).float().to(device)
+
+
 @dataclass
 class PaintPlan:
     network: NetworkName
@@ -133,6 +154,7 @@ class PaintPlan:
     # trained styles' adapters, already scaled by their weights: {layer: kernel change} (engine/adapters)
     adapters: dict[str, np.ndarray] = field(default_factory=dict)
     alone_statistics: bool = False  # style masks: each style normalised as when it paints alone
+    colour: ColourMap | None = None  # trained styles' colour maps, mixed by their weights (mix_colour_map)
 
 
 def mix_family(mix: StyleMix) -> str:
@@ -180,10 +202,12 @@ def plan_paint(
                   for p in params]
     # adapters are weight changes of the shared network, so they mix by the styles' overall weights
     # even where masks place each style (their norm parameters still follow the masks)
+    # and so do their colour maps
     adapters = mix_adapters(mix, strength if photo_embedding is not None else 1.0)
+    colour = mix_colour_map(mix, device, strength if photo_embedding is not None else 1.0)
     if regions is not None and masks is None:
         count = regions.shape[0]
         return PaintPlan(TRANSFORMER, NormPlan(params * count, torch.full((count,), 1 / count), regions),
-                         EMBEDDING_FAMILY, adapters)
+                         EMBEDDING_FAMILY, adapters, colour=colour)
     return PaintPlan(TRANSFORMER, NormPlan(params, weights, masks), EMBEDDING_FAMILY, adapters,
-                     alone_statistics=masks is not None)
+                     alone_statistics=masks is not None, colour=colour)

@@ -40,6 +40,17 @@ def shorter_preset_note(validation: JsonObject) -> str:
             f"{validation['chosen_step']}, which the '{same}' preset also reaches.")
 
 
+def colour_map_note(validation: JsonObject) -> str:
+    """One line when the result carries a colour map (``style_trainer.add_colour_map``): what it is and why."""
+    note = validation.get("colour_map")
+    if not isinstance(note, dict) or not note.get("strength"):
+        return ""
+    how = "fully" if note["strength"] >= 1.0 else f"{note['strength']:.0%} of the way"
+    return (f"Its colours are mapped {how} to your pictures' palette: the validation photos scored it closer so "
+            f"({validation.get('closeness', 0):.2f} of the instant style's distance, "
+            f"{note.get('closeness_without', 0):.2f} without the map).")
+
+
 def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:

@@ -27,7 +27,11 @@ Among readable snapshots the score weighs closeness with the edge SSIM gained (`
 a tie-break between snapshots nearly as close. Past the balanced preset's last step the step sizes shrink
 (``step_size_scale``), so a long run settles near its best snapshots. The schedule depends on the step,
 never on the preset: a longer preset continues the same trajectory, so it can only match or beat a
-shorter one on the validation score.
+shorter one on the validation score (before the colour map, fitted to the kept snapshot only).
+
+The chosen snapshot is then tried with a colour map of its paintings (``add_colour_map``: the affine map
+giving its colours on the content views the style pictures' mean and covariance, fully and half way),
+kept only when the validation photos score it better, as any snapshot is judged.
 
 At the end a quality gate compares the chosen snapshot and zero-shot on held-out photos by measures that
 are not the training loss (patch SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
@@ -46,7 +50,7 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 import torch
 
-from ..document.style_file import StyleFile
+from ..document.style_file import COLOUR_MATRIX, COLOUR_OFFSET, StyleFile
 from ..document.user_files import JsonObject
 from ..engine.adapters import (
     adapter_parameters,
@@ -56,6 +60,7 @@ from ..engine.adapters import (
     weight_deltas,
     with_adapters,
 )
+from ..engine.color import apply_colour_map, fit_colour_map
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
 from .config import STYLE_PRESETS, StyleTrainingConfig, next_preset, preset_reaching
@@ -141,6 +146,10 @@ CONTENT_RELAX = 0.5**0.25
 # The shorter presets never reach it: their trajectories are unchanged
 ANNEAL_FROM = STYLE_PRESETS["balanced"]
 ANNEAL_HALF_LIFE = 150
+
+
+# how far from the identity a fitted colour map may go: the strengths validation weighs (full, half)
+COLOUR_MAP_STRENGTHS = (1.0, 0.5)
 
 
 def step_size_scale(step: int) -> float:
@@ -252,7 +261,11 @@ class _Validation:
                 if self.detail else 0.0}
 
     def score(self, style: TrainableStyle) -> Scores:
-        m = self.measure(self.paint(style.network.decode, style.norm_parameters(1)))
+        return self.judge(self.paint(style.network.decode, style.norm_parameters(1)))
+
+    def judge(self, painted: list[np.ndarray]) -> Scores:
+        """The figures of paintings of ``photos + detail`` against the zero-shot style's."""
+        m = self.measure(painted)
         z = self.zero_shot
         m["closeness"] = float(np.mean([m["swd"] / max(z["swd"], 1e-9), m["swd_half"] / max(z["swd_half"], 1e-9),
                                         m["gap"] / max(z["gap"], 1e-9)]))
@@ -299,6 +312,10 @@ def paint_with(transformer: StyleTransformer, tensors: dict[str, np.ndarray], im
     else:
         embedding = torch.from_numpy(np.asarray(tensors["embedding"])).float().to(device)
         params = transformer.norm_parameters(embedding[None])
+    colour = None
+    if COLOUR_MATRIX in tensors:
+        colour = (torch.from_numpy(np.asarray(tensors[COLOUR_MATRIX])).float().to(device),
+                  torch.from_numpy(np.asarray(tensors[COLOUR_OFFSET])).float().to(device))
     out = []
     with torch.no_grad():
         for rgb in images:
@@ -306,8 +323,36 @@ def paint_with(transformer: StyleTransformer, tensors: dict[str, np.ndarray], im
             h, w = x.shape[-2:]
             x = torch.nn.functional.pad(x, (0, (-w) % 4, 0, (-h) % 4), mode="reflect")
             y = net.decode(net.encode(x), params)[..., :h, :w]
+            if colour is not None:
+                y = apply_colour_map(y.float(), *colour)
             out.append(y[0].permute(1, 2, 0).float().cpu().numpy())
     return out
+
+
+def add_colour_map(validation: _Validation, transformer: StyleTransformer, tensors: dict[str, np.ndarray],
+                    scores: Scores, style_images: list[np.ndarray], device: torch.device
+                    ) -> tuple[dict[str, np.ndarray], Scores, JsonObject]:
+    """The chosen snapshot with a colour map of its paintings, when the validation photos find it better.
+    The map moves the mean and covariance of the snapshot's colours on the content photos onto the style
+    pictures' (``fit_colour_map``), fully or half way: palettes the adapters come slowly to (a grey set,
+    a pale one) in one closed-form step. Judged like any snapshot (readable first, then the score)
+    against the snapshot painted the same way. Returns (tensors, their scores, a note for the metrics)."""
+    if not COLOUR_MAP_STRENGTHS:
+        return tensors, scores, {"strength": 0.0}
+    painted = paint_with(transformer, tensors, validation.photos + validation.detail, device)
+    views = painted[: len(validation.photos)]
+    base = validation.judge(painted)
+    best: tuple[dict[str, np.ndarray], Scores, float] = (tensors, base, 0.0)
+    for strength in COLOUR_MAP_STRENGTHS:
+        matrix, offset = fit_colour_map(np.concatenate([v.reshape(-1, 3) for v in views]),
+                                        np.concatenate([p.reshape(-1, 3) for p in style_images]), strength)
+        mapped = [np.clip(p @ matrix.T + offset, 0.0, 1.0).astype(np.float32) for p in painted]
+        candidate = validation.judge(mapped)
+        if snapshot_rank(candidate) < snapshot_rank(best[1]):
+            best = ({**tensors, COLOUR_MATRIX: matrix, COLOUR_OFFSET: offset}, candidate, strength)
+    note: JsonObject = {"strength": best[2], "closeness_without": round(base["closeness"], 4),
+                        "score_without": round(base["score"], 4), "readable_without": bool(base["readable"])}
+    return best[0], best[1] if best[2] else scores, note
 
 
 def evaluate(transformer: StyleTransformer, predictor: StylePredictor, trained: dict[str, np.ndarray],
@@ -533,8 +578,9 @@ def train_style(
         if chosen_scores is None or snapshot_rank(scores) < snapshot_rank(chosen_scores):
             chosen, chosen_scores, chosen_step = style.average_tensors(), scores, step
     assert chosen is not None and chosen_scores is not None  # kept together: a snapshot was chosen above
+    trained, chosen_scores, colour_note = add_colour_map(validation, transformer, _numpy(chosen), chosen_scores,
+                                                          style_images, device)
     progress.report(0.97, "Measuring the result on held-out photos")
-    trained = _numpy(chosen)
     photos = held_out if held_out is not None else held_out_photos()
     metrics = evaluate(transformer, predictor, trained, zero_shot.tensors, photos, style_images, device)
     verdict, advice = gate(metrics, config.preset)
@@ -548,7 +594,7 @@ def train_style(
         "edge_ssim_chosen": round(chosen_scores["edge_ssim"], 4),
         "edge_ssim_zero_shot": round(validation.zero_shot["edge_ssim"], 4),
         "detail_edge_ssim_change": round(chosen_scores.get("detail_change", 0.0), 4),
-        "content_boost": run["content_boost"]}
+        "content_boost": run["content_boost"], "colour_map": colour_note}
     reached_by = preset_reaching(chosen_step)
     if config.steps is None and reached_by is not None and STYLE_PRESETS[reached_by] < config.total_steps:
         metrics["validation"]["same_as_preset"] = reached_by
