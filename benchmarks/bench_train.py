@@ -12,11 +12,15 @@ photos: its closeness (trained/zero-shot) and its score (closeness less the edge
 snapshot with the lowest score is chosen, so a longer preset's score is never higher; "= fast": a
 shorter preset reaches the same snapshot), and the last column whether the 2-scale SWD ratio is lower than the
 shorter preset's on that set ("balanced and thorough improve further").
+With --kinds, six more kinds of style set, unlike the five and swept with the fast preset at stop 23:
+line drawings, flat-colour cut-outs, black-and-white photos, printed text, blobs and pictures smaller
+than the style view.
 Mode 2 (a look from pairs) on three synthetic looks, 8 training pairs and 5 held-out pairs each:
 held-out PSNR gain over the untouched photo (target +6 dB, goal +8).
 
     python benchmarks/bench_train.py [--presets fast balanced] [--modes style pairs] [--device cpu|cuda]
     python benchmarks/bench_train.py --device cuda --quick   # fast preset only: a few minutes on a GPU
+    python benchmarks/bench_train.py --modes style --presets fast --kinds   # eleven style sets, fast
 
 Targets: fast <= 180 s and balanced <= 480 s on a 2-core CPU; fast <= 20 s (goal 15 s) on a GPU.
 """
@@ -105,20 +109,108 @@ def space_views() -> list[np.ndarray]:
     return [img[y : y + 320, x : x + 320] for y, x in ((0, 0), (0, 600), (500, 80), (540, 640))]
 
 
+def _grey_rgb(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img, np.float32)
+    return np.repeat((img / max(float(img.max()), 1e-6))[..., None], 3, axis=2)
+
+
+def _short_side(img: np.ndarray, side: int) -> np.ndarray:
+    from skimage import transform
+
+    h, w = img.shape[:2]
+    return transform.resize(img, (side, round(side * w / h)) if h <= w else (round(side * h / w), side),
+                            anti_aliasing=True).astype(np.float32)
+
+
+def line_drawings() -> list[np.ndarray]:
+    """Five line drawings: the edges of scikit-image photos (camera, coins, clock, cell, moon), black on
+    white."""
+    from skimage import data, feature, morphology
+
+    out = []
+    for name in ("camera", "coins", "clock", "cell", "moon"):
+        edges = morphology.dilation(feature.canny(getattr(data, name)() / 255.0, sigma=2.0), morphology.disk(1))
+        out.append(_short_side(_grey_rgb(1.0 - edges), 288))
+    return out
+
+
+def flat_colour_cutouts() -> list[np.ndarray]:
+    """Five generated cut-out pictures: rectangles and discs of four flat colours on paper, hard edges."""
+    rng = np.random.default_rng(5)
+    palette = np.array([[0.9, 0.2, 0.15], [0.1, 0.3, 0.7], [0.95, 0.8, 0.1], [0.05, 0.05, 0.05]], np.float32)
+    yy, xx = np.mgrid[:288, :288]
+    out = []
+    for _ in range(5):
+        img = np.empty((288, 288, 3), np.float32)
+        img[:] = (0.96, 0.94, 0.88)
+        for _ in range(9):
+            colour = palette[rng.integers(0, 4)]
+            if rng.random() < 0.5:
+                (y, x), (h, w) = rng.integers(0, 240, 2), rng.integers(30, 140, 2)
+                img[y : y + h, x : x + w] = colour
+            else:
+                cy, cx, r = *rng.integers(0, 288, 2), rng.integers(15, 70)
+                img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = colour
+        out.append(img)
+    return out
+
+
+def grayscale_photos() -> list[np.ndarray]:
+    """Four black-and-white photos from scikit-image (camera, moon, coins, cell)."""
+    from skimage import data
+
+    return [_short_side(_grey_rgb(getattr(data, name)()), 288) for name in ("camera", "moon", "coins", "cell")]
+
+
+def text_pages() -> list[np.ndarray]:
+    """Three pictures of printed text (scikit-image's page, twice, and its text image), native size."""
+    from skimage import data
+
+    return [_grey_rgb(data.page()), _grey_rgb(data.text()), _grey_rgb(data.page()[:, 100:])]
+
+
+def blob_pictures() -> list[np.ndarray]:
+    """Four black-and-white blob pictures (scikit-image's binary_blobs at four blob sizes)."""
+    from skimage import data
+
+    return [_grey_rgb(data.binary_blobs(288, blob_size_fraction=f, rng=i)) for i, f in enumerate((.05, .1, .2, .08))]
+
+
+def small_pictures() -> list[np.ndarray]:
+    """Three pictures smaller than the style view (enlarged to it): a retinal micrograph of 102 pixels,
+    a colour wheel of 96 and a checkerboard of 200."""
+    from skimage import data
+
+    return [_grey_rgb(data.microaneurysms()),
+            _short_side(np.asarray(data.colorwheel(), np.float32) / 255, 96), _grey_rgb(data.checkerboard())]
+
+
+STYLE_SETS = {
+    "procedural strokes (6)": lambda: texture_style_set(6, side=384),
+    "skimage textures (9)": texture_views,
+    "patterned photos: tissue (5)": tissue_views,
+    "untuned check: retina (4)": retina_views,
+    "untuned check 2: space (4)": space_views,
+}
+# kinds of style sets unlike the five, swept with the fast preset at stop 23 (--kinds)
+MORE_KINDS = {
+    "kind: line drawings (5)": line_drawings,
+    "kind: flat-colour cut-outs (5)": flat_colour_cutouts,
+    "kind: grayscale photos (4)": grayscale_photos,
+    "kind: text pages (3)": text_pages,
+    "kind: blobs (4)": blob_pictures,
+    "kind: small pictures (3)": small_pictures,
+}
+
+
 def style_rows(args, work: Path) -> list[list[str]]:
     held_out = skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
-    sets = {
-        "procedural strokes (6)": lambda: texture_style_set(6, side=384),
-        "skimage textures (9)": texture_views,
-        "patterned photos: tissue (5)": tissue_views,
-        "untuned check: retina (4)": retina_views,
-        "untuned check 2: space (4)": space_views,
-    }
+    sets = {**STYLE_SETS, **(MORE_KINDS if args.kinds else {})}
     rows = []
     for set_name, make in sets.items():
-        if args.sets and not any(set_name.startswith(prefix) for prefix in args.sets):
+        if args.sets and not any(set_name.removeprefix("kind: ").startswith(prefix) for prefix in args.sets):
             continue
-        folder = save_all(work / set_name.split()[0], make())
+        folder = save_all(work / set_name.replace(" ", "-").replace(":", ""), make())
         shorter: tuple[str, float] | None = None  # the previous preset's 2-scale ratio on this set
         for preset in args.presets:
             config = StyleTrainingConfig(name=f"bench {preset}", styles=folder, preset=preset, device=args.device,
@@ -189,7 +281,10 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["style", "pairs"], choices=["style", "pairs"])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument("--quick", action="store_true", help="the fast preset only")
-    parser.add_argument("--sets", nargs="+", help="only the style sets whose names start so (e.g. procedural)")
+    parser.add_argument("--sets", nargs="+", help="only the style sets whose names start so (e.g. procedural, "
+                        "grayscale)")
+    parser.add_argument("--kinds", action="store_true", help="also the six other kinds of style set (line drawings, "
+                        "flat colour, grayscale photos, text, blobs, small pictures)")
     parser.add_argument("--looks", nargs="+", help="only the synthetic looks whose names start so (e.g. faded)")
     parser.add_argument("--steps", type=int, help="override every preset's steps (experiments)")
     parser.add_argument("--seed", type=int, default=0, help="the training runs' seed (the sets stay the same)")
