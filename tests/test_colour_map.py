@@ -171,3 +171,10 @@ def test_the_summary_says_when_and_how_far_the_colours_are_mapped():
     assert "50% of the way" in half and "0.62" in half and "0.71 without the map" in half
     assert "mapped fully" in colour_map_note({"closeness": 0.6, "colour_map": {"strength": 1.0,
                                                                               "closeness_without": 0.8}})
+    # the training dialog's result line says it after the kept snapshot
+    from stylefuse_desktop.ui.train_dialog import _chosen
+
+    line = _chosen({"validation": {"chosen_step": 120, "closeness": 0.62,
+                                   "colour_map": {"strength": 0.5, "closeness_without": 0.71}}})
+    assert line.startswith(" Kept the snapshot of step 120") and "readable. Its colours are mapped 50%" in line
+    assert "  " not in line

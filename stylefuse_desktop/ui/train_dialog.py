@@ -552,9 +552,9 @@ def _chosen(metrics: JsonObject) -> str:
     validation = metrics.get("validation") or {}
     if "chosen_step" not in validation:
         return ""
-    return (f" Kept the snapshot of step {validation['chosen_step']}: the best balance of closeness to your "
-            "pictures and readability among those that kept the photo readable. "
-            + shorter_preset_note(validation) + " " + colour_map_note(validation)).rstrip().replace("  ", " ")
+    kept = (f" Kept the snapshot of step {validation['chosen_step']}: the best balance of closeness to your "
+            "pictures and readability among those that kept the photo readable.")
+    return " ".join([kept, *(note for note in (shorter_preset_note(validation), colour_map_note(validation)) if note)])
 
 
 def _checkpoint_exists(config: StyleOrPairsConfig, progress: Progress) -> bool:
