@@ -178,3 +178,20 @@ def test_the_summary_says_when_and_how_far_the_colours_are_mapped():
                                    "colour_map": {"strength": 0.5, "closeness_without": 0.71}}})
     assert line.startswith(" Kept the snapshot of step 120") and "readable. Its colours are mapped 50%" in line
     assert "  " not in line
+
+
+def test_a_colour_map_that_gains_less_than_the_validations_resolution_is_refused(
+        grey_style_folder, tmp_path, photo_rgb, monkeypatch):
+    from stylefuse_desktop.training import style_trainer
+
+    # a map that hardly changes anything: its score is within the margin of the snapshot's own
+    monkeypatch.setattr(style_trainer, "fit_colour_map",
+                        lambda painted, target, strength: (np.eye(3, dtype=np.float32) * 0.998,
+                                                           np.full(3, 0.001, np.float32)))
+    save(tmp_path / "content", "c0.png", photo_rgb)
+    config = StyleTrainingConfig(name="tiny", styles=grey_style_folder, content=tmp_path / "content", steps=4,
+                                 size=64, checkpoint_every=1000)
+    result = train_style(config, held_out=[photo_rgb])
+    note = result.metrics["validation"]["colour_map"]
+    assert note["strength"] == 0.0 and COLOUR_MATRIX not in result.style.tensors
+    assert style_trainer.COLOUR_MAP_MARGIN == 0.005
