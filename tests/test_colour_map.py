@@ -180,18 +180,29 @@ def test_the_summary_says_when_and_how_far_the_colours_are_mapped():
     assert "  " not in line
 
 
-def test_a_colour_map_that_gains_less_than_the_validations_resolution_is_refused(
-        grey_style_folder, tmp_path, photo_rgb, monkeypatch):
+class _ScriptedValidation:
+    """Stands in for the trainer's validation: the snapshot scores 0.5 (readable), each map ``gain`` less."""
+
+    def __init__(self, photo: np.ndarray, gain: float) -> None:
+        self.photos, self.detail, self.gain, self.judged = [photo], [], gain, 0
+
+    def judge(self, painted):
+        self.judged += 1
+        scores = {"closeness": 0.5, "score": 0.5, "readable": True, "edge_ssim": 0.4}
+        return scores if self.judged == 1 else dict(scores, closeness=0.5 - self.gain, score=0.5 - self.gain)
+
+
+@pytest.mark.parametrize("gain, kept", [(0.003, False), (0.006, True)])
+def test_a_colour_map_is_kept_only_when_it_gains_the_validations_resolution(photo_rgb, gain, kept):
+    from stylefuse_desktop.engine.weights import load_network
     from stylefuse_desktop.training import style_trainer
 
-    # a map that hardly changes anything: its score is within the margin of the snapshot's own
-    monkeypatch.setattr(style_trainer, "fit_colour_map",
-                        lambda painted, target, strength: (np.eye(3, dtype=np.float32) * 0.998,
-                                                           np.full(3, 0.001, np.float32)))
-    save(tmp_path / "content", "c0.png", photo_rgb)
-    config = StyleTrainingConfig(name="tiny", styles=grey_style_folder, content=tmp_path / "content", steps=4,
-                                 size=64, checkpoint_every=1000)
-    result = train_style(config, held_out=[photo_rgb])
-    note = result.metrics["validation"]["colour_map"]
-    assert note["strength"] == 0.0 and COLOUR_MATRIX not in result.style.tensors
     assert style_trainer.COLOUR_MAP_MARGIN == 0.005
+    validation = _ScriptedValidation(photo_rgb[:64, :64], gain)
+    tensors = {"embedding": np.random.default_rng(4).normal(size=100).astype(np.float32) * 0.5}
+    pictures = [np.repeat(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64, 1), 3, axis=2)]
+    out, scores, note = style_trainer.add_colour_map(validation, load_network("style_transformer", torch.device("cpu")),
+                                                     tensors, {"score": 0.5}, pictures, torch.device("cpu"))
+    assert validation.judged == 1 + len(style_trainer.COLOUR_MAP_STRENGTHS)  # the snapshot, then each map
+    assert (COLOUR_MATRIX in out) == kept and (note["strength"] > 0) == kept
+    assert scores["score"] == (pytest.approx(0.5 - gain) if kept else 0.5)
