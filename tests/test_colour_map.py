@@ -59,6 +59,14 @@ def test_a_grey_set_of_pictures_folds_colours_onto_the_grey_axis():
     assert abs(mapped.std() - grey.std()) < 0.01  # the grey pictures' contrast
 
 
+def test_a_map_from_nearly_flat_paintings_is_held_within_what_a_style_file_takes():
+    from stylefuse_desktop.document.style_file import MAX_COLOUR_MAP_VALUE
+
+    flat = np.full((500, 3), 0.2, np.float32) + np.random.default_rng(5).normal(size=(500, 3)).astype(np.float32) * 1e-4
+    matrix, offset = fit_colour_map(flat, _pixels(6, np.eye(3) * 3, 0.5))
+    assert max(np.abs(matrix - np.eye(3)).max(), np.abs(offset).max()) <= 8.0 + 1e-5 < MAX_COLOUR_MAP_VALUE
+
+
 def _style_with_map(matrix=GREY, offset=(0.0, 0.0, 0.0)):
     embedding = np.random.default_rng(4).normal(size=100).astype(np.float32) * 0.5
     return {"embedding": embedding, COLOUR_MATRIX: np.asarray(matrix, np.float32),

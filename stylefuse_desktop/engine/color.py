@@ -37,8 +37,9 @@ def fit_colour_map(painted: np.ndarray, target: np.ndarray, strength: float = 1.
     """The affine colour map (matrix [3, 3], offset [3]) taking pixels like ``painted`` ([N, 3]) to the
     mean and covariance of ``target``'s ([M, 3]): the linear optimal-transport map between the two, the
     least recolouring that matches them (to a grey target it folds colours onto the grey axis), taken
-    ``strength`` of the way from the identity. ``ridge`` keeps flat pixels invertible; a map that would
-    still stretch some colour beyond ``largest`` is taken only as far as that (it would amplify noise)."""
+    ``strength`` of the way from the identity. ``ridge`` keeps flat pixels invertible; a map whose
+    change or offset would pass ``largest`` is taken only as far as that (it would amplify noise, and a
+    style file holds maps within ``MAX_COLOUR_MAP_VALUE``)."""
     p, t = np.asarray(painted, np.float64), np.asarray(target, np.float64)
     cov_p = np.cov(p.T) + ridge * np.eye(3)
     cov_t = np.cov(t.T) + ridge * np.eye(3)
@@ -47,7 +48,7 @@ def fit_colour_map(painted: np.ndarray, target: np.ndarray, strength: float = 1.
     change = inv_root_p @ _sqrtm(root_p @ cov_t @ root_p) @ inv_root_p - np.eye(3)
     offset = t.mean(0) - (np.eye(3) + change) @ p.mean(0)
     # y = x + strength * (full x + offset - x): part of the way from the painting to the full map
-    strength = min(strength, largest / max(float(np.abs(change).max()), 1e-12))
+    strength = min(strength, largest / max(float(np.abs(change).max()), float(np.abs(offset).max()), 1e-12))
     return (np.eye(3) + strength * change).astype(np.float32), (strength * offset).astype(np.float32)
 
 
