@@ -96,7 +96,8 @@ def main() -> None:
             probe.start(transformer, rest[-2])  # the zero-shot style's norm parameters
 
         def score(validation, style, set_name=set_name):
-            scores = original_score(validation, style)
+            scored = original_score(validation, style)
+            scores = scored.plain
             row = {"set": set_name, "seed": args.seed, "validation": scores["edge_ssim_change"],
                    "closeness": scores["closeness"], **probe.changes(style)}
             print("  ", {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
@@ -108,7 +109,7 @@ def main() -> None:
 
                 index = sum(1 for _ in Path(args.keep).glob(f"{set_name}-s{args.seed}-*.safetensors"))
                 save_file(style.tensors(), str(Path(args.keep) / f"{set_name}-s{args.seed}-{index:02d}.safetensors"))
-            return scores
+            return scored
 
         style_trainer._Validation.__init__, style_trainer._Validation.score = init, score
         folder = bench_train.save_all(work / set_name, SETS[set_name]())

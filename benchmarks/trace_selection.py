@@ -74,11 +74,12 @@ class Tracer:
         style_trainer._Validation.score, style_trainer._Validation.__init__ = self.score, self.init
         self.landscapes, self.detail, self.rows = None, None, []
 
-    def trace(self, validation, style) -> style_trainer.Scores:
-        scores = self.score(validation, style)
-        other = self.score(self.landscapes, style) if self.landscapes is not None else None
-        detail = self.score(self.detail, style) if self.detail is not None else None
-        tensors = {k: v.numpy() for k, v in style.tensors().items()}
+    def trace(self, validation, style) -> style_trainer.Scored:
+        scored = self.score(validation, style)
+        scores = scored.ranked  # as the run ranks the snapshot: with its colour map, when it keeps one
+        other = self.score(self.landscapes, style).ranked if self.landscapes is not None else None
+        detail = self.score(self.detail, style).ranked if self.detail is not None else None
+        tensors = {**{k: v.numpy() for k, v in style.tensors().items()}, **scored.colour}
         zero = {"embedding": style.embedding.detach().numpy()}
         held = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero, self.held_out,
                                       validation.style_images, validation.device)
@@ -96,7 +97,7 @@ class Tracer:
                                      "validation": scores,
                                      "validation_zero": validation.zero_shot, "landscapes": other, "detail": detail,
                                      "held_out": held}) + "\n")
-        return scores
+        return scored
 
 
 def preset_summary(records: list[dict]) -> list[list[str]]:

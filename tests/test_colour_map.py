@@ -189,28 +189,52 @@ def test_the_summary_says_when_and_how_far_the_colours_are_mapped():
 
 
 class _ScriptedValidation:
-    """Stands in for the trainer's validation: the snapshot scores 0.5 (readable), each map ``gain`` less."""
+    """Stands in for the trainer's validation: each map scores ``gain`` less than the snapshot's 0.5."""
 
     def __init__(self, photo: np.ndarray, gain: float) -> None:
         self.photos, self.detail, self.gain, self.judged = [photo], [], gain, 0
+        self.style_images = [np.repeat(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64, 1), 3, axis=2)]
 
     def judge(self, painted):
         self.judged += 1
-        scores = {"closeness": 0.5, "score": 0.5, "readable": True, "edge_ssim": 0.4}
-        return scores if self.judged == 1 else dict(scores, closeness=0.5 - self.gain, score=0.5 - self.gain)
+        return {"closeness": 0.5 - self.gain, "score": 0.5 - self.gain, "readable": True, "edge_ssim": 0.4}
 
 
 @pytest.mark.parametrize("gain, kept", [(0.003, False), (0.006, True)])
 def test_a_colour_map_is_kept_only_when_it_gains_the_validations_resolution(photo_rgb, gain, kept):
-    from stylefuse_desktop.engine.weights import load_network
     from stylefuse_desktop.training import style_trainer
 
     assert style_trainer.COLOUR_MAP_MARGIN == 0.005
     validation = _ScriptedValidation(photo_rgb[:64, :64], gain)
-    tensors = {"embedding": np.random.default_rng(4).normal(size=100).astype(np.float32) * 0.5}
-    pictures = [np.repeat(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64, 1), 3, axis=2)]
-    out, scores, note = style_trainer.add_colour_map(validation, load_network("style_transformer", torch.device("cpu")),
-                                                     tensors, {"score": 0.5}, pictures, torch.device("cpu"))
-    assert validation.judged == 1 + len(style_trainer.COLOUR_MAP_STRENGTHS)  # the snapshot, then each map
-    assert (COLOUR_MATRIX in out) == kept and (note["strength"] > 0) == kept
+    plain = {"closeness": 0.5, "score": 0.5, "readable": True, "edge_ssim": 0.4}
+    scores, colour = style_trainer._Validation.with_colour_map(validation, [photo_rgb[:64, :64]], plain)
+    assert validation.judged == len(style_trainer.COLOUR_MAP_STRENGTHS)  # each map, once
+    assert (COLOUR_MATRIX in colour) == kept and bool(scores.get("colour_strength")) == kept
     assert scores["score"] == (pytest.approx(0.5 - gain) if kept else 0.5)
+    if kept:  # how the snapshot fared without it, for the summary's line
+        assert scores["closeness_without"] == 0.5 and scores["readable_without"] is True
+
+
+def test_a_later_snapshot_that_wins_only_once_mapped_is_the_result(grey_style_folder, tmp_path, photo_rgb,
+                                                                    monkeypatch):
+    """The map is part of what is chosen: step 8 scores worse than step 4 as painted (0.6 against 0.5) but
+    better with its colour map (0.4), so the run keeps step 8 with that map, not step 4 with or without."""
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    # per validation: the snapshot, then its full and half maps (the zero-shot style's figures first)
+    figures = iter([1.0, 0.5, 0.5, 0.5, 0.6, 0.4, 0.45])
+
+    def measure(validation, painted):
+        ratio = next(figures)
+        return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": 0.3, "edge_ssim_detail": 0.3}
+
+    monkeypatch.setattr(style_trainer._Validation, "measure", measure)
+    save(tmp_path / "content", "c0.png", photo_rgb)
+    config = StyleTrainingConfig(name="mapped later", styles=grey_style_folder, content=tmp_path / "content", steps=8,
+                                 size=64, checkpoint_every=1000)
+    result = train_style(config, held_out=[np.full((64, 64, 3), 0.5, np.float32)])
+    validation = result.metrics["validation"]
+    assert validation["chosen_step"] == 8 and validation["closeness"] == pytest.approx(0.4)
+    assert validation["colour_map"]["strength"] == 1.0 and validation["colour_map"]["closeness_without"] == 0.6
+    assert COLOUR_MATRIX in result.style.tensors

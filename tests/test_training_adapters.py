@@ -152,8 +152,11 @@ class ScriptedValidation:
 
     def __call__(self, style):
         closeness, readable = next(self.scores)
+        from stylefuse_desktop.training.style_trainer import Scored
+
         self.seen.append({k: v.numpy().copy() for k, v in style.tensors().items()})
-        return {"closeness": closeness, "readable": readable, "edge_ssim": 0.4 if readable else 0.2}
+        scores = {"closeness": closeness, "readable": readable, "edge_ssim": 0.4 if readable else 0.2}
+        return Scored(scores, scores, {})
 
 
 def _short_run(style_folder, content_folder, name, steps, resume=False):

@@ -41,7 +41,8 @@ def shorter_preset_note(validation: JsonObject) -> str:
 
 
 def colour_map_note(validation: JsonObject) -> str:
-    """One line when the result carries a colour map (``style_trainer.add_colour_map``): what it is and why."""
+    """One line when the result carries a colour map (``style_trainer._Validation.with_colour_map``): what it
+    is and why."""
     note = validation.get("colour_map")
     if not isinstance(note, dict) or not note.get("strength"):
         return ""

@@ -27,11 +27,13 @@ Among readable snapshots the score weighs closeness with the edge SSIM gained (`
 a tie-break between snapshots nearly as close. Past the balanced preset's last step the step sizes shrink
 (``step_size_scale``), so a long run settles near its best snapshots. The schedule depends on the step,
 never on the preset: a longer preset continues the same trajectory, so it can only match or beat a
-shorter one on the validation score (before the colour map, fitted to the kept snapshot only).
+shorter one on the validation score.
 
-The chosen snapshot is then tried with a colour map of its paintings (``add_colour_map``: the affine map
-giving its colours on the content views the style pictures' mean and covariance, fully and half way),
-kept only when the validation photos score it better, as any snapshot is judged.
+Each snapshot is also tried with a colour map of its paintings (``_Validation.with_colour_map``: the
+affine map giving its colours on the content views the style pictures' mean and covariance, fully and
+half way), and ranked with it when that scores clearly better; a kept snapshot keeps its map. The map
+is part of what is chosen, not a finish on the chosen one: a later snapshot that paints closer only
+once mapped can win, so a longer preset still matches or beats a shorter one.
 
 At the end a quality gate compares the chosen snapshot and zero-shot on held-out photos by measures that
 are not the training loss (patch SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
@@ -45,7 +47,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 import numpy as np
 import torch
@@ -233,6 +235,19 @@ def validation_photos(content_images: list[np.ndarray], count: int = 3, side: in
     return out
 
 
+Scores = dict[str, float]  # a snapshot's figures on the validation photos ("readable" among them, a bool)
+
+
+class Scored(NamedTuple):
+    """A snapshot's validation: ``plain``, its own figures (what steers the content term's weight);
+    ``ranked``, those it is chosen by (with its colour map, when one scores clearly better); ``colour``,
+    that map's style-file tensors (none without)."""
+
+    plain: Scores
+    ranked: Scores
+    colour: dict[str, np.ndarray]
+
+
 class _Validation:
     """Scores snapshots of the style on the validation photos against the zero-shot style's figures.
     On ``photos`` (views of content photos): closeness, the mean of the trained/zero-shot ratios of patch
@@ -265,8 +280,10 @@ class _Validation:
                 "edge_ssim_detail": float(np.mean([edge_ssim(p, q) for p, q in zip(self.detail, detail)]))
                 if self.detail else 0.0}
 
-    def score(self, style: TrainableStyle) -> Scores:
-        return self.judge(self.paint(style.network.decode, style.norm_parameters(1)))
+    def score(self, style: TrainableStyle) -> Scored:
+        painted = self.paint(style.network.decode, style.norm_parameters(1))
+        plain = self.judge(painted)
+        return Scored(plain, *self.with_colour_map(painted, plain))
 
     def judge(self, painted: list[np.ndarray]) -> Scores:
         """The figures of paintings of ``photos + detail`` against the zero-shot style's."""
@@ -280,8 +297,26 @@ class _Validation:
         m["score"] = m["closeness"] - READABILITY_WEIGHT * m["edge_ssim_change"]
         return m
 
-
-Scores = dict[str, float]  # a snapshot's figures on the validation photos ("readable" among them, a bool)
+    def with_colour_map(self, painted: list[np.ndarray], plain: Scores) -> tuple[Scores, dict[str, np.ndarray]]:
+        """The snapshot painted as ``painted`` (``photos + detail``) with a colour map, when that scores
+        clearly better: (its scores, the map's style-file tensors), else (``plain``, none). The map moves
+        the mean and covariance of the snapshot's colours on the views onto the style pictures'
+        (``fit_colour_map``), fully or half way: palettes the adapters come slowly to (a grey set, a pale
+        one) in one closed-form step. Judged like any snapshot (readable first, then the score), and kept
+        only when better by ``COLOUR_MAP_MARGIN``. The scores carry how the snapshot fared without it."""
+        views = painted[: len(self.photos)]
+        best: tuple[Scores, dict[str, np.ndarray]] = (plain, {})
+        for strength in COLOUR_MAP_STRENGTHS:
+            matrix, offset = fit_colour_map(np.concatenate([v.reshape(-1, 3) for v in views]),
+                                            np.concatenate([p.reshape(-1, 3) for p in self.style_images]), strength)
+            candidate = self.judge([np.clip(p @ matrix.T + offset, 0.0, 1.0).astype(np.float32) for p in painted])
+            clearly_better = snapshot_rank(candidate) < snapshot_rank(plain) and not (
+                candidate["readable"] and plain["readable"] and candidate["score"] > plain["score"] - COLOUR_MAP_MARGIN)
+            if clearly_better and snapshot_rank(candidate) < snapshot_rank(best[0]):
+                candidate.update(colour_strength=strength, closeness_without=plain["closeness"],
+                                 score_without=plain["score"], readable_without=plain["readable"])
+                best = (candidate, {COLOUR_MATRIX: matrix, COLOUR_OFFSET: offset})
+        return best
 
 
 class _RunState(TypedDict):
@@ -332,35 +367,6 @@ def paint_with(transformer: StyleTransformer, tensors: dict[str, np.ndarray], im
                 y = apply_colour_map(y.float(), *colour)
             out.append(y[0].permute(1, 2, 0).float().cpu().numpy())
     return out
-
-
-def add_colour_map(validation: _Validation, transformer: StyleTransformer, tensors: dict[str, np.ndarray],
-                    scores: Scores, style_images: list[np.ndarray], device: torch.device
-                    ) -> tuple[dict[str, np.ndarray], Scores, JsonObject]:
-    """The chosen snapshot with a colour map of its paintings, when the validation photos find it better.
-    The map moves the mean and covariance of the snapshot's colours on the content photos onto the style
-    pictures' (``fit_colour_map``), fully or half way: palettes the adapters come slowly to (a grey set,
-    a pale one) in one closed-form step. Judged like any snapshot (readable first, then the score)
-    against the snapshot painted the same way, and kept only when clearly better (``COLOUR_MAP_MARGIN``).
-    Returns (tensors, their scores, a note for the metrics)."""
-    if not COLOUR_MAP_STRENGTHS:
-        return tensors, scores, {"strength": 0.0}
-    painted = paint_with(transformer, tensors, validation.photos + validation.detail, device)
-    views = painted[: len(validation.photos)]
-    base = validation.judge(painted)
-    best: tuple[dict[str, np.ndarray], Scores, float] = (tensors, base, 0.0)
-    for strength in COLOUR_MAP_STRENGTHS:
-        matrix, offset = fit_colour_map(np.concatenate([v.reshape(-1, 3) for v in views]),
-                                        np.concatenate([p.reshape(-1, 3) for p in style_images]), strength)
-        mapped = [np.clip(p @ matrix.T + offset, 0.0, 1.0).astype(np.float32) for p in painted]
-        candidate = validation.judge(mapped)
-        clearly_better = snapshot_rank(candidate) < snapshot_rank(base) and not (
-            candidate["readable"] and base["readable"] and candidate["score"] > base["score"] - COLOUR_MAP_MARGIN)
-        if clearly_better and snapshot_rank(candidate) < snapshot_rank(best[1]):
-            best = ({**tensors, COLOUR_MATRIX: matrix, COLOUR_OFFSET: offset}, candidate, strength)
-    note: JsonObject = {"strength": best[2], "closeness_without": round(base["closeness"], 4),
-                        "score_without": round(base["score"], 4), "readable_without": bool(base["readable"])}
-    return best[0], best[1] if best[2] else scores, note
 
 
 def evaluate(transformer: StyleTransformer, predictor: StylePredictor, trained: dict[str, np.ndarray],
@@ -505,10 +511,11 @@ def train_style(
         """Score the style now; keep it if it is the best snapshot; if it lost readability, go back to
         the best readable snapshot and weigh the content term more from here on."""
         with style.averaged():
-            scores = validation.score(style)
+            scores, ranked, colour = validation.score(style)
         run["validations"] += 1
-        if run["best_scores"] is None or snapshot_rank(scores) < snapshot_rank(run["best_scores"]):
-            run["best"], run["best_scores"], run["best_step"] = style.average_tensors(), scores, at
+        if run["best_scores"] is None or snapshot_rank(ranked) < snapshot_rank(run["best_scores"]):
+            run["best"] = _snapshot(style, colour)
+            run["best_scores"], run["best_step"] = ranked, at
         elif not scores["readable"] and run["best_scores"]["readable"] and run["best"] is not None:
             style.load(run["best"])
         if not scores["readable"]:
@@ -582,12 +589,17 @@ def train_style(
     chosen, chosen_scores, chosen_step = run["best"], run["best_scores"], run["best_step"]
     if step % VALIDATE_EVERY or chosen is None:  # the last steps are a candidate too, not recorded in the run
         with style.averaged():
-            scores = validation.score(style)
-        if chosen_scores is None or snapshot_rank(scores) < snapshot_rank(chosen_scores):
-            chosen, chosen_scores, chosen_step = style.average_tensors(), scores, step
+            _, ranked, colour = validation.score(style)
+        if chosen_scores is None or snapshot_rank(ranked) < snapshot_rank(chosen_scores):
+            chosen = _snapshot(style, colour)
+            chosen_scores, chosen_step = ranked, step
     assert chosen is not None and chosen_scores is not None  # kept together: a snapshot was chosen above
-    trained, chosen_scores, colour_note = add_colour_map(validation, transformer, _numpy(chosen), chosen_scores,
-                                                          style_images, device)
+    trained = _numpy(chosen)
+    colour_note: JsonObject = {"strength": chosen_scores.get("colour_strength", 0.0)}
+    if colour_note["strength"]:
+        colour_note.update(closeness_without=round(chosen_scores["closeness_without"], 4),
+                           score_without=round(chosen_scores["score_without"], 4),
+                           readable_without=bool(chosen_scores["readable_without"]))
     progress.report(0.97, "Measuring the result on held-out photos")
     photos = held_out if held_out is not None else held_out_photos()
     metrics = evaluate(transformer, predictor, trained, zero_shot.tensors, photos, style_images, device)
@@ -621,6 +633,11 @@ def train_style(
         log.info("%s", advice)
     return TrainResult(result, None, metrics, step, cancelled, time.perf_counter() - started, skipped,
                        zero_shot, verdict, advice)
+
+
+def _snapshot(style: TrainableStyle, colour: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """What a kept snapshot holds: the averaged weights and its colour map, if it has one."""
+    return {**style.average_tensors(), **{k: torch.from_numpy(v) for k, v in colour.items()}}
 
 
 def _numpy(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
