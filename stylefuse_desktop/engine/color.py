@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..document.style_file import COLOUR_MATRIX, COLOUR_OFFSET
+
+ColourMap = tuple[torch.Tensor, torch.Tensor]  # (matrix [3, 3], offset [3]), as ``apply_colour_map`` takes
+
 # ITU-R BT.601 luma weights, as JPEG's YCbCr uses
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -62,3 +66,15 @@ def apply_colour_map(rgb: torch.Tensor, matrix: torch.Tensor, offset: torch.Tens
     """[N, 3, H, W] -> the same pixels through the colour map, clamped to [0, 1]."""
     out = torch.einsum("ij,njhw->nihw", matrix.to(rgb.dtype), rgb) + offset.to(rgb.dtype)[None, :, None, None]
     return out.clamp_(0.0, 1.0)
+
+
+def weighted_colour_map(weighted: list[tuple[dict[str, np.ndarray], float]], device: torch.device) -> ColourMap | None:
+    """The colour map of styles given as (style-file tensors, weight): each style's map taken as far from
+    the identity as its weight (as its adapters are scaled); None when no style has one."""
+    maps = [(tensors, weight) for tensors, weight in weighted if COLOUR_MATRIX in tensors]
+    if not maps:
+        return None
+    identity = np.eye(3, dtype=np.float32)
+    matrix = identity + sum((w * (np.asarray(t[COLOUR_MATRIX]) - identity) for t, w in maps), np.zeros((3, 3)))
+    offset = sum((w * np.asarray(t[COLOUR_OFFSET]) for t, w in maps), np.zeros(3))
+    return torch.from_numpy(matrix).float().to(device), torch.from_numpy(offset).float().to(device)

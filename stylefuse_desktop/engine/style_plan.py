@@ -22,10 +22,11 @@ import numpy as np
 import torch
 
 from .. import locations
-from ..document.style_file import COLOUR_MATRIX, COLOUR_OFFSET, StyleFile
+from ..document.style_file import StyleFile
 from ..document.user_files import printable
 from ..errors import BadInputError
 from .adapters import check_adapter_tensors, weight_deltas
+from .color import ColourMap, weighted_colour_map
 from .distilled import distilled_builtin
 from .embeddings import source_embedding
 from .networks.multistyle import NUM_STYLES
@@ -125,25 +126,12 @@ def mix_adapters(mix: StyleMix, strength: float = 1.0) -> dict[str, np.ndarray]:
     return weight_deltas(weighted)
 
 
-ColourMap = tuple[torch.Tensor, torch.Tensor]  # (matrix [3, 3], offset [3]), engine/color.apply_colour_map
-
-
 def mix_colour_map(mix: StyleMix, device: torch.device, strength: float = 1.0) -> ColourMap | None:
-    """The mix's colour map: each trained style's map taken as far from the identity as its weight in the
-    mix (and the strength), as its adapters are; None when no style has one."""
-    matrix: np.ndarray = np.eye(3, dtype=np.float32)
-    offset: np.ndarray = np.zeros(3, np.float32)
-    any_map = False
-    for source, weight in mix.components:
-        style = transformer_style(source)
-        if style is None or COLOUR_MATRIX not in style.tensors:
-            continue
-        any_map = True
-        matrix = matrix + weight * strength * (style.tensors[COLOUR_MATRIX] - np.eye(3, dtype=np.float32))
-        offset = offset + weight * strength * style.tensors[COLOUR_OFFSET]
-    if not any_map:
-        return None
-    return torch.from_numpy(matrix).float().to(device), torch.from_numpy(offset).float().to(device)
+    """The mix's colour map: each trained style's map scaled by its weight in the mix (and the strength),
+    as its adapters are; None when no style has one."""
+    weighted = [(style.tensors, weight * strength) for source, weight in mix.components
+                if (style := transformer_style(source)) is not None]
+    return weighted_colour_map(weighted, device)
 
 
 @dataclass

@@ -62,7 +62,7 @@ from ..engine.adapters import (
     weight_deltas,
     with_adapters,
 )
-from ..engine.color import apply_colour_map, fit_colour_map
+from ..engine.color import apply_colour_map, fit_colour_map, weighted_colour_map
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
 from .config import STYLE_PRESETS, StyleTrainingConfig, next_preset, preset_reaching
@@ -352,10 +352,7 @@ def paint_with(transformer: StyleTransformer, tensors: dict[str, np.ndarray], im
     else:
         embedding = torch.from_numpy(np.asarray(tensors["embedding"])).float().to(device)
         params = transformer.norm_parameters(embedding[None])
-    colour = None
-    if COLOUR_MATRIX in tensors:
-        colour = (torch.from_numpy(np.asarray(tensors[COLOUR_MATRIX])).float().to(device),
-                  torch.from_numpy(np.asarray(tensors[COLOUR_OFFSET])).float().to(device))
+    colour = weighted_colour_map([(tensors, 1.0)], device)
     out = []
     with torch.no_grad():
         for rgb in images:
