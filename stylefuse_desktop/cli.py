@@ -521,13 +521,7 @@ def _train(args: argparse.Namespace) -> int:
     import signal
 
     with _loading_modules():
-        from .training.config import (
-            PairsTrainingConfig,
-            StyleTrainingConfig,
-            colour_map_note,
-            next_preset,
-            shorter_preset_note,
-        )
+        from .training.config import PairsTrainingConfig, StyleTrainingConfig, kept_snapshot_notes, next_preset
         from .training.run import save_result, train
 
     if args.out:
@@ -571,10 +565,8 @@ def _train(args: argparse.Namespace) -> int:
         if result.advice:  # kept on request although the gate found it no better
             print(result.advice.split(";")[0] + "; kept as asked (--keep-worse).")
         print(f"Learnt '{config.name}' in {result.seconds:.0f} s ({result.steps_done} steps): {result.path}")
-        validation = result.metrics.get("validation") or {}
-        for note in (shorter_preset_note(validation), colour_map_note(validation)):
-            if note:
-                print(note)
+        for note in kept_snapshot_notes(result.metrics.get("validation") or {}):
+            print(note)
     for key, value in _flatten(result.metrics).items():
         print(f"  {key.replace('_', ' ')}: {value}")
     print(f"Use it: stylefuse render photo.jpg -o out.jpg --style \"{config.name}\"")

@@ -52,6 +52,11 @@ def colour_map_note(validation: JsonObject) -> str:
             f"{note.get('closeness_without', 0):.2f} without the map).")
 
 
+def kept_snapshot_notes(validation: JsonObject) -> list[str]:
+    """What the CLI summary and the training dialog add about the kept snapshot, one line each."""
+    return [note for note in (shorter_preset_note(validation), colour_map_note(validation)) if note]
+
+
 def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:

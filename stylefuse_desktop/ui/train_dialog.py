@@ -34,14 +34,7 @@ from PySide6.QtWidgets import (
 
 from ..document.image_io import is_image_path
 from ..document.user_files import JsonObject
-from ..training.config import (
-    PAIRS_PRESETS,
-    PRESETS,
-    STYLE_PRESETS,
-    colour_map_note,
-    next_preset,
-    shorter_preset_note,
-)
+from ..training.config import PAIRS_PRESETS, PRESETS, STYLE_PRESETS, kept_snapshot_notes, next_preset
 from .canvas import rgba_to_qimage
 from .workers import Job, JobProgress, JobRunner, ResultHandler
 
@@ -554,7 +547,7 @@ def _chosen(metrics: JsonObject) -> str:
         return ""
     kept = (f" Kept the snapshot of step {validation['chosen_step']}: the best balance of closeness to your "
             "pictures and readability among those that kept the photo readable.")
-    return " ".join([kept, *(note for note in (shorter_preset_note(validation), colour_map_note(validation)) if note)])
+    return " ".join([kept, *kept_snapshot_notes(validation)])
 
 
 def _checkpoint_exists(config: StyleOrPairsConfig, progress: Progress) -> bool:
