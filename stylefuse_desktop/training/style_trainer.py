@@ -272,12 +272,12 @@ class _Validation:
 
     def measure(self, painted: list[np.ndarray]) -> Scores:
         views, detail = painted[: len(self.photos)], painted[len(self.photos):]
-        swd, swd_half = patch_swd_two_scales(views, self.style_images)
+        swd, swd_half = patch_swd_two_scales(views, self.style_images, self.device)
         return {"swd": swd, "swd_half": swd_half,
                 "gap": statistics_gap(self.predictor, views, self.style_images, self.device, self.style_statistics),
-                "edge_ssim": float(np.mean([edge_ssim(p, q) for p, q in zip(self.photos, views)])),
+                "edge_ssim": float(np.mean([edge_ssim(p, q, self.device) for p, q in zip(self.photos, views)])),
                 # no detail photos (a diagnosis's extra validation): no bound from them
-                "edge_ssim_detail": float(np.mean([edge_ssim(p, q) for p, q in zip(self.detail, detail)]))
+                "edge_ssim_detail": float(np.mean([edge_ssim(p, q, self.device) for p, q in zip(self.detail, detail)]))
                 if self.detail else 0.0}
 
     def score(self, style: TrainableStyle) -> Scored:
@@ -371,7 +371,8 @@ def evaluate(transformer: StyleTransformer, predictor: StylePredictor, trained: 
              device: torch.device) -> JsonObject:
     """The quality gate's figures: trained against zero-shot on photos the training never saw."""
     ours, theirs = paint_with(transformer, trained, photos, device), paint_with(transformer, zero_shot, photos, device)
-    swd_trained, swd_zero = patch_swd_two_scales(ours, style_images), patch_swd_two_scales(theirs, style_images)
+    swd_trained = patch_swd_two_scales(ours, style_images, device)
+    swd_zero = patch_swd_two_scales(theirs, style_images, device)
     return {
         "held_out_photos": len(photos),
         "patch_swd_trained": round(swd_trained[0], 4),
@@ -380,8 +381,8 @@ def evaluate(transformer: StyleTransformer, predictor: StylePredictor, trained: 
         "patch_swd_half_zero_shot": round(swd_zero[1], 4),
         "statistics_gap_trained": round(statistics_gap(predictor, ours, style_images, device), 4),
         "statistics_gap_zero_shot": round(statistics_gap(predictor, theirs, style_images, device), 4),
-        "edge_ssim_trained": round(float(np.mean([edge_ssim(p, t) for p, t in zip(photos, ours)])), 4),
-        "edge_ssim_zero_shot": round(float(np.mean([edge_ssim(p, t) for p, t in zip(photos, theirs)])), 4),
+        "edge_ssim_trained": round(float(np.mean([edge_ssim(p, t, device) for p, t in zip(photos, ours)])), 4),
+        "edge_ssim_zero_shot": round(float(np.mean([edge_ssim(p, t, device) for p, t in zip(photos, theirs)])), 4),
     }
 
 
