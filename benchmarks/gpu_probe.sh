@@ -18,6 +18,9 @@ BUDGET=${BUDGET:-240}
 OUT=${OUT:-/tmp/probe}
 STEPS=${STEPS:-}
 TRAIN=${TRAIN:-1}  # 0: no bench_train at the end
+TRAIN_LIMIT=${TRAIN_LIMIT:-150}  # seconds for bench_train (the fast preset on five sets and three looks)
+RENDER=${RENDER:-1}  # 0: no whole-process renders and no bench_render (a training-only check)
+CLI_TRAIN=${CLI_TRAIN:-0}  # 1: also time a whole `stylefuse train style --preset fast` process, as a user runs it
 # ENGINE=1: bench_engine's engine times too; BIG_RUNS: whole-process runs of the big photo, each way
 SAMPLES=${SAMPLES:-folder big look style}  # which thread samples to take
 # 1: give Python a writable bytecode cache (PYTHONPYCACHEPREFIX) and fill it before measuring, as an
@@ -65,6 +68,11 @@ photo_folder(work / "one", side, 1)
 photo_folder(work / "many", side, count)
 photo_folder(work / "big", height, 1, width=width)
 Image.fromarray(sample_photo_array((512, 512))[:, ::-1]).save(work / "style.png")
+import numpy as np
+from skimage import data
+(work / "styles").mkdir()
+for i, (name, y) in enumerate([(n, y) for n in ("brick", "grass", "gravel") for y in (0, 256)]):
+    Image.fromarray(np.repeat(getattr(data, name)()[y : y + 256, :256, None], 3, axis=2)).save(work / "styles" / f"{i}.png")
 EOF
 env | grep -E '^PYTHON' || true
 "$PYTHON" -c "import sys, pathlib, importlib.util as u; p = pathlib.Path(u.find_spec('torch').origin).parent; \
@@ -84,7 +92,7 @@ step "import torch (python -c)" 30 "$PYTHON" -c "import time; t = time.perf_coun
 a = time.perf_counter(); torch.zeros(1, device='$DEVICE'); b = time.perf_counter(); \
 print(f'import torch {a - t:.2f} s, first tensor on $DEVICE {b - a:.2f} s')"
 
-for style in "--style Fiesta" "--style-image $WORK/style.png"; do
+[ "$RENDER" = 1 ] && for style in "--style Fiesta" "--style-image $WORK/style.png"; do
     for folder in one many; do
         step "whole process, folder $folder, $style" 60 bash -c \
             "/usr/bin/time -f '%e s wall, %U s user, %S s sys, %M KiB peak' ${CLI[*]} render $WORK/$folder \
@@ -92,7 +100,7 @@ for style in "--style Fiesta" "--style-image $WORK/style.png"; do
     done
 done
 # with and without the CUDA context made in the background (STYLEFUSE_CUDA_WARMUP), by turns
-for run in $(seq 1 "${BIG_RUNS:-2}"); do
+for run in $(seq 1 "$([ "$RENDER" = 1 ] && echo "${BIG_RUNS:-2}" || echo 0)"); do
     for warmup in 1 0; do
         step "whole process, $BIG builtin, CUDA warm-up $warmup (run $run)" 60 env STYLEFUSE_CUDA_WARMUP=$warmup \
             bash -c "/usr/bin/time -f '%e s wall, %U s user, %S s sys, %M KiB peak' ${CLI[*]} render \
@@ -116,10 +124,13 @@ has() { case " $SAMPLES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 grep '^###' "$OUT/samples.txt"
 [ "${ENGINE:-0}" = 1 ] && step "bench_engine (engine time, default switches)" 60 "$PYTHON" benchmarks/bench_engine.py \
     --device "$DEVICE" --sizes "$SIDE"x"$SIDE,$BIG" --repeat 3 --budget 40
-[ "$TRAIN" = 1 ] && step "bench_train --device cuda --quick" 150 "$PYTHON" benchmarks/bench_train.py --device "$DEVICE" --quick \
-    $TRAIN_STEPS > "$OUT/train.log" 2>&1
+[ "$CLI_TRAIN" = 1 ] && step "whole process, train style --preset fast, 6 pictures" 90 bash -c \
+    "/usr/bin/time -f '%e s wall, %U s user, %S s sys, %M KiB peak' ${CLI[*]} train style --styles $WORK/styles \
+     --name probe --out $WORK/probe.sfstyle --device $DEVICE --preset fast $TRAIN_STEPS --json > $OUT/cli-train.json"
+[ "$TRAIN" = 1 ] && step "bench_train --device cuda --quick" "$TRAIN_LIMIT" "$PYTHON" benchmarks/bench_train.py \
+    --device "$DEVICE" --quick $TRAIN_STEPS --json-out "$OUT/train.jsonl" > "$OUT/train.log" 2>&1
 [ -f "$OUT/train.log" ] && grep -E '^\|' "$OUT/train.log"
-step "bench_render --device cuda" 100 "$PYTHON" benchmarks/bench_render.py --device cuda --gpu-run-on "$DEVICE" \
+[ "$RENDER" = 1 ] && step "bench_render --device cuda" 100 "$PYTHON" benchmarks/bench_render.py --device cuda --gpu-run-on "$DEVICE" \
     $([ "$QUICK" = 1 ] && echo --quick) --budget 80 > "$OUT/render.log" 2>&1
-grep -E '^\||steady|whole|FAILED' "$OUT/render.log"
+[ -f "$OUT/render.log" ] && grep -E '^\||steady|whole|FAILED' "$OUT/render.log"
 echo "### done in $(( $(date +%s) - START )) s"
