@@ -31,7 +31,9 @@ from stylefuse_desktop.training.config import StyleTrainingConfig  # noqa: E402
 from stylefuse_desktop.training.data import detail_photos, project_photos  # noqa: E402
 
 SETS = {"procedural": lambda: bench_train.texture_style_set(6, side=384), "skimage": bench_train.texture_views,
-        "tissue": bench_train.tissue_views, "retina": bench_train.retina_views}
+        "tissue": bench_train.tissue_views, "retina": bench_train.retina_views, "space": bench_train.space_views,
+        # bench_train's six other kinds, by the first word of their names (line, flat-colour, grayscale, ...)
+        **{name.removeprefix("kind: ").split()[0]: make for name, make in bench_train.MORE_KINDS.items()}}
 
 
 class Tracer:
