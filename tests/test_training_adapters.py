@@ -474,6 +474,28 @@ def test_the_detail_photos_are_painted_at_every_validation_and_losing_their_edge
     assert painted_counts == [2 + len(detail_photos())] * 3
 
 
+def test_a_style_that_flattens_the_smooth_views_but_keeps_the_detail_edges_stays_readable(
+        style_folder, content_folder, monkeypatch):
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    # zero-shot, then steps 4 and 8: (closeness, edge SSIM on the views, on the detail photos). Step 4 loses
+    # 0.025 on the smooth views, as flat-colour styles do while real photos keep their edges (stop 25),
+    # and keeps the detail photos; step 8 is closer still but loses the views beyond their bound.
+    bound = style_trainer.VALIDATION_MARGIN
+    figures = iter([(1.0, 0.30, 0.30), (0.6, 0.30 - 0.025, 0.29), (0.5, 0.30 - bound - 0.01, 0.30)])
+
+    def measure(validation, painted):
+        ratio, views, detail = next(figures)
+        return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": views, "edge_ssim_detail": detail}
+
+    monkeypatch.setattr(style_trainer._Validation, "measure", measure)
+    monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())
+    _, result = _short_run(style_folder, content_folder, "flattening", 8)
+    assert result.metrics["validation"]["chosen_step"] == 4
+    assert style_trainer.VALIDATION_MARGIN < style_trainer.READABILITY_MARGIN  # a guard below the gate's bound
+
+
 def test_validation_measures_closeness_on_the_views_and_readability_on_the_detail_photos_too():
     from stylefuse_desktop.training.data import detail_photos
     from stylefuse_desktop.training.style_trainer import _Validation

@@ -19,7 +19,7 @@ photos (the user's when given, else the project's landscapes), and the project's
 running average of the trained weights (``AVERAGE_DECAY``): the adversarial game swings the weights
 themselves from step to step, the average moves steadily. The result is the snapshot closest to the
 pictures among those whose edge SSIM stays within ``VALIDATION_MARGIN`` of the zero-shot style's on the
-views and within ``DETAIL_MARGIN`` on the detail photos (the views alone overstate how readable a style
+views and within ``DETAIL_MARGIN`` on the detail photos (the views alone misjudge how readable a style
 keeps real photos). A snapshot that loses readability sends the run back to the best readable one with
 the content term's weight doubled (readable snapshots relax it again), so a longer run keeps searching
 where the photo stays readable.
@@ -116,17 +116,19 @@ READABILITY_MARGIN = 0.05  # edge SSIM a trained style may lose against the zero
 VALIDATE_EVERY = 20  # steps between validations: fixed, so every preset sees the same snapshots
 # edge SSIM a snapshot may lose against the zero-shot style before it counts as less readable (the run
 # then goes back to the best snapshot and weighs the content term more).
-# On the views of content photos, about their noise (consecutive late snapshots differ by 0.005 in
-# median). At 0.01 it refused whole stretches of long runs losing 0.011-0.015 there, which the content
-# term cannot win back (those crops stay within their own instant drift, so its weight multiplies zero);
-# such snapshots lost at worst 0.002 on five scikit-image photos that no benchmark judges by.
+# On the views of content photos, a guard for the gate, which judges the same kind of photo with 0.05:
+# not the measure of real photos. Styles that flatten smooth gradients (flat-colour cut-outs) lose
+# 0.02-0.08 on the smooth landscapes while real photos lose 0.00-0.04, so at 0.015 every snapshot of such
+# a run counted as unreadable and the least trained one was kept. Of 501 traced snapshots (six kinds of
+# style set, and the bench sets), the 23 losing 0.015-0.05 on the views with the detail photos within
+# their bound lost at worst 0.020 on held-out real photos (docs/bench/train.md, stop 25).
 # On the detail photos, a bound. The views (the project's smooth landscapes, when the user gives none)
 # overstate how readable a style keeps real photos, by up to 0.07 of edge SSIM on tissue. The detail
 # photos understate it: over four style sets, two seeds and 160 snapshots, no snapshot kept them more
 # readable than those five photos, beyond 0.004 (on average they lose 0.01-0.05 more;
 # benchmarks/calibrate_readability.py, docs/bench/train.md), so a style they find within 0.04 keeps real
 # photos within the gate's 0.05.
-VALIDATION_MARGIN = 0.015
+VALIDATION_MARGIN = 0.03
 DETAIL_MARGIN = 0.04
 # a snapshot's score: its closeness minus this times the edge SSIM it gains on the validation photos over
 # the zero-shot style: of two snapshots nearly as close, the one that keeps the photo clearly more
