@@ -129,8 +129,9 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile", type=_positive_int, default=None,
                         help="tile side in pixels (default: chosen from free memory)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="auto: bfloat16 convolutions in the style transformer where the hardware runs them "
-                             "natively, float32 elsewhere (mean |diff| ~0.002)")
+                        help="auto and fp32: float32 convolutions; bf16: the style transformer's in bfloat16, "
+                             "faster on CPUs with native bf16 (mean |diff| ~0.002; a result with NaN is painted "
+                             "again in fp32)")
 
 
 def _add_stroke_options(parser: argparse.ArgumentParser) -> None:

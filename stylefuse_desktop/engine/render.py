@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -37,7 +38,7 @@ from .looks import apply_looks, is_look
 from .networks.multistyle import MultiStyleNet
 from .networks.style_transformer import StyleTransformer
 from .norm_plan import NormParams, NormPlan
-from .precision import PRECISIONS, convolutions_in
+from .precision import PRECISIONS, painted_in
 from .precision import resolve as resolve_precision
 from .stroke_size import (
     EMBEDDING_FAMILY,
@@ -222,8 +223,8 @@ def paint(
 ) -> torch.Tensor:
     """Run the network tile by tile -> the painting at network size, [1, 3, h, w] (on the device when it
     was painted in one piece, else on the CPU). ``features`` replaces the encoder's output (photo fusion)."""
-    with convolutions_in(paint_dtype(plan, settings, device)):
-        painting = _paint(prepared, plan, settings, device, progress, features)
+    painting = painted_in(paint_dtype(plan, settings, device),
+                          lambda: _paint(prepared, plan, settings, device, progress, features))
     return with_colour_map(painting, plan)
 
 
@@ -239,7 +240,7 @@ def paint_dtype(plan: PaintPlan, settings: RenderSettings, device: torch.device)
     precision = settings.precision
     if precision == "auto" and plan.network == MULTISTYLE:
         # bf16 buys the 26-style net a few percent of speed for ~1% of pixels moved by more than 0.1
-        # (benchmarks/bench_precision.py); the transformer gains 20-35% at a mean |diff| of ~0.002
+        # (benchmarks/bench_precision.py)
         precision = "fp32"
     return resolve_precision(precision, device)
 
@@ -619,9 +620,9 @@ def render_batch(
     prepared = [prepare(rgb, settings, family, device) for rgb in rgbs]
     plan = plan_paint(mix, device, 1.0, None)
     x = torch.cat([p.padded.to(device) for p in prepared]).contiguous(memory_format=torch.channels_last)
-    with convolutions_in(paint_dtype(plan, settings, device)):
-        out = forward_whole(with_adapters(load_network(plan.network, device), plan.adapters), plan.network, x,
-                            plan.norms.mixed)
+    network = with_adapters(load_network(plan.network, device), plan.adapters)
+    out = painted_in(paint_dtype(plan, settings, device), partial(forward_whole, network, plan.network, x,
+                                                                  plan.norms.mixed))
     out = with_colour_map(out, plan)
     del x
     h, w = prepared[0].small.shape[-2:]

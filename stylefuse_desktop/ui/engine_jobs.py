@@ -4,8 +4,8 @@ object; each imports the engine (and so torch) inside, so the window never waits
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
