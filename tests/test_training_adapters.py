@@ -236,6 +236,72 @@ def test_a_longer_preset_whose_best_snapshot_a_shorter_preset_reaches_says_so(
     assert training_config.preset_reaching(12) == "balanced" and training_config.shorter_preset_note({}) == ""
 
 
+def test_a_longer_preset_compares_its_result_with_the_shorter_presets_on_the_held_out_photos(
+        style_folder, content_folder, monkeypatch):
+    """Validation can keep a later snapshot that is no closer on photos it never saw: the user is told,
+    with both figures. The shorter preset's result is the very style that preset trains (and the one a
+    run continued with "train longer" started from)."""
+    from stylefuse_desktop.training import config as training_config
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    monkeypatch.setitem(training_config.STYLE_PRESETS, "fast", 4)
+    monkeypatch.setitem(training_config.STYLE_PRESETS, "balanced", 12)
+    monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())
+    closeness = {0: 1.0, 4: 0.6, 8: 0.7, 12: 0.5}  # validation: step 12 beats the fast preset's step 4
+
+    def measure(validation, painted):  # the zero-shot style first, then each validated step
+        ratio = closeness[next(measure.steps)]
+        return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": 0.3, "edge_ssim_detail": 0.3}
+
+    evaluated: list[dict[str, np.ndarray]] = []
+    held_out_ratios = iter([0.40, 0.45, 0.35])  # kept by fast; kept by balanced; fast's result again
+
+    def scripted_evaluate(transformer, predictor, trained, zero_shot, photos, style_images, device):
+        evaluated.append(trained)
+        ratio = next(held_out_ratios)
+        return {"held_out_photos": len(photos), "patch_swd_trained": ratio, "patch_swd_zero_shot": 1.0,
+                "patch_swd_half_trained": ratio, "patch_swd_half_zero_shot": 1.0, "statistics_gap_trained": 0.1,
+                "statistics_gap_zero_shot": 0.2, "edge_ssim_trained": 0.3, "edge_ssim_zero_shot": 0.3}
+
+    monkeypatch.setattr(style_trainer._Validation, "measure", measure)
+    monkeypatch.setattr(style_trainer, "evaluate", scripted_evaluate)
+    held_out = [np.full((64, 64, 3), 0.5, np.float32)]
+    runs = {}
+    for preset in ("fast", "balanced"):
+        measure.steps = iter([0, 4, 8, 12])
+        config = StyleTrainingConfig(name=f"compared {preset}", styles=style_folder, content=content_folder,
+                                     preset=preset, size=64, checkpoint_every=1000)
+        runs[preset] = train_style(config, held_out=held_out)
+    fast, balanced = runs["fast"], runs["balanced"]
+    assert "shorter_preset" not in fast.metrics["validation"]  # nothing shorter than fast
+    against = balanced.metrics["validation"]["shorter_preset"]
+    assert balanced.metrics["validation"]["chosen_step"] == 12
+    assert against == {"preset": "fast", "chosen_step": 4, "swd_ratio": 0.35, "swd_ratio_kept": 0.45, "closer": False}
+    # what balanced compared itself with is exactly the style the fast preset trains
+    shorter_result = evaluated[2]
+    learnt = [k for k in fast.style.tensors if k.startswith(("adapter.", "norm."))]
+    assert learnt and all(np.array_equal(shorter_result[k], fast.style.tensors[k]) for k in learnt)
+    assert not all(np.array_equal(evaluated[1][k], fast.style.tensors[k]) for k in learnt)
+    note = training_config.against_shorter_preset_note(balanced.metrics["validation"])
+    assert "no closer to your pictures than the 'fast' preset's result" in note and "0.45 against 0.35" in note
+    assert note in training_config.kept_snapshot_notes(balanced.metrics["validation"])
+    closer = training_config.against_shorter_preset_note({"shorter_preset": {**against, "closer": True}})
+    assert closer.startswith("On the held-out photos it is closer")
+    # "train longer": a fast run the gate turned down (its checkpoint kept), continued with balanced
+    held_out_ratios = iter([1.2, 0.45, 0.35])
+    measure.steps = iter([0, 4])
+    stopped = StyleTrainingConfig(name="continued", styles=style_folder, content=content_folder, preset="fast",
+                                  size=64, checkpoint_every=1000)
+    assert train_style(stopped, held_out=held_out).verdict != "closer"
+    measure.steps = iter([0, 8, 12])
+    continued = train_style(StyleTrainingConfig(**{**stopped.settings(), "preset": "balanced", "styles": style_folder,
+                                                   "content": content_folder}), resume=True, held_out=held_out)
+    assert continued.steps_done == 12
+    assert continued.metrics["validation"]["shorter_preset"]["chosen_step"] == 4
+    assert all(np.array_equal(evaluated[-1][k], fast.style.tensors[k]) for k in learnt)
+
+
 def test_steps_past_the_balanced_preset_are_smaller_and_shorter_presets_keep_their_step_sizes(
         style_folder, content_folder, monkeypatch):
     from stylefuse_desktop.training import style_trainer

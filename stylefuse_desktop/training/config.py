@@ -52,9 +52,26 @@ def colour_map_note(validation: JsonObject) -> str:
             f"{note.get('closeness_without', 0):.2f} without the map).")
 
 
+def against_shorter_preset_note(validation: JsonObject) -> str:
+    """One line when a longer preset kept a later snapshot than the shorter preset would have: whether it
+    is closer to the pictures than that preset's result on the held-out photos. Validation chose it, and
+    can be wrong by a few hundredths; the user should know when training longer did not pay off."""
+    against = validation.get("shorter_preset")
+    if not isinstance(against, dict):
+        return ""
+    figures = (f"patch SWD {against['swd_ratio_kept']:.2f} against {against['swd_ratio']:.2f} of the instant "
+               "style's")
+    if against.get("closer"):
+        return (f"On the held-out photos it is closer to your pictures than the '{against['preset']}' preset's "
+                f"result ({figures}).")
+    return (f"On the held-out photos it is no closer to your pictures than the '{against['preset']}' preset's "
+            f"result ({figures}): training longer did not pay off on this set.")
+
+
 def kept_snapshot_notes(validation: JsonObject) -> list[str]:
     """What the CLI summary and the training dialog add about the kept snapshot, one line each."""
-    return [note for note in (shorter_preset_note(validation), colour_map_note(validation)) if note]
+    notes = (shorter_preset_note(validation), against_shorter_preset_note(validation), colour_map_note(validation))
+    return [note for note in notes if note]
 
 
 def _check_name(name: str) -> str:

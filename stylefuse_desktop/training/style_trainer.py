@@ -331,6 +331,10 @@ class _RunState(TypedDict):
     best_step: int
     content_boost: float
     validations: int
+    # the best snapshot at the shorter preset's last step: what that preset would have kept (none when no
+    # shorter preset ends inside this run)
+    shorter: dict[str, torch.Tensor] | None
+    shorter_step: int
 
 
 def snapshot_rank(scores: Scores) -> tuple[int, float]:
@@ -482,7 +486,9 @@ def train_style(
     checkpoints = Checkpoints(checkpoint_dir_for(config))
     # the run's selection state: the best snapshot so far (tensors, its scores, its step) and the content
     # term's weight, raised each time a validation finds the photo less readable
-    run = _RunState(step=0, best=None, best_scores=None, best_step=0, content_boost=1.0, validations=0)
+    run = _RunState(step=0, best=None, best_scores=None, best_step=0, content_boost=1.0, validations=0,
+                    shorter=None, shorter_step=0)
+    shorter_preset = _shorter_preset(config)
     step = 0
     if resume:
         tensors, step, state = resume_run(checkpoints, config.name, config.settings(),
@@ -495,6 +501,11 @@ def train_style(
         run["content_boost"] = state.get("content_boost", run["content_boost"])
         run["validations"] = state.get("validations", run["validations"])
         run["best"] = best or None
+        run["shorter"] = with_prefix(tensors, "shorter.") or None
+        run["shorter_step"] = state.get("shorter_step", run["shorter_step"])
+        if run["shorter"] is None and shorter_preset and step == STYLE_PRESETS[shorter_preset]:
+            # a shorter preset's finished run, continued ("train longer"): its best is that preset's result
+            run["shorter"], run["shorter_step"] = run["best"], run["best_step"]
         progress.report(step / config.total_steps, f"Resuming at step {step}")
     run["step"] = step
 
@@ -518,6 +529,8 @@ def train_style(
             run["best_scores"], run["best_step"] = ranked, at
         elif not scores["readable"] and run["best_scores"]["readable"] and run["best"] is not None:
             style.load(run["best"])
+        if shorter_preset and at == STYLE_PRESETS[shorter_preset]:
+            run["shorter"], run["shorter_step"] = run["best"], run["best_step"]
         if not scores["readable"]:
             run["content_boost"] = min(run["content_boost"] * 2, CONTENT_BOOST_LIMIT)
         else:  # readable again: the content weight relaxes (halved over four readable validations)
@@ -618,6 +631,14 @@ def train_style(
     reached_by = preset_reaching(chosen_step)
     if config.steps is None and reached_by is not None and STYLE_PRESETS[reached_by] < config.total_steps:
         metrics["validation"]["same_as_preset"] = reached_by
+    if shorter_preset and run["shorter"] is not None and chosen_step > STYLE_PRESETS[shorter_preset]:
+        progress.report(0.98, f"Comparing with the '{shorter_preset}' preset's result on the held-out photos")
+        shorter = evaluate(transformer, predictor, _numpy(run["shorter"]), zero_shot.tensors, photos, style_images,
+                           device)
+        metrics["validation"]["shorter_preset"] = {
+            "preset": shorter_preset, "chosen_step": run["shorter_step"],
+            "swd_ratio": round(swd_ratio(shorter), 4), "swd_ratio_kept": round(swd_ratio(metrics), 4),
+            "closer": swd_ratio(metrics) < swd_ratio(shorter)}
     if verdict != "closer" and not cancelled:
         checkpoint(step)  # "train longer" continues this run with the next preset (--resume)
     preview_png = png_bytes(paint_with(transformer, trained, [small(preview_photo, 256)], device)[0])
@@ -635,6 +656,15 @@ def train_style(
                        zero_shot, verdict, advice)
 
 
+def _shorter_preset(config: StyleTrainingConfig) -> str | None:
+    """The longest preset that ends before this run does: the result it would have kept is compared with
+    this run's on the held-out photos (None for runs of a set number of steps, and for the fast preset)."""
+    if config.steps is not None:
+        return None
+    shorter = [name for name, steps in STYLE_PRESETS.items() if steps < config.total_steps]
+    return shorter[-1] if shorter else None
+
+
 def _snapshot(style: TrainableStyle, colour: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """What a kept snapshot holds: the averaged weights and its colour map, if it has one."""
     return {**style.average_tensors(), **{k: torch.from_numpy(v) for k, v in colour.items()}}
@@ -650,6 +680,8 @@ def _save(checkpoints: Checkpoints, config: StyleTrainingConfig, step: int, styl
     tensors = {f"style.{k}": v for k, v in style.tensors().items()}
     tensors.update({f"average.{k}": v for k, v in style.average_tensors().items()})
     tensors.update({f"best.{k}": v for k, v in (run["best"] or {}).items()})
+    # often the very tensors of "best" (safetensors refuses to write one tensor under two names)
+    tensors.update({f"shorter.{k}": v.clone() for k, v in (run["shorter"] or {}).items()})
     tensors.update({f"d.{k}": v for k, v in discriminator.state_dict().items()})
     g_tensors, g_meta = optimizer_tensors("opt_g", opt_g)
     d_tensors, d_meta = optimizer_tensors("opt_d", opt_d)
@@ -657,4 +689,5 @@ def _save(checkpoints: Checkpoints, config: StyleTrainingConfig, step: int, styl
     checkpoints.save({**tensors, **g_tensors, **d_tensors, **r_tensors},
                      {"step": step, "config": config.settings(), "opt_g": g_meta, "opt_d": d_meta, **r_meta,
                       "best_scores": run["best_scores"], "best_step": run["best_step"],
-                      "content_boost": run["content_boost"], "validations": run["validations"]})
+                      "content_boost": run["content_boost"], "validations": run["validations"],
+                      "shorter_step": run["shorter_step"]})
