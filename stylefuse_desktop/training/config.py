@@ -125,6 +125,15 @@ class StyleTrainingConfig(TrainingConfig):
     def total_steps(self) -> int:
         return self.steps or STYLE_PRESETS[self.preset]
 
+    @property
+    def shorter_preset(self) -> str | None:
+        """The longest preset that ends before this run does: the result it would have kept is compared with
+        this run's on the held-out photos (None for runs of a set number of steps, and for the fast preset)."""
+        if self.steps is not None:
+            return None
+        shorter = [name for name, steps in STYLE_PRESETS.items() if steps < self.total_steps]
+        return shorter[-1] if shorter else None
+
 
 @dataclass(frozen=True)
 class PairsTrainingConfig(TrainingConfig):

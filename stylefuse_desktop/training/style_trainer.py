@@ -488,7 +488,7 @@ def train_style(
     # term's weight, raised each time a validation finds the photo less readable
     run = _RunState(step=0, best=None, best_scores=None, best_step=0, content_boost=1.0, validations=0,
                     shorter=None, shorter_step=0)
-    shorter_preset = _shorter_preset(config)
+    shorter_preset = config.shorter_preset
     step = 0
     if resume:
         tensors, step, state = resume_run(checkpoints, config.name, config.settings(),
@@ -633,12 +633,12 @@ def train_style(
         metrics["validation"]["same_as_preset"] = reached_by
     if shorter_preset and run["shorter"] is not None and chosen_step > STYLE_PRESETS[shorter_preset]:
         progress.report(0.98, f"Comparing with the '{shorter_preset}' preset's result on the held-out photos")
-        shorter = evaluate(transformer, predictor, _numpy(run["shorter"]), zero_shot.tensors, photos, style_images,
-                           device)
+        shorter_ratio = swd_ratio(evaluate(transformer, predictor, _numpy(run["shorter"]), zero_shot.tensors, photos,
+                                           style_images, device))
+        kept_ratio = swd_ratio(metrics)
         metrics["validation"]["shorter_preset"] = {
-            "preset": shorter_preset, "chosen_step": run["shorter_step"],
-            "swd_ratio": round(swd_ratio(shorter), 4), "swd_ratio_kept": round(swd_ratio(metrics), 4),
-            "closer": swd_ratio(metrics) < swd_ratio(shorter)}
+            "preset": shorter_preset, "chosen_step": run["shorter_step"], "swd_ratio": round(shorter_ratio, 4),
+            "swd_ratio_kept": round(kept_ratio, 4), "closer": kept_ratio < shorter_ratio}
     if verdict != "closer" and not cancelled:
         checkpoint(step)  # "train longer" continues this run with the next preset (--resume)
     preview_png = png_bytes(paint_with(transformer, trained, [small(preview_photo, 256)], device)[0])
@@ -654,15 +654,6 @@ def train_style(
         log.info("%s", advice)
     return TrainResult(result, None, metrics, step, cancelled, time.perf_counter() - started, skipped,
                        zero_shot, verdict, advice)
-
-
-def _shorter_preset(config: StyleTrainingConfig) -> str | None:
-    """The longest preset that ends before this run does: the result it would have kept is compared with
-    this run's on the held-out photos (None for runs of a set number of steps, and for the fast preset)."""
-    if config.steps is not None:
-        return None
-    shorter = [name for name, steps in STYLE_PRESETS.items() if steps < config.total_steps]
-    return shorter[-1] if shorter else None
 
 
 def _snapshot(style: TrainableStyle, colour: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
