@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         "more like your pictures, keeping the photo readable."))
     style_mode.add_argument("--styles", required=True, help="folder of style pictures (1 to 200)")
     style_mode.add_argument("--content", help="folder of your photos to paint while training (default: the "
-                            "project's generated landscapes)")
+                            "project's generated landscapes and detail photos)")
     style_mode.add_argument("--keep-worse", action="store_true",
                             help="save the trained style even when it is no closer to the pictures than the "
                                  "instant style (by default the instant style is saved instead)")

@@ -1,6 +1,6 @@
 """Procedural pictures made by the project: the sample photo the app ships, the default content
-photos that style training paints when the user gives none (landscapes drawn from noise), and the
-detail photos on which training measures readability (dead-leaves pictures)."""
+photos that style training paints when the user gives none (landscapes drawn from noise, and detail
+photos), and the detail photos on which training measures readability (dead-leaves pictures)."""
 
 from __future__ import annotations
 

@@ -477,15 +477,19 @@ def test_the_shipped_training_photos_are_read_not_generated_and_are_the_generato
     from stylefuse_desktop.training import data
     from stylefuse_desktop.training.style_trainer import held_out_photos
 
-    drawn = {kind: to_uint8(data.draw_project_photo(kind, size, first_seed))
+    drawn = {(size, first_seed): to_uint8(data.draw_project_photo(kind, size, first_seed))
              for kind, _, size, first_seed in data.SHIPPED_PHOTO_SETS}
     monkeypatch.setattr(data, "draw_project_photo", lambda *a, **k: pytest.fail("generated, not read"))
     content, held, detail = data.default_content(), held_out_photos(), data.detail_photos()
-    for (kind, count, size, _), photos in zip((data.CONTENT_PHOTOS, data.GATE_PHOTOS, data.DETAIL_PHOTOS),
-                                              (content, held, detail)):
+    landscapes_count = data.CONTENT_PHOTOS[1]
+    # a run given no content photos trains on the landscapes, then on the detail photos made for it
+    sets = {data.CONTENT_PHOTOS: content[:landscapes_count], data.CONTENT_DETAIL_PHOTOS: content[landscapes_count:],
+            data.GATE_PHOTOS: held, data.DETAIL_PHOTOS: detail}
+    assert set(sets) == set(data.SHIPPED_PHOTO_SETS)
+    for (_, count, size, first_seed), photos in sets.items():
         assert len(photos) == count and photos[0].shape == (size[1], size[0], 3)
         # what is shipped is what resources/make_training_photos.py draws (a pixel may round differently elsewhere)
-        assert np.abs(to_uint8(photos[0]).astype(int) - drawn[kind]).max() <= 1
+        assert np.abs(to_uint8(photos[0]).astype(int) - drawn[size, first_seed]).max() <= 1
         assert not np.array_equal(photos[0], photos[1])
 
 
@@ -500,17 +504,24 @@ def test_the_detail_photos_have_the_edges_of_real_photos_where_the_landscapes_ha
     from skimage import data as skimage_data
     from skimage.transform import resize
 
-    from stylefuse_desktop.training.data import default_content, detail_photos
+    from stylefuse_desktop.training.data import CONTENT_PHOTOS, default_content, detail_photos
+
+    def real_photos(size):
+        real = [resize(np.repeat(getattr(skimage_data, name)()[..., None], 3, axis=2), size, anti_aliasing=True)
+                .astype(np.float32) for name in ("camera", "coins")]
+        return real + [resize(skimage_data.astronaut(), size, anti_aliasing=True).astype(np.float32)]
 
     detail = detail_photos()
     size = detail[0].shape[:2]
-    real = [resize(np.repeat(getattr(skimage_data, name)()[..., None], 3, axis=2), size, anti_aliasing=True)
-            .astype(np.float32) for name in ("camera", "coins")]
-    real += [resize(skimage_data.astronaut(), size, anti_aliasing=True).astype(np.float32)]
-    landscapes = [resize(p, size, anti_aliasing=True).astype(np.float32) for p in default_content()[:3]]
-    photos = _edge_share(real)
+    content = default_content()
+    landscapes = [resize(p, size, anti_aliasing=True).astype(np.float32) for p in content[:3]]
+    photos = _edge_share(real_photos(size))
     assert 0.6 * photos < _edge_share(detail) < 1.6 * photos
     assert _edge_share(landscapes) < 0.5 * photos
+    # the detail photos a run given no content trains on, at their own size (the scale training sees)
+    content_detail = content[CONTENT_PHOTOS[1]:]
+    photos_there = _edge_share(real_photos(content_detail[0].shape[:2]))
+    assert 0.6 * photos_there < _edge_share(content_detail) < 1.6 * photos_there
 
 
 def test_the_detail_photos_are_painted_at_every_validation_and_losing_their_edges_is_less_readable(

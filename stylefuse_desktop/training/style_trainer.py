@@ -14,7 +14,7 @@ step 0 is exactly the zero-shot style. They are trained against:
 
 Readability holds by measurement, not by tuned weights: every ``VALIDATE_EVERY`` steps the style is
 painted on a few small validation photos and scored (none of them the gate's): whole views of content
-photos (the user's when given, else the project's landscapes), and the project's detail photos
+photos (the first ones: the user's when given, else the project's landscapes), and the project's detail photos
 (``data.detail_photos``), whose edges are as dense as real photos'. What is painted, scored and kept is a
 running average of the trained weights (``AVERAGE_DECAY``): the adversarial game swings the weights
 themselves from step to step, the average moves steadily. The result is the snapshot closest to the
