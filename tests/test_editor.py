@@ -507,7 +507,7 @@ def wait_for(condition, ms=120_000):
             return True
         QTest.qWait(50)
     return False
-assert wait_for(lambda: w.engine_ready)
+assert wait_for(lambda: w.engine_ready, 300_000)  # a cold start converts the weights: minutes on a busy 2-core machine
 dialog = w.train_dialog()
 dialog.styles.edit.setText(sys.argv[2]); dialog.styles.scan()  # a style folder: the form is ready
 QTest.keyClicks(dialog.name, "My style")  # the Name field: its checkpoint check must not run here
