@@ -236,11 +236,32 @@ def test_a_longer_preset_whose_best_snapshot_a_shorter_preset_reaches_says_so(
     assert training_config.preset_reaching(12) == "balanced" and training_config.shorter_preset_note({}) == ""
 
 
-def test_a_longer_preset_compares_its_result_with_the_shorter_presets_on_the_held_out_photos(
-        style_folder, content_folder, monkeypatch):
-    """Validation can keep a later snapshot that is no closer on photos it never saw: the user is told,
-    with both figures. The shorter preset's result is the very style that preset trains (and the one a
-    run continued with "train longer" started from)."""
+class ScriptedEvaluate:
+    """Stands in for ``style_trainer.evaluate``: a 2-scale SWD ratio scripted per step of the painted
+    snapshot (known by its tensors), one table for the final check's photos and one for the held-out ones."""
+
+    def __init__(self, held_out, check, on_held_out):
+        self.held_out, self.check, self.on_held_out = held_out, check, on_held_out
+        self.steps: dict[int, dict[str, np.ndarray]] = {}  # filled in as validation sees each step
+        self.calls: list[tuple[str, int]] = []
+
+    def step_of(self, trained):
+        return next(step for step, tensors in self.steps.items()
+                    if all(np.array_equal(trained[k], v) for k, v in tensors.items()))
+
+    def __call__(self, transformer, predictor, trained, zero_shot, photos, style_images, device):
+        where = "held_out" if photos is self.held_out else "check"
+        step = self.step_of(trained)
+        self.calls.append((where, step))
+        ratio = (self.on_held_out if where == "held_out" else self.check)[step]
+        return {"held_out_photos": len(photos), "patch_swd_trained": ratio, "patch_swd_zero_shot": 1.0,
+                "patch_swd_half_trained": ratio, "patch_swd_half_zero_shot": 1.0, "statistics_gap_trained": 0.1,
+                "statistics_gap_zero_shot": 0.2, "edge_ssim_trained": 0.3, "edge_ssim_zero_shot": 0.3}
+
+
+def _scripted_preset_runs(monkeypatch, closeness, evaluate_script):
+    """Presets of 4 (fast) and 12 (balanced) steps, validated every 4, with ``closeness`` by step (0: the
+    zero-shot style) and ``evaluate_script`` standing in for the held-out and final-check figures."""
     from stylefuse_desktop.training import config as training_config
     from stylefuse_desktop.training import style_trainer
 
@@ -248,58 +269,182 @@ def test_a_longer_preset_compares_its_result_with_the_shorter_presets_on_the_hel
     monkeypatch.setitem(training_config.STYLE_PRESETS, "fast", 4)
     monkeypatch.setitem(training_config.STYLE_PRESETS, "balanced", 12)
     monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())
-    closeness = {0: 1.0, 4: 0.6, 8: 0.7, 12: 0.5}  # validation: step 12 beats the fast preset's step 4
+    score = style_trainer._Validation.score
+
+    def scored(validation, style):  # remembers which step each snapshot's tensors come from
+        result = score(validation, style)
+        evaluate_script.steps[measure.step] = {
+            k: v.numpy() for k, v in style.average_tensors().items() if k.startswith(("adapter.", "norm."))}
+        return result
 
     def measure(validation, painted):  # the zero-shot style first, then each validated step
-        ratio = closeness[next(measure.steps)]
+        measure.step = next(measure.steps)
+        ratio = closeness[measure.step]
         return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": 0.3, "edge_ssim_detail": 0.3}
 
-    evaluated: list[dict[str, np.ndarray]] = []
-    held_out_ratios = iter([0.40, 0.45, 0.35])  # kept by fast; kept by balanced; fast's result again
-
-    def scripted_evaluate(transformer, predictor, trained, zero_shot, photos, style_images, device):
-        evaluated.append(trained)
-        ratio = next(held_out_ratios)
-        return {"held_out_photos": len(photos), "patch_swd_trained": ratio, "patch_swd_zero_shot": 1.0,
-                "patch_swd_half_trained": ratio, "patch_swd_half_zero_shot": 1.0, "statistics_gap_trained": 0.1,
-                "statistics_gap_zero_shot": 0.2, "edge_ssim_trained": 0.3, "edge_ssim_zero_shot": 0.3}
-
+    monkeypatch.setattr(style_trainer._Validation, "score", scored)
     monkeypatch.setattr(style_trainer._Validation, "measure", measure)
-    monkeypatch.setattr(style_trainer, "evaluate", scripted_evaluate)
+    monkeypatch.setattr(style_trainer, "evaluate", evaluate_script)
+    return measure
+
+
+def test_a_longer_preset_compares_its_result_with_the_shorter_presets_on_the_held_out_photos(
+        style_folder, content_folder, monkeypatch):
+    """Validation can keep a later snapshot that is no closer on photos it never saw: the user is told,
+    with both figures. The shorter preset's result is the very style that preset trains (and the one a
+    run continued with "train longer" started from)."""
+    from stylefuse_desktop.training import config as training_config
+
     held_out = [np.full((64, 64, 3), 0.5, np.float32)]
+    # validation: step 12 beats the fast preset's step 4, and so does the final check (0.30 against 0.32);
+    # on the held-out photos it is the other way round
+    script = ScriptedEvaluate(held_out, check={4: 0.32, 8: 0.5, 12: 0.30}, on_held_out={4: 0.35, 8: 0.5, 12: 0.45})
+    measure = _scripted_preset_runs(monkeypatch, {0: 1.0, 4: 0.6, 8: 0.7, 12: 0.5}, script)
     runs = {}
     for preset in ("fast", "balanced"):
-        measure.steps = iter([0, 4, 8, 12])
+        measure.steps, script.steps = iter([0, 4, 8, 12]), {}
         config = StyleTrainingConfig(name=f"compared {preset}", styles=style_folder, content=content_folder,
                                      preset=preset, size=64, checkpoint_every=1000)
         runs[preset] = train_style(config, held_out=held_out)
     fast, balanced = runs["fast"], runs["balanced"]
     assert "shorter_preset" not in fast.metrics["validation"]  # nothing shorter than fast
-    against = balanced.metrics["validation"]["shorter_preset"]
-    assert balanced.metrics["validation"]["chosen_step"] == 12
+    assert "final_check" not in fast.metrics["validation"]  # one candidate: nothing to check
+    validation = balanced.metrics["validation"]
+    assert validation["chosen_step"] == 12
+    assert validation["final_check"] == {"photos": 6, "kept": "balanced", "own": "balanced", "candidates": {
+        "fast": {"step": 4, "swd_ratio": 0.32}, "balanced": {"step": 12, "swd_ratio": 0.30}}}
+    assert training_config.final_check_note(validation) == ""  # the run's own best stands
+    against = validation["shorter_preset"]
     assert against == {"preset": "fast", "chosen_step": 4, "swd_ratio": 0.35, "swd_ratio_kept": 0.45, "closer": False}
     # what balanced compared itself with is exactly the style the fast preset trains
-    shorter_result = evaluated[2]
     learnt = [k for k in fast.style.tensors if k.startswith(("adapter.", "norm."))]
-    assert learnt and all(np.array_equal(shorter_result[k], fast.style.tensors[k]) for k in learnt)
-    assert not all(np.array_equal(evaluated[1][k], fast.style.tensors[k]) for k in learnt)
-    note = training_config.against_shorter_preset_note(balanced.metrics["validation"])
+    assert learnt and all(np.array_equal(fast.style.tensors[k], script.steps[4][k]) for k in learnt)
+    assert script.calls[-2:] == [("held_out", 12), ("held_out", 4)]
+    note = training_config.against_shorter_preset_note(validation)
     assert "no closer to your pictures than the 'fast' preset's result" in note and "0.45 against 0.35" in note
-    assert note in training_config.kept_snapshot_notes(balanced.metrics["validation"])
+    assert note in training_config.kept_snapshot_notes(validation)
     closer = training_config.against_shorter_preset_note({"shorter_preset": {**against, "closer": True}})
     assert closer.startswith("On the held-out photos it is closer")
     # "train longer": a fast run the gate turned down (its checkpoint kept), continued with balanced
-    held_out_ratios = iter([1.2, 0.45, 0.35])
+    script.on_held_out = {4: 1.2, 8: 0.5, 12: 0.45}
     measure.steps = iter([0, 4])
     stopped = StyleTrainingConfig(name="continued", styles=style_folder, content=content_folder, preset="fast",
                                   size=64, checkpoint_every=1000)
     assert train_style(stopped, held_out=held_out).verdict != "closer"
     measure.steps = iter([0, 8, 12])
+    script.calls = []
     continued = train_style(StyleTrainingConfig(**{**stopped.settings(), "preset": "balanced", "styles": style_folder,
                                                    "content": content_folder}), resume=True, held_out=held_out)
     assert continued.steps_done == 12
+    # the fast run's best is the continued run's finalist: checked, then compared on the held-out photos
+    assert continued.metrics["validation"]["final_check"]["candidates"]["fast"]["step"] == 4
     assert continued.metrics["validation"]["shorter_preset"]["chosen_step"] == 4
-    assert all(np.array_equal(evaluated[-1][k], fast.style.tensors[k]) for k in learnt)
+    assert script.calls[-1] == ("held_out", 4)
+
+
+def test_the_final_check_keeps_a_shorter_presets_snapshot_that_paints_more_photos_closer(
+        style_folder, content_folder, monkeypatch):
+    """Validation ranks late snapshots a few thousandths apart: its choice is checked once, at the end, on
+    six more photos against the snapshot each shorter preset keeps, and the closer one is the result."""
+    from stylefuse_desktop.training import config as training_config
+
+    held_out = [np.full((64, 64, 3), 0.5, np.float32)]
+    script = ScriptedEvaluate(held_out, check={4: 0.30, 8: 0.5, 12: 0.34}, on_held_out={4: 0.35, 8: 0.5, 12: 0.45})
+    measure = _scripted_preset_runs(monkeypatch, {0: 1.0, 4: 0.6, 8: 0.7, 12: 0.5}, script)
+    measure.steps = iter([0, 4, 8, 12])
+    config = StyleTrainingConfig(name="checked", styles=style_folder, content=content_folder, preset="balanced",
+                                 size=64, checkpoint_every=1000)
+    result = train_style(config, held_out=held_out)
+    validation = result.metrics["validation"]
+    # validation preferred step 12 (0.5 against 0.6); the check paints both, once each, and keeps step 4
+    assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 12)]
+    assert validation["chosen_step"] == 4 and validation["closeness"] == pytest.approx(0.6)
+    assert validation["final_check"]["kept"] == "fast" and validation["same_as_preset"] == "fast"
+    learnt = [k for k in result.style.tensors if k.startswith(("adapter.", "norm."))]
+    assert learnt and all(np.array_equal(result.style.tensors[k], script.steps[4][k]) for k in learnt)
+    assert result.metrics["patch_swd_trained"] == 0.35  # the gate measured the kept snapshot
+    assert "shorter_preset" not in validation  # the result is the fast preset's own: nothing to compare
+    note = training_config.final_check_note(validation)
+    assert note == ("A final check on 6 more photos found the 'fast' preset's snapshot closer to your pictures than "
+                    "this run's own best (patch SWD 0.30 against 0.34 of the instant style's): it is the result.")
+    assert note in training_config.kept_snapshot_notes(validation)
+    from stylefuse_desktop.ui.train_dialog import _chosen  # the dialog's summary of the kept snapshot
+
+    shown = _chosen(result.metrics)
+    assert shown.startswith(" Kept the snapshot of step 4.") and note in shown and "best balance" not in shown
+
+
+def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_checks_them(
+        style_folder, content_folder, monkeypatch):
+    """"Train longer" from a balanced run: the fast preset's snapshot, kept in the checkpoint, and the
+    balanced one are both finalists of the thorough run; a damaged record of them is a clear error."""
+    from stylefuse_desktop.errors import BadInputError
+    from stylefuse_desktop.training import config as training_config
+    from stylefuse_desktop.training import style_trainer
+    from stylefuse_desktop.training.checkpoint import Checkpoints
+    from stylefuse_desktop.training.run import checkpoint_dir_for
+
+    held_out = [np.full((64, 64, 3), 0.5, np.float32)]
+    script = ScriptedEvaluate(held_out, check={4: 0.40, 8: 0.30, 12: 0.35}, on_held_out={4: 0.5, 8: 0.4, 12: 0.45})
+    measure = _scripted_preset_runs(monkeypatch, {0: 1.0, 4: 0.6, 8: 0.5, 12: 0.55}, script)
+    monkeypatch.setitem(training_config.STYLE_PRESETS, "balanced", 8)
+    monkeypatch.setitem(training_config.STYLE_PRESETS, "thorough", 12)
+    monkeypatch.setattr(style_trainer, "gate", lambda metrics, preset: ("not_closer", "no closer; train longer"))
+    measure.steps = iter([0, 4, 8])
+    balanced = StyleTrainingConfig(name="kept finalists", styles=style_folder, content=content_folder,
+                                   preset="balanced", size=64, checkpoint_every=1000)
+    first = train_style(balanced, held_out=held_out)
+    assert first.metrics["validation"]["final_check"]["kept"] == "balanced"
+    tensors, state = Checkpoints(checkpoint_dir_for(balanced)).load()
+    assert state["finalists"]["fast"]["step"] == 4 and state["finalists"]["fast"]["scores"]["closeness"] == 0.6
+    fast_learnt = {k.removeprefix("finalist.fast."): v for k, v in tensors.items() if k.startswith("finalist.fast.")}
+    assert fast_learnt and all(np.array_equal(v.numpy(), script.steps[4][k]) for k, v in fast_learnt.items()
+                               if k in script.steps[4])
+
+    measure.steps = iter([0, 12])
+    longer = StyleTrainingConfig(**{**balanced.settings(), "preset": "thorough", "styles": style_folder,
+                                    "content": content_folder})
+    result = train_style(longer, resume=True, held_out=held_out)
+    check = result.metrics["validation"]["final_check"]
+    assert {label: c["step"] for label, c in check["candidates"].items()} == {"fast": 4, "balanced": 8, "thorough": 8}
+    # its own best is balanced's step 8, closer than fast's on the check: nothing overturned, and it says so
+    assert check["kept"] == "thorough" and result.metrics["validation"]["chosen_step"] == 8
+    assert training_config.final_check_note(result.metrics["validation"]) == ""
+    assert result.metrics["validation"]["same_as_preset"] == "balanced"
+
+    # a checkpoint whose record of the finalists is damaged: a clear message, not a crash
+    folder = Checkpoints(checkpoint_dir_for(longer))
+    tensors, state = folder.load()
+    folder.save(tensors, {**state, "finalists": {"fast": {"step": "four"}}})
+    with pytest.raises(BadInputError, match="checkpoint is damaged"):
+        train_style(longer, resume=True, held_out=held_out)
+
+
+def test_the_final_check_weighs_only_snapshots_as_readable_as_the_best_and_breaks_ties_by_the_earlier_step():
+    from stylefuse_desktop.training.style_trainer import Finalist, final_check
+
+    def finalist(step, readable=True):
+        return Finalist(step, {"readable": readable, "closeness": 0.5, "score": 0.5, "edge_ssim": 0.3}, {})
+
+    painted = []
+
+    def ratio(candidate):
+        painted.append(candidate.step)
+        return {4: 0.2, 8: 0.3, 12: 0.3}[candidate.step]
+
+    # the closest on the check's photos (step 4) was less readable by validation: not a candidate
+    assert final_check({"fast": finalist(4, readable=False), "balanced": finalist(8), "thorough": finalist(12)},
+                       ratio) == "balanced"
+    assert 4 not in painted
+    # as readable: the closest wins; a tie goes to the earlier step
+    assert final_check({"fast": finalist(4), "balanced": finalist(8)}, ratio) == "fast"
+    assert final_check({"balanced": finalist(8), "thorough": finalist(12)}, ratio) == "balanced"
+    # one distinct snapshot (a preset's best is the run's own): nothing painted, the run's own label
+    painted.clear()
+    assert final_check({"fast": finalist(4), "balanced": finalist(4)}, ratio) == "balanced" and painted == []
+    # the run's own best is a shorter preset's too, and the closest: the run's own label (nothing overturned)
+    assert final_check({"fast": finalist(4), "balanced": finalist(8), "thorough": finalist(8)},
+                       lambda c: {4: 0.4, 8: 0.3}[c.step]) == "thorough"
 
 
 def test_steps_past_the_balanced_preset_are_smaller_and_shorter_presets_keep_their_step_sizes(
@@ -475,16 +620,17 @@ def test_content_photos_are_generated_once_then_read_from_the_cache(monkeypatch)
 def test_the_shipped_training_photos_are_read_not_generated_and_are_the_generators_own(monkeypatch):
     from stylefuse_desktop.document.image_io import to_uint8
     from stylefuse_desktop.training import data
-    from stylefuse_desktop.training.style_trainer import held_out_photos
+    from stylefuse_desktop.training.style_trainer import final_check_photos, held_out_photos
 
     drawn = {(size, first_seed): to_uint8(data.draw_project_photo(kind, size, first_seed))
              for kind, _, size, first_seed in data.SHIPPED_PHOTO_SETS}
     monkeypatch.setattr(data, "draw_project_photo", lambda *a, **k: pytest.fail("generated, not read"))
     content, held, detail = data.default_content(), held_out_photos(), data.detail_photos()
+    checked = final_check_photos()
     landscapes_count = data.CONTENT_PHOTOS[1]
     # a run given no content photos trains on the landscapes, then on the detail photos made for it
     sets = {data.CONTENT_PHOTOS: content[:landscapes_count], data.CONTENT_DETAIL_PHOTOS: content[landscapes_count:],
-            data.GATE_PHOTOS: held, data.DETAIL_PHOTOS: detail}
+            data.GATE_PHOTOS: held, data.DETAIL_PHOTOS: detail, data.FINAL_CHECK_PHOTOS: checked}
     assert set(sets) == set(data.SHIPPED_PHOTO_SETS)
     for (_, count, size, first_seed), photos in sets.items():
         assert len(photos) == count and photos[0].shape == (size[1], size[0], 3)

@@ -68,9 +68,22 @@ def against_shorter_preset_note(validation: JsonObject) -> str:
             f"result ({figures}): training longer did not pay off on this set.")
 
 
+def final_check_note(validation: JsonObject) -> str:
+    """One line when the run's final check (``style_trainer.final_check``) kept a shorter preset's snapshot
+    over the run's own best: the figures on the photos it painted."""
+    check = validation.get("final_check")
+    if not isinstance(check, dict) or check.get("kept") == check.get("own"):
+        return ""
+    kept, own = check["candidates"][check["kept"]], check["candidates"][check["own"]]
+    return (f"A final check on {check['photos']} more photos found the '{check['kept']}' preset's snapshot closer to "
+            f"your pictures than this run's own best (patch SWD {kept['swd_ratio']:.2f} against "
+            f"{own['swd_ratio']:.2f} of the instant style's): it is the result.")
+
+
 def kept_snapshot_notes(validation: JsonObject) -> list[str]:
     """What the CLI summary and the training dialog add about the kept snapshot, one line each."""
-    notes = (shorter_preset_note(validation), against_shorter_preset_note(validation), colour_map_note(validation))
+    notes = (final_check_note(validation), shorter_preset_note(validation), against_shorter_preset_note(validation),
+             colour_map_note(validation))
     return [note for note in notes if note]
 
 

@@ -127,7 +127,10 @@ DETAIL_PHOTOS = ("detail", 8, (192, 144), 301)  # 8 small ones: a single photo's
 # the edges) its feature-statistics gap grew while the landscapes' stayed flat. With them, the fast preset
 # came out closer on held-out real photos in 7 of 10 bench runs, balanced in 6 (docs/bench/train.md, stop 27)
 CONTENT_DETAIL_PHOTOS = ("detail", 3, (480, 320), 501)
-SHIPPED_PHOTO_SETS = (CONTENT_PHOTOS, CONTENT_DETAIL_PHOTOS, GATE_PHOTOS, DETAIL_PHOTOS)
+# landscapes (other seeds again) on which a run's finalists are compared once, at its end: the snapshot
+# each shorter preset would keep and the run's own (``style_trainer.final_check``)
+FINAL_CHECK_PHOTOS = ("final-check", 6, (320, 224), 7001)
+SHIPPED_PHOTO_SETS = (CONTENT_PHOTOS, CONTENT_DETAIL_PHOTOS, GATE_PHOTOS, DETAIL_PHOTOS, FINAL_CHECK_PHOTOS)
 
 
 def draw_project_photo(kind: str, size: tuple[int, int], seed: int) -> np.ndarray:

@@ -545,8 +545,12 @@ def _chosen(metrics: JsonObject) -> str:
     validation = metrics.get("validation") or {}
     if "chosen_step" not in validation:
         return ""
-    kept = (f" Kept the snapshot of step {validation['chosen_step']}: the best balance of closeness to your "
-            "pictures and readability among those that kept the photo readable.")
+    check = validation.get("final_check") or {}
+    if check.get("kept", "") != check.get("own", ""):  # a shorter preset's snapshot: its note says why
+        kept = f" Kept the snapshot of step {validation['chosen_step']}."
+    else:
+        kept = (f" Kept the snapshot of step {validation['chosen_step']}: the best balance of closeness to your "
+                "pictures and readability among those that kept the photo readable.")
     return " ".join([kept, *kept_snapshot_notes(validation)])
 
 
