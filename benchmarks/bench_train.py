@@ -9,9 +9,10 @@ zero-shot style: patch SWD at full and half scale (trained / zero-shot, target
 <= 0.85 for the fast preset on every set), the set-wide feature-statistics gap, and edge SSIM (target:
 no lower than zero-shot - 0.05). The column "chosen" gives the snapshot the run chose on its validation
 photos: its closeness (trained/zero-shot) and its score (closeness less the edge SSIM gained; the
-snapshot with the lowest score is chosen, so a longer preset's score is never higher; "= fast": a
-shorter preset reaches the same snapshot), and the last column whether the 2-scale SWD ratio is lower than the
-shorter preset's on that set ("balanced and thorough improve further").
+snapshot with the lowest score is chosen, unless the run's final check keeps a shorter preset's, marked
+"checked"; "= fast": a shorter preset reaches the same snapshot), and the last column whether the 2-scale
+SWD ratio is lower than the shorter preset's on that set ("balanced and thorough improve further"; "same
+snapshot" when the longer preset keeps the shorter one's result).
 With --kinds, six more kinds of style set, unlike the five and swept with the fast preset at stop 23:
 line drawings, flat-colour cut-outs, black-and-white photos, printed text, blobs and pictures smaller
 than the style view.
@@ -203,6 +204,12 @@ MORE_KINDS = {
 }
 
 
+def closer_than_shorter(ratio: float, step: int, shorter: tuple[str, float, int]) -> str:
+    if ratio < shorter[1]:
+        return "yes"
+    return "same snapshot" if step == shorter[2] else "NO"
+
+
 def style_rows(args, work: Path) -> list[list[str]]:
     held_out = skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
     sets = {**STYLE_SETS, **(MORE_KINDS if args.kinds else {})}
@@ -211,7 +218,7 @@ def style_rows(args, work: Path) -> list[list[str]]:
         if args.sets and not any(set_name.removeprefix("kind: ").startswith(prefix) for prefix in args.sets):
             continue
         folder = save_all(work / set_name.replace(" ", "-").replace(":", ""), make())
-        shorter: tuple[str, float] | None = None  # the previous preset's 2-scale ratio on this set
+        shorter: tuple[str, float, int] | None = None  # the previous preset's 2-scale ratio, chosen step
         for preset in args.presets:
             config = StyleTrainingConfig(name=f"bench {preset}", styles=folder, preset=preset, device=args.device,
                                          steps=args.steps, seed=args.seed)
@@ -234,10 +241,12 @@ def style_rows(args, work: Path) -> list[list[str]]:
                          f"step {m['validation']['chosen_step']}: {m['validation']['closeness']:.2f} / "
                          f"{m['validation']['score']:.2f}"
                          + (f" (= {m['validation']['same_as_preset']})" if "same_as_preset" in m["validation"]
-                            else ""),
+                            else "")
+                         + (" checked" if m["validation"].get("final_check", {}).get("kept", preset) != preset else ""),
                          "-" if shorter is None else
-                         f"{'yes' if ratio < shorter[1] else 'NO'} ({ratio:.2f} vs {shorter[0]} {shorter[1]:.2f})"])
-            shorter = (preset, ratio)
+                         f"{closer_than_shorter(ratio, m['validation']['chosen_step'], shorter)} "
+                         f"({ratio:.2f} vs {shorter[0]} {shorter[1]:.2f})"])
+            shorter = (preset, ratio, m["validation"]["chosen_step"])
             print("  ", rows[-1], flush=True)
             if args.json_out:
                 with open(args.json_out, "a") as fh:

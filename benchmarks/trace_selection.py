@@ -1,9 +1,10 @@
 """Diagnosis for the style trainer's snapshot selection: at every validation, the snapshot's figures on
 the validation photos beside its figures on the held-out photos of bench_train.py (scikit-image's
 astronaut, cat, coffee, rocket) and, with --landscapes, on generated landscapes never trained on (other
-seeds; the kind the product's gate uses). Measures only: nothing here steers training. As a run's
-schedule depends on the step, never on the preset, a thorough run's trace also shows what the shorter
-presets choose (the best snapshot up to their last step).
+seeds; the kind the product's gate uses), and always on the final check's photos, as the run's final
+check would measure it (``style_trainer.final_check``). Measures only: nothing here steers training. As
+a run's schedule depends on the step, never on the preset, a thorough run's trace also shows what the
+shorter presets choose (the best snapshot up to their last step, then the final check among those).
 
     python benchmarks/trace_selection.py --sets skimage tissue --preset thorough --json-out trace.jsonl
     python benchmarks/trace_selection.py --summarise trace.jsonl   # what each preset picks, from the trace
@@ -47,6 +48,7 @@ class Tracer:
         self.rows: list[list[str]] = []
         self.landscapes: style_trainer._Validation | None = None
         self.detail: style_trainer._Validation | None = None  # closeness on the detail photos (a diagnosis)
+        self.final_check_photos = style_trainer.final_check_photos()
 
     def install(self) -> None:
         tracer = self
@@ -86,6 +88,9 @@ class Tracer:
         held = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero, self.held_out,
                                       validation.style_images, validation.device)
         held_change = held["edge_ssim_trained"] - held["edge_ssim_zero_shot"]
+        # what the run's final check would measure, were this snapshot a finalist
+        final = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero, self.final_check_photos,
+                                       validation.style_images, validation.device)
         self.rows.append([str(len(self.rows) + 1), f"{scores['closeness']:.2f}", f"{scores['edge_ssim_change']:+.3f}",
                           "yes" if scores["readable"] else "no", f"{scores['score']:.2f}",
                           f"{other['closeness']:.2f}" if other else "-",
@@ -98,22 +103,32 @@ class Tracer:
                                      "index": len(self.rows),
                                      "validation": scores,
                                      "validation_zero": validation.zero_shot, "landscapes": other, "detail": detail,
-                                     "held_out": held}) + "\n")
+                                     "held_out": held, "final_check": final}) + "\n")
         return scored
 
 
 def preset_summary(records: list[dict]) -> list[list[str]]:
     """What each preset gives, from one set's trace of a run at least that long: its chosen snapshot (the
-    best-ranked up to its last step, as the run ranks them) and the gate's figures for it."""
+    best-ranked up to its last step, as the run ranks them, then the run's final check among it and the
+    shorter presets' when the trace has its figures) and the gate's figures for it."""
     from stylefuse_desktop.training.config import STYLE_PRESETS
 
     rows = []
     last = max(r["step"] for r in records)
+    finalists: dict[str, style_trainer.Finalist] = {}
+    by_step = {r["step"]: r for r in records}
     for preset, steps in STYLE_PRESETS.items():
         if steps > last:
             continue
         seen = [r for r in records if r["step"] <= steps]
-        chosen = min(seen, key=lambda r: style_trainer.snapshot_rank(r["validation"]))
+        best = min(seen, key=lambda r: style_trainer.snapshot_rank(r["validation"]))
+        finalists[preset] = style_trainer.Finalist(best["step"], best["validation"], {})
+        if all("final_check" in by_step[f.step] for f in finalists.values()):
+            kept = style_trainer.final_check(
+                finalists, lambda f: style_trainer.swd_ratio(by_step[f.step]["final_check"]))
+            chosen = by_step[finalists[kept].step]
+        else:  # a trace from before the final check
+            chosen = best
         m = chosen["held_out"]
         verdict, _ = style_trainer.gate(m, preset)
         rows.append([records[0]["set"], preset, str(chosen["step"]),
