@@ -224,6 +224,8 @@ def test_a_longer_preset_whose_best_snapshot_a_shorter_preset_reaches_says_so(
 
     monkeypatch.setattr(style_trainer._Validation, "measure", measure)
     monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())  # scripted snapshots only (no colour map)
+    # the final check's photos find every snapshot alike: validation's best stands (a tie keeps the earlier)
+    monkeypatch.setattr(style_trainer.FinalCheck, "measure", lambda check, tensors: 0.5)
     config = StyleTrainingConfig(name="longer for nothing", styles=style_folder, content=content_folder,
                                  preset="balanced", size=64, checkpoint_every=1000)
     result = train_style(config, held_out=[np.full((64, 64, 3), 0.5, np.float32)])
@@ -237,8 +239,9 @@ def test_a_longer_preset_whose_best_snapshot_a_shorter_preset_reaches_says_so(
 
 
 class ScriptedEvaluate:
-    """Stands in for ``style_trainer.evaluate``: a 2-scale SWD ratio scripted per step of the painted
-    snapshot (known by its tensors), one table for the final check's photos and one for the held-out ones."""
+    """Stands in for ``style_trainer.evaluate`` and ``FinalCheck.measure``: a 2-scale SWD ratio scripted per
+    step of the painted snapshot (known by its tensors), one table for the final check's photos and one for
+    the held-out ones."""
 
     def __init__(self, held_out, check, on_held_out):
         self.held_out, self.check, self.on_held_out = held_out, check, on_held_out
@@ -249,19 +252,25 @@ class ScriptedEvaluate:
         return next(step for step, tensors in self.steps.items()
                     if all(np.array_equal(trained[k], v) for k, v in tensors.items()))
 
-    def __call__(self, transformer, predictor, trained, zero_shot, photos, style_images, device):
-        where = "held_out" if photos is self.held_out else "check"
+    def check_figure(self, trained):
         step = self.step_of(trained)
-        self.calls.append((where, step))
-        ratio = (self.on_held_out if where == "held_out" else self.check)[step]
+        self.calls.append(("check", step))
+        return self.check[step]
+
+    def __call__(self, transformer, predictor, trained, zero_shot, photos, style_images, device):
+        assert photos is self.held_out
+        step = self.step_of(trained)
+        self.calls.append(("held_out", step))
+        ratio = self.on_held_out[step]
         return {"held_out_photos": len(photos), "patch_swd_trained": ratio, "patch_swd_zero_shot": 1.0,
                 "patch_swd_half_trained": ratio, "patch_swd_half_zero_shot": 1.0, "statistics_gap_trained": 0.1,
                 "statistics_gap_zero_shot": 0.2, "edge_ssim_trained": 0.3, "edge_ssim_zero_shot": 0.3}
 
 
-def _scripted_preset_runs(monkeypatch, closeness, evaluate_script):
+def _scripted_preset_runs(monkeypatch, closeness, evaluate_script, unreadable=()):
     """Presets of 4 (fast) and 12 (balanced) steps, validated every 4, with ``closeness`` by step (0: the
-    zero-shot style) and ``evaluate_script`` standing in for the held-out and final-check figures."""
+    zero-shot style), the steps in ``unreadable`` losing edge SSIM on the views, and ``evaluate_script``
+    standing in for the held-out and final-check figures."""
     from stylefuse_desktop.training import config as training_config
     from stylefuse_desktop.training import style_trainer
 
@@ -280,11 +289,14 @@ def _scripted_preset_runs(monkeypatch, closeness, evaluate_script):
     def measure(validation, painted):  # the zero-shot style first, then each validated step
         measure.step = next(measure.steps)
         ratio = closeness[measure.step]
-        return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": 0.3, "edge_ssim_detail": 0.3}
+        ssim = 0.1 if measure.step in unreadable else 0.3
+        return {"swd": ratio, "swd_half": ratio, "gap": ratio, "edge_ssim": ssim, "edge_ssim_detail": 0.3}
 
     monkeypatch.setattr(style_trainer._Validation, "score", scored)
     monkeypatch.setattr(style_trainer._Validation, "measure", measure)
     monkeypatch.setattr(style_trainer, "evaluate", evaluate_script)
+    monkeypatch.setattr(style_trainer.FinalCheck, "measure",
+                        lambda check, tensors: evaluate_script.check_figure(tensors))
     return measure
 
 
@@ -311,8 +323,11 @@ def test_a_longer_preset_compares_its_result_with_the_shorter_presets_on_the_hel
     assert "final_check" not in fast.metrics["validation"]  # one candidate: nothing to check
     validation = balanced.metrics["validation"]
     assert validation["chosen_step"] == 12
-    assert validation["final_check"] == {"photos": 6, "kept": "balanced", "own": "balanced", "candidates": {
-        "fast": {"step": 4, "swd_ratio": 0.32}, "balanced": {"step": 12, "swd_ratio": 0.30}}}
+    # steps 8 and 12 (past the fast preset's end) were checked, and the fast preset's result, each once
+    assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 8), ("check", 12)]
+    assert validation["final_check"] == {"photos": 6, "kept": "balanced", "own": "balanced", "snapshots": 3,
+                                         "candidates": {"fast": {"step": 4, "swd_ratio": 0.32},
+                                                        "balanced": {"step": 12, "swd_ratio": 0.30}}}
     assert training_config.final_check_note(validation) == ""  # the run's own best stands
     against = validation["shorter_preset"]
     assert against == {"preset": "fast", "chosen_step": 4, "swd_ratio": 0.35, "swd_ratio_kept": 0.45, "closer": False}
@@ -356,8 +371,8 @@ def test_the_final_check_keeps_a_shorter_presets_snapshot_that_paints_more_photo
                                  size=64, checkpoint_every=1000)
     result = train_style(config, held_out=held_out)
     validation = result.metrics["validation"]
-    # validation preferred step 12 (0.5 against 0.6); the check paints both, once each, and keeps step 4
-    assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 12)]
+    # validation preferred step 12 (0.5 against 0.6); the check paints each snapshot once and keeps step 4
+    assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 8), ("check", 12)]
     assert validation["chosen_step"] == 4 and validation["closeness"] == pytest.approx(0.6)
     assert validation["final_check"]["kept"] == "fast" and validation["same_as_preset"] == "fast"
     learnt = [k for k in result.style.tensors if k.startswith(("adapter.", "norm."))]
@@ -372,6 +387,46 @@ def test_the_final_check_keeps_a_shorter_presets_snapshot_that_paints_more_photo
 
     shown = _chosen(result.metrics)
     assert shown.startswith(" Kept the snapshot of step 4.") and note in shown and "best balance" not in shown
+
+
+def test_past_the_fast_presets_end_the_readable_snapshot_closest_on_the_check_photos_is_the_result(
+        style_folder, content_folder, monkeypatch):
+    """Validation ranks late snapshots at its noise level: each readable one past the fast preset's end is
+    painted on the check's photos as the run goes, and the closest there is the run's result; a snapshot
+    validation finds less readable is never checked, however close it paints."""
+    from stylefuse_desktop.training import config as training_config
+
+    held_out = [np.full((64, 64, 3), 0.5, np.float32)]
+    script = ScriptedEvaluate(held_out, check={4: 0.40, 8: 0.30, 12: 0.35, 16: 0.10},
+                              on_held_out={4: 0.5, 8: 0.4, 12: 0.45, 16: 0.2})
+    measure = _scripted_preset_runs(monkeypatch, {0: 1.0, 4: 0.6, 8: 0.55, 12: 0.5, 16: 0.3}, script, unreadable={16})
+    measure.steps = iter([0, 4, 8, 12, 16])
+    config = StyleTrainingConfig(name="late", styles=style_folder, content=content_folder, steps=16, size=64,
+                                 checkpoint_every=1000)
+    result = train_style(config, held_out=held_out)
+    validation = result.metrics["validation"]
+    # validation's best readable snapshot is step 12 (0.5); step 8 paints the check's photos closer
+    assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 8), ("check", 12)]
+    assert validation["chosen_step"] == 8 and validation["closeness"] == pytest.approx(0.55)
+    assert validation["final_check"]["kept"] == "16 steps" == validation["final_check"]["own"]
+    assert validation["final_check"]["candidates"]["16 steps"] == {"step": 8, "swd_ratio": 0.30}
+    assert validation["final_check"]["validation_best"] == {"step": 12, "swd_ratio": 0.35}
+    note = training_config.checked_snapshot_note(validation)
+    assert note == ("Of the readable snapshots, step 8 painted 6 more photos closest to your pictures (patch SWD "
+                    "0.30 of the instant style's, against 0.35 for step 12, which the validation photos ranked "
+                    "first): it is the result.")
+    from stylefuse_desktop.ui.train_dialog import _chosen  # the dialog's summary of the kept snapshot
+
+    shown = _chosen(result.metrics)
+    assert shown.startswith(" Kept the snapshot of step 8.") and note in shown and "best balance" not in shown
+    learnt = [k for k in result.style.tensors if k.startswith(("adapter.", "norm."))]
+    assert learnt and all(np.array_equal(result.style.tensors[k], script.steps[8][k]) for k in learnt)
+    assert result.metrics["patch_swd_trained"] == 0.4  # the gate measured the kept snapshot
+    # the fast preset keeps validation's best and paints nothing more
+    script.calls, measure.steps = [], iter([0, 4])
+    fast = train_style(StyleTrainingConfig(name="late fast", styles=style_folder, content=content_folder,
+                                           preset="fast", size=64, checkpoint_every=1000), held_out=held_out)
+    assert fast.metrics["validation"]["chosen_step"] == 4 and ("check", 4) not in script.calls
 
 
 def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_checks_them(
@@ -401,10 +456,15 @@ def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_
     assert fast_learnt and all(np.array_equal(v.numpy(), script.steps[4][k]) for k, v in fast_learnt.items()
                                if k in script.steps[4])
 
+    assert state["late"]["step"] == 8 and state["check_figures"] == {"8": 0.30, "4": 0.40}
+
     measure.steps = iter([0, 12])
+    script.calls = []
     longer = StyleTrainingConfig(**{**balanced.settings(), "preset": "thorough", "styles": style_folder,
                                     "content": content_folder})
     result = train_style(longer, resume=True, held_out=held_out)
+    # the figures the checkpoint kept are not painted again: only the new step 12 is
+    assert [call for call in script.calls if call[0] == "check"] == [("check", 12)]
     check = result.metrics["validation"]["final_check"]
     assert {label: c["step"] for label, c in check["candidates"].items()} == {"fast": 4, "balanced": 8, "thorough": 8}
     # its own best is balanced's step 8, closer than fast's on the check: nothing overturned, and it says so
@@ -415,9 +475,11 @@ def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_
     # a checkpoint whose record of the finalists is damaged: a clear message, not a crash
     folder = Checkpoints(checkpoint_dir_for(longer))
     tensors, state = folder.load()
-    folder.save(tensors, {**state, "finalists": {"fast": {"step": "four"}}})
-    with pytest.raises(BadInputError, match="checkpoint is damaged"):
-        train_style(longer, resume=True, held_out=held_out)
+    for damaged in ({"finalists": {"fast": {"step": "four"}}}, {"late": {"step": 8}},
+                    {"check_figures": {"eight": 0.3}}, {"check_figures": {"8": "0.3"}}):
+        folder.save(tensors, {**state, **damaged})
+        with pytest.raises(BadInputError, match="checkpoint is damaged"):
+            train_style(longer, resume=True, held_out=held_out)
 
 
 def test_the_final_check_weighs_only_snapshots_as_readable_as_the_best_and_breaks_ties_by_the_earlier_step():
