@@ -108,27 +108,35 @@ class Tracer:
 
 
 def preset_summary(records: list[dict]) -> list[list[str]]:
-    """What each preset gives, from one set's trace of a run at least that long: its chosen snapshot (the
-    best-ranked up to its last step, as the run ranks them, then the run's final check among it and the
-    shorter presets' when the trace has its figures) and the gate's figures for it."""
+    """What each preset gives, from one set's trace of a run at least that long: its chosen snapshot, as
+    the run chooses it (its best-ranked snapshot up to its last step or, past the fast preset's end, the
+    readable one closest on the final check's photos; then the final check among that and the shorter
+    presets' results, when the trace has the check's figures) and the gate's figures for it."""
     from stylefuse_desktop.training.config import STYLE_PRESETS
 
     rows = []
     last = max(r["step"] for r in records)
     finalists: dict[str, style_trainer.Finalist] = {}
     by_step = {r["step"]: r for r in records}
+    checked = all(r.get("final_check") for r in records)
+    # the run's own yardstick, its figures read from the trace (nothing is painted)
+    check = style_trainer.FinalCheck(None, {}, [], torch.device("cpu"),
+                                     {r["step"]: style_trainer.swd_ratio(r["final_check"]) for r in records} if checked
+                                     else {})
     for preset, steps in STYLE_PRESETS.items():
         if steps > last:
             continue
         seen = [r for r in records if r["step"] <= steps]
         best = min(seen, key=lambda r: style_trainer.snapshot_rank(r["validation"]))
-        finalists[preset] = style_trainer.Finalist(best["step"], best["validation"], {})
-        if all("final_check" in by_step[f.step] for f in finalists.values()):
-            kept = style_trainer.final_check(
-                finalists, lambda f: style_trainer.swd_ratio(by_step[f.step]["final_check"]))
-            chosen = by_step[finalists[kept].step]
-        else:  # a trace from before the final check
-            chosen = best
+        own = style_trainer.Finalist(best["step"], best["validation"], {})
+        chosen = best  # in a trace from before the final check
+        if checked:
+            for r in seen:
+                if r["step"] > STYLE_PRESETS["fast"] and r["validation"]["readable"]:
+                    own = check.closer(own, style_trainer.Finalist(r["step"], r["validation"], {}))
+            candidates = {**finalists, preset: own}
+            chosen = by_step[candidates[style_trainer.final_check(candidates, check.ratio)].step]
+        finalists[preset] = own
         m = chosen["held_out"]
         verdict, _ = style_trainer.gate(m, preset)
         rows.append([records[0]["set"], preset, str(chosen["step"]),
