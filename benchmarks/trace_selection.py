@@ -109,9 +109,10 @@ class Tracer:
 
 def preset_summary(records: list[dict]) -> list[list[str]]:
     """What each preset gives, from one set's trace of a run at least that long: its chosen snapshot, as
-    the run chooses it (its best-ranked snapshot up to its last step or, past the fast preset's end, the
-    readable one closest on the final check's photos; then the final check among that and the shorter
-    presets' results, when the trace has the check's figures) and the gate's figures for it."""
+    the run chooses it (its best-ranked snapshot up to its last step or, when closer on the final check's
+    photos, the readable snapshot at the last step of a preset past the fast one; then the final check
+    among that and the shorter presets' results, when the trace has the check's figures) and the gate's
+    figures for it."""
     from stylefuse_desktop.training.config import STYLE_PRESETS
 
     rows = []
@@ -132,7 +133,7 @@ def preset_summary(records: list[dict]) -> list[list[str]]:
         chosen = best  # in a trace from before the final check
         if checked:
             for r in seen:
-                if r["step"] > STYLE_PRESETS["fast"] and r["validation"]["readable"]:
+                if STYLE_PRESETS["fast"] < r["step"] in STYLE_PRESETS.values() and r["validation"]["readable"]:
                     own = check.closer(own, style_trainer.Finalist(r["step"], r["validation"], {}))
             candidates = {**finalists, preset: own}
             chosen = by_step[candidates[style_trainer.final_check(candidates, check.ratio)].step]

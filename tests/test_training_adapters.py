@@ -323,9 +323,9 @@ def test_a_longer_preset_compares_its_result_with_the_shorter_presets_on_the_hel
     assert "final_check" not in fast.metrics["validation"]  # one candidate: nothing to check
     validation = balanced.metrics["validation"]
     assert validation["chosen_step"] == 12
-    # steps 8 and 12 (past the fast preset's end) were checked, and the fast preset's result, each once
-    assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 8), ("check", 12)]
-    assert validation["final_check"] == {"photos": 6, "kept": "balanced", "own": "balanced", "snapshots": 3,
+    # the balanced preset's last snapshot (its best too) and the fast preset's result were checked, once each
+    assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 12)]
+    assert validation["final_check"] == {"photos": 6, "kept": "balanced", "own": "balanced", "snapshots": 2,
                                          "candidates": {"fast": {"step": 4, "swd_ratio": 0.32},
                                                         "balanced": {"step": 12, "swd_ratio": 0.30}}}
     assert training_config.final_check_note(validation) == ""  # the run's own best stands
@@ -372,7 +372,7 @@ def test_the_final_check_keeps_a_shorter_presets_snapshot_that_paints_more_photo
     result = train_style(config, held_out=held_out)
     validation = result.metrics["validation"]
     # validation preferred step 12 (0.5 against 0.6); the check paints each snapshot once and keeps step 4
-    assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 8), ("check", 12)]
+    assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 12)]
     assert validation["chosen_step"] == 4 and validation["closeness"] == pytest.approx(0.6)
     assert validation["final_check"]["kept"] == "fast" and validation["same_as_preset"] == "fast"
     learnt = [k for k in result.style.tensors if k.startswith(("adapter.", "norm."))]
@@ -389,42 +389,43 @@ def test_the_final_check_keeps_a_shorter_presets_snapshot_that_paints_more_photo
     assert shown.startswith(" Kept the snapshot of step 4.") and note in shown and "best balance" not in shown
 
 
-def test_past_the_fast_presets_end_the_readable_snapshot_closest_on_the_check_photos_is_the_result(
+def test_a_presets_last_snapshot_closer_on_the_check_photos_than_validations_best_is_the_result(
         style_folder, content_folder, monkeypatch):
-    """Validation ranks late snapshots at its noise level: each readable one past the fast preset's end is
-    painted on the check's photos as the run goes, and the closest there is the run's result; a snapshot
-    validation finds less readable is never checked, however close it paints."""
+    """Validation ranks late snapshots at its noise level: the last snapshot of each preset past the fast
+    one is painted on the check's photos beside validation's best, and the closer there is the result; a
+    snapshot validation finds less readable is never checked, however close it paints."""
     from stylefuse_desktop.training import config as training_config
 
     held_out = [np.full((64, 64, 3), 0.5, np.float32)]
-    script = ScriptedEvaluate(held_out, check={4: 0.40, 8: 0.30, 12: 0.35, 16: 0.10},
+    script = ScriptedEvaluate(held_out, check={4: 0.40, 8: 0.35, 12: 0.30, 16: 0.10},
                               on_held_out={4: 0.5, 8: 0.4, 12: 0.45, 16: 0.2})
-    measure = _scripted_preset_runs(monkeypatch, {0: 1.0, 4: 0.6, 8: 0.55, 12: 0.5, 16: 0.3}, script, unreadable={16})
+    # steps 4, 8, 12 readable (validation prefers 8), the run's last, 16, closest but less readable
+    measure = _scripted_preset_runs(monkeypatch, {0: 1.0, 4: 0.6, 8: 0.5, 12: 0.55, 16: 0.3}, script, unreadable={16})
     measure.steps = iter([0, 4, 8, 12, 16])
-    config = StyleTrainingConfig(name="late", styles=style_folder, content=content_folder, steps=16, size=64,
+    config = StyleTrainingConfig(name="ends", styles=style_folder, content=content_folder, steps=16, size=64,
                                  checkpoint_every=1000)
     result = train_style(config, held_out=held_out)
     validation = result.metrics["validation"]
-    # validation's best readable snapshot is step 12 (0.5); step 8 paints the check's photos closer
+    # step 12 (the balanced preset's last) paints the check's photos closer than validation's step 8
     assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 8), ("check", 12)]
-    assert validation["chosen_step"] == 8 and validation["closeness"] == pytest.approx(0.55)
+    assert validation["chosen_step"] == 12 and validation["closeness"] == pytest.approx(0.55)
     assert validation["final_check"]["kept"] == "16 steps" == validation["final_check"]["own"]
-    assert validation["final_check"]["candidates"]["16 steps"] == {"step": 8, "swd_ratio": 0.30}
-    assert validation["final_check"]["validation_best"] == {"step": 12, "swd_ratio": 0.35}
+    assert validation["final_check"]["candidates"]["16 steps"] == {"step": 12, "swd_ratio": 0.30}
+    assert validation["final_check"]["validation_best"] == {"step": 8, "swd_ratio": 0.35}
+    learnt = [k for k in result.style.tensors if k.startswith(("adapter.", "norm."))]
+    assert learnt and all(np.array_equal(result.style.tensors[k], script.steps[12][k]) for k in learnt)
+    assert result.metrics["patch_swd_trained"] == 0.45  # the gate measured the kept snapshot
     note = training_config.checked_snapshot_note(validation)
-    assert note == ("Of the readable snapshots, step 8 painted 6 more photos closest to your pictures (patch SWD "
-                    "0.30 of the instant style's, against 0.35 for step 12, which the validation photos ranked "
-                    "first): it is the result.")
+    assert note == ("The snapshot of step 12, the last of a preset's steps, painted 6 more photos closer to your "
+                    "pictures than step 8, which the validation photos ranked first (patch SWD 0.30 against 0.35 of "
+                    "the instant style's): it is the result.")
     from stylefuse_desktop.ui.train_dialog import _chosen  # the dialog's summary of the kept snapshot
 
     shown = _chosen(result.metrics)
-    assert shown.startswith(" Kept the snapshot of step 8.") and note in shown and "best balance" not in shown
-    learnt = [k for k in result.style.tensors if k.startswith(("adapter.", "norm."))]
-    assert learnt and all(np.array_equal(result.style.tensors[k], script.steps[8][k]) for k in learnt)
-    assert result.metrics["patch_swd_trained"] == 0.4  # the gate measured the kept snapshot
+    assert shown.startswith(" Kept the snapshot of step 12.") and note in shown and "best balance" not in shown
     # the fast preset keeps validation's best and paints nothing more
     script.calls, measure.steps = [], iter([0, 4])
-    fast = train_style(StyleTrainingConfig(name="late fast", styles=style_folder, content=content_folder,
+    fast = train_style(StyleTrainingConfig(name="ends fast", styles=style_folder, content=content_folder,
                                            preset="fast", size=64, checkpoint_every=1000), held_out=held_out)
     assert fast.metrics["validation"]["chosen_step"] == 4 and ("check", 4) not in script.calls
 
@@ -456,7 +457,7 @@ def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_
     assert fast_learnt and all(np.array_equal(v.numpy(), script.steps[4][k]) for k, v in fast_learnt.items()
                                if k in script.steps[4])
 
-    assert state["late"]["step"] == 8 and state["check_figures"] == {"8": 0.30, "4": 0.40}
+    assert state["closest_end"]["step"] == 8 and state["check_figures"] == {"8": 0.30, "4": 0.40}
 
     measure.steps = iter([0, 12])
     script.calls = []
@@ -475,7 +476,7 @@ def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_
     # a checkpoint whose record of the finalists is damaged: a clear message, not a crash
     folder = Checkpoints(checkpoint_dir_for(longer))
     tensors, state = folder.load()
-    for damaged in ({"finalists": {"fast": {"step": "four"}}}, {"late": {"step": 8}},
+    for damaged in ({"finalists": {"fast": {"step": "four"}}}, {"closest_end": {"step": 8}},
                     {"check_figures": {"eight": 0.3}}, {"check_figures": {"8": "0.3"}}):
         folder.save(tensors, {**state, **damaged})
         with pytest.raises(BadInputError, match="checkpoint is damaged"):

@@ -81,15 +81,15 @@ def final_check_note(validation: JsonObject) -> str:
 
 
 def checked_snapshot_note(validation: JsonObject) -> str:
-    """One line when the run's own result is not the snapshot validation ranked first but a later readable
-    one that painted the final check's photos closer to the pictures (``style_trainer.FinalCheck``)."""
+    """One line when the run's own result is not the snapshot validation ranked first but one at a preset's
+    last step that painted the final check's photos closer to the pictures (``style_trainer.FinalCheck``)."""
     check = validation.get("final_check")
     if not isinstance(check, dict) or "validation_best" not in check or check.get("kept") != check.get("own"):
         return ""
     own, best = check["candidates"][check["own"]], check["validation_best"]
-    return (f"Of the readable snapshots, step {own['step']} painted {check['photos']} more photos closest to your "
-            f"pictures (patch SWD {own['swd_ratio']:.2f} of the instant style's, against {best['swd_ratio']:.2f} for "
-            f"step {best['step']}, which the validation photos ranked first): it is the result.")
+    return (f"The snapshot of step {own['step']}, the last of a preset's steps, painted {check['photos']} more photos "
+            f"closer to your pictures than step {best['step']}, which the validation photos ranked first (patch SWD "
+            f"{own['swd_ratio']:.2f} against {best['swd_ratio']:.2f} of the instant style's): it is the result.")
 
 
 def kept_snapshot_notes(validation: JsonObject) -> list[str]:

@@ -35,14 +35,13 @@ half way), and ranked with it when that scores clearly better; a kept snapshot k
 is part of what is chosen, not a finish on the chosen one: a later snapshot that paints closer only
 once mapped can win, so a longer preset still matches or beats a shorter one.
 
-Past the fast preset's last step, each readable snapshot is also painted on six more photos
-(``FinalCheck``), and a run's own result is the one of those closest to the pictures there (or its best by
-validation, if closer): validation's choice among late snapshots is at its noise level. At the end a final
-check (``final_check``) sets that result against the one each shorter preset would have kept and keeps
-the closest on the same photos, so a longer preset's result is never further than a shorter one's on
-them. Then a quality gate compares the result and zero-shot on held-out photos
-by measures that are not the training loss (patch SWD at two scales, the set-wide feature-statistics gap,
-edge SSIM).
+Validation's choice among late snapshots is at its noise level, so the last snapshot of each preset
+past the fast one (the most trained) is painted on six more photos (``FinalCheck``) beside validation's
+best, and a run's own result is the closer of the two there. At the end a final check (``final_check``)
+sets that result against the one each shorter preset would have kept and keeps the closest on the same
+photos, so a longer preset's result is never further than a shorter one's on them. Then a quality gate
+compares the result and zero-shot on held-out photos by measures that are not the training loss (patch
+SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
 A plain function of its configuration, data and a progress object; deterministic for a seed;
 checkpointed and resumable.
 """
@@ -351,9 +350,9 @@ class _RunState(TypedDict):
     # by preset, what a run ending at the last step of each preset that ends inside this run would keep
     # there (the final check's other candidates)
     finalists: dict[str, Finalist]
-    # past the fast preset's last step: the readable snapshot closest on the final check's photos so far,
-    # and each checked snapshot's figure there, by step
-    late: Finalist | None
+    # of the snapshots at the last step of each preset past the fast one (and at the run's own last step),
+    # the readable one closest on the final check's photos so far; each checked snapshot's figure there
+    closest_end: Finalist | None
     check_figures: dict[int, float]
 
 
@@ -448,9 +447,12 @@ class FinalCheck:
     figure is measured, when the first snapshot is checked.
     Why: validation ranks late snapshots a few thousandths apart, at its noise level, on three small
     views; a longer preset's own best was further from the pictures than the shorter preset's on photos it
-    never saw (tissue, thorough: 0.27 against 0.21). Traced on five style sets and two seeds, the snapshot
-    these photos find closest past the fast preset's end was closer on the held-out photos too (thorough:
-    0.283 of the instant style's distance on average, against 0.295 for validation's own best)."""
+    never saw (tissue, thorough: 0.27 against 0.21). These photos judge a few finalists, not every
+    snapshot: choosing among all readable snapshots past the fast preset's end by them made text pages'
+    balanced style much further from the pictures on the bench's held-out photos (0.58 against 0.46 of
+    the instant style's distance) and a grayscale set's thorough one less readable (edge SSIM -0.094);
+    adding only each preset's last snapshot lost nothing beyond 0.013 on fifteen traced runs and gained up
+    to 0.08 (docs/bench/train.md, stop 30)."""
 
     def __init__(self, transformer: StyleTransformer, zero_shot: dict[str, np.ndarray],
                  style_images: list[np.ndarray], device: torch.device, figures: dict[int, float]) -> None:
@@ -572,17 +574,19 @@ def train_style(
     # the run's selection state: the best snapshot so far (tensors, its scores, its step) and the content
     # term's weight, raised each time a validation finds the photo less readable
     run = _RunState(step=0, best=None, best_scores=None, best_step=0, content_boost=1.0, validations=0,
-                    finalists={}, late=None, check_figures={})
+                    finalists={}, closest_end=None, check_figures={})
     check = FinalCheck(transformer, zero_shot.tensors, style_images, device, run["check_figures"])
-    # past the fast preset's end each readable snapshot is checked (the fast preset keeps validation's best)
-    checked_from = STYLE_PRESETS["fast"]
+    # the steps whose snapshot is checked: each preset's last past the fast one's (which keeps validation's
+    # best), and the run's own last
+    ends = {s for s in (*STYLE_PRESETS.values(), config.total_steps)
+            if STYLE_PRESETS["fast"] < s <= config.total_steps}
 
     def closest_so_far() -> Finalist:
         """What a run ending here keeps: its best snapshot by validation or, when closer on the check's
-        photos, the late snapshot closest there."""
+        photos, the closest snapshot at a preset's end."""
         assert run["best"] is not None and run["best_scores"] is not None  # a snapshot was validated
         best = Finalist(run["best_step"], run["best_scores"], run["best"])
-        return best if run["late"] is None else check.closer(best, run["late"])
+        return best if run["closest_end"] is None else check.closer(best, run["closest_end"])
 
     shorter_preset = config.shorter_preset
     step = 0
@@ -598,19 +602,20 @@ def train_style(
         run["validations"] = state.get("validations", run["validations"])
         run["best"] = best or None
         # (a checkpoint from before the final check kept one finalist as "shorter.", without its scores,
-        # and one from before the late snapshots were checked has neither "late" nor "check_figures": the
-        # run goes on without them)
-        marks, late = state.get("finalists", {}), state.get("late")
+        # and one from before the presets' last snapshots were checked has neither "closest_end" nor
+        # "check_figures": the run goes on without them)
+        marks, end = state.get("finalists", {}), state.get("closest_end")
         figures = state.get("check_figures", {})
         if not (isinstance(marks, dict) and all(_finalist_record(m) and with_prefix(tensors, f"finalist.{preset}.")
                                                 for preset, m in marks.items())
-                and (late is None or (_finalist_record(late) and with_prefix(tensors, "late.")))
+                and (end is None or (_finalist_record(end) and with_prefix(tensors, "closest_end.")))
                 and isinstance(figures, dict)
                 and all(k.isdigit() and isinstance(v, float) for k, v in figures.items())):
             raise BadInputError(f"{checkpoints.folder}: the checkpoint is damaged; start again without --resume")
         run["finalists"] = {preset: Finalist(m["step"], m["scores"], with_prefix(tensors, f"finalist.{preset}."))
                             for preset, m in marks.items()}
-        run["late"] = Finalist(late["step"], late["scores"], with_prefix(tensors, "late.")) if late else None
+        run["closest_end"] = (Finalist(end["step"], end["scores"], with_prefix(tensors, "closest_end.")) if end
+                              else None)
         run["check_figures"].update({int(k): v for k, v in figures.items()})
         for preset, steps in STYLE_PRESETS.items():
             if (step == steps < config.total_steps and preset not in run["finalists"] and run["best"] is not None
@@ -640,8 +645,8 @@ def train_style(
             run["best"], run["best_scores"], run["best_step"] = snapshot.tensors, ranked, at
         elif not scores["readable"] and run["best_scores"]["readable"] and run["best"] is not None:
             style.load(run["best"])
-        if ranked["readable"] and checked_from < at:
-            run["late"] = check.closer(run["late"], snapshot)
+        if ranked["readable"] and at in ends:
+            run["closest_end"] = check.closer(run["closest_end"], snapshot)
         for preset, steps in STYLE_PRESETS.items():
             if at == steps < config.total_steps and run["best"] is not None and run["best_scores"] is not None:
                 run["finalists"][preset] = closest_so_far()
@@ -719,8 +724,8 @@ def train_style(
         last = Finalist(step, ranked, _snapshot(style, colour))
         if run["best_scores"] is None or snapshot_rank(ranked) < snapshot_rank(run["best_scores"]):
             run["best"], run["best_scores"], run["best_step"] = last.tensors, ranked, step
-        if ranked["readable"] and checked_from < step:
-            run["late"] = check.closer(run["late"], last)
+        if ranked["readable"] and step in ends:
+            run["closest_end"] = check.closer(run["closest_end"], last)
     own = closest_so_far()
     own_label = config.preset if config.steps is None else f"{config.total_steps} steps"
     candidates = {**run["finalists"], own_label: own}
@@ -805,8 +810,8 @@ def _save(checkpoints: Checkpoints, config: StyleTrainingConfig, step: int, styl
     # finalists are often the very tensors of "best" (safetensors refuses to write one tensor under two names)
     for preset, finalist in run["finalists"].items():
         tensors.update({f"finalist.{preset}.{k}": v.clone() for k, v in finalist.tensors.items()})
-    if run["late"] is not None:
-        tensors.update({f"late.{k}": v.clone() for k, v in run["late"].tensors.items()})
+    if run["closest_end"] is not None:
+        tensors.update({f"closest_end.{k}": v.clone() for k, v in run["closest_end"].tensors.items()})
     tensors.update({f"d.{k}": v for k, v in discriminator.state_dict().items()})
     g_tensors, g_meta = optimizer_tensors("opt_g", opt_g)
     d_tensors, d_meta = optimizer_tensors("opt_d", opt_d)
@@ -817,7 +822,8 @@ def _save(checkpoints: Checkpoints, config: StyleTrainingConfig, step: int, styl
                       "content_boost": run["content_boost"], "validations": run["validations"],
                       "finalists": {preset: {"step": f.step, "scores": f.scores}
                                     for preset, f in run["finalists"].items()},
-                      "late": {"step": run["late"].step, "scores": run["late"].scores} if run["late"] else None,
+                      "closest_end": ({"step": run["closest_end"].step, "scores": run["closest_end"].scores}
+                                      if run["closest_end"] else None),
                       "check_figures": {str(k): v for k, v in run["check_figures"].items()}})
 
 

@@ -546,7 +546,8 @@ def _chosen(metrics: JsonObject) -> str:
     if "chosen_step" not in validation:
         return ""
     check = validation.get("final_check") or {}
-    # a shorter preset's snapshot, or a later one the check found closer than validation's best: a note says why
+    # a shorter preset's snapshot, or a preset's last one the check found closer than validation's best: a
+    # note says why
     if check.get("kept", "") != check.get("own", "") or "validation_best" in check:
         kept = f" Kept the snapshot of step {validation['chosen_step']}."
     else:
