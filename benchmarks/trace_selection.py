@@ -109,34 +109,30 @@ class Tracer:
 
 def preset_summary(records: list[dict]) -> list[list[str]]:
     """What each preset gives, from one set's trace of a run at least that long: its chosen snapshot, as
-    the run chooses it (its best-ranked snapshot up to its last step or, when closer on the final check's
-    photos, the readable snapshot at the last step of a preset past the fast one; then the final check
-    among that and the shorter presets' results, when the trace has the check's figures) and the gate's
-    figures for it."""
+    the run chooses it (the run's final check among its best-ranked snapshot up to its last step, the
+    shorter presets' and the readable snapshots at the presets' last steps past the fast one, when the
+    trace has the check's figures; else its best-ranked snapshot) and the gate's figures for it."""
     from stylefuse_desktop.training.config import STYLE_PRESETS
 
     rows = []
     last = max(r["step"] for r in records)
-    finalists: dict[str, style_trainer.Finalist] = {}
     by_step = {r["step"]: r for r in records}
     checked = all(r.get("final_check") for r in records)
-    # the run's own yardstick, its figures read from the trace (nothing is painted)
-    check = style_trainer.FinalCheck(None, {}, [], torch.device("cpu"),
-                                     {r["step"]: style_trainer.swd_ratio(r["final_check"]) for r in records} if checked
-                                     else {})
+    figures = {r["step"]: style_trainer.swd_ratio(r["final_check"]) for r in records} if checked else {}
+    finalists: dict[str, style_trainer.Finalist] = {}
+    ends: dict[str, style_trainer.Finalist] = {}
     for preset, steps in STYLE_PRESETS.items():
         if steps > last:
             continue
-        seen = [r for r in records if r["step"] <= steps]
-        best = min(seen, key=lambda r: style_trainer.snapshot_rank(r["validation"]))
+        best = min((r for r in records if r["step"] <= steps),
+                   key=lambda r: style_trainer.snapshot_rank(r["validation"]))
         own = style_trainer.Finalist(best["step"], best["validation"], {})
-        chosen = best  # in a trace from before the final check
-        if checked:
-            for r in seen:
-                if STYLE_PRESETS["fast"] < r["step"] in STYLE_PRESETS.values() and r["validation"]["readable"]:
-                    own = check.closer(own, style_trainer.Finalist(r["step"], r["validation"], {}))
-            candidates = {**finalists, preset: own}
-            chosen = by_step[candidates[style_trainer.final_check(candidates, check.ratio)].step]
+        end = by_step.get(steps)
+        if steps > STYLE_PRESETS["fast"] and end is not None and end["validation"]["readable"]:
+            ends[style_trainer.end_label(preset)] = style_trainer.Finalist(steps, end["validation"], {})
+        candidates = {**finalists, **ends, preset: own}
+        chosen = by_step[candidates[style_trainer.final_check(candidates, lambda c: figures[c.step])].step
+                         if checked else best["step"]]
         finalists[preset] = own
         m = chosen["held_out"]
         verdict, _ = style_trainer.gate(m, preset)

@@ -224,8 +224,9 @@ def test_a_longer_preset_whose_best_snapshot_a_shorter_preset_reaches_says_so(
 
     monkeypatch.setattr(style_trainer._Validation, "measure", measure)
     monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())  # scripted snapshots only (no colour map)
-    # the final check's photos find every snapshot alike: validation's best stands (a tie keeps the earlier)
-    monkeypatch.setattr(style_trainer.FinalCheck, "measure", lambda check, tensors: 0.5)
+    # the final check's photos find later snapshots further (by more than its margin): validation's best stands
+    figures_on_check = iter([0.5, 0.6, 0.7])
+    monkeypatch.setattr(style_trainer.FinalCheck, "measure", lambda check, tensors: next(figures_on_check))
     config = StyleTrainingConfig(name="longer for nothing", styles=style_folder, content=content_folder,
                                  preset="balanced", size=64, checkpoint_every=1000)
     result = train_style(config, held_out=[np.full((64, 64, 3), 0.5, np.float32)])
@@ -327,6 +328,7 @@ def test_a_longer_preset_compares_its_result_with_the_shorter_presets_on_the_hel
     assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 12)]
     assert validation["final_check"] == {"photos": 6, "kept": "balanced", "own": "balanced", "snapshots": 2,
                                          "candidates": {"fast": {"step": 4, "swd_ratio": 0.32},
+                                                        "balanced preset's last step": {"step": 12, "swd_ratio": 0.30},
                                                         "balanced": {"step": 12, "swd_ratio": 0.30}}}
     assert training_config.final_check_note(validation) == ""  # the run's own best stands
     against = validation["shorter_preset"]
@@ -391,9 +393,9 @@ def test_the_final_check_keeps_a_shorter_presets_snapshot_that_paints_more_photo
 
 def test_a_presets_last_snapshot_closer_on_the_check_photos_than_validations_best_is_the_result(
         style_folder, content_folder, monkeypatch):
-    """Validation ranks late snapshots at its noise level: the last snapshot of each preset past the fast
-    one is painted on the check's photos beside validation's best, and the closer there is the result; a
-    snapshot validation finds less readable is never checked, however close it paints."""
+    """Validation ranks late snapshots at its noise level: the snapshot at the last step of each preset past
+    the fast one is a candidate of the final check too, and kept when it paints the check's photos closer;
+    a snapshot validation finds less readable is never checked, however close it paints."""
     from stylefuse_desktop.training import config as training_config
 
     held_out = [np.full((64, 64, 3), 0.5, np.float32)]
@@ -408,17 +410,17 @@ def test_a_presets_last_snapshot_closer_on_the_check_photos_than_validations_bes
     validation = result.metrics["validation"]
     # step 12 (the balanced preset's last) paints the check's photos closer than validation's step 8
     assert sorted(call for call in script.calls if call[0] == "check") == [("check", 4), ("check", 8), ("check", 12)]
+    check = validation["final_check"]
+    assert check["kept"] == "balanced preset's last step" and check["own"] == "16 steps"
+    assert check["candidates"]["16 steps"] == {"step": 8, "swd_ratio": 0.35}
     assert validation["chosen_step"] == 12 and validation["closeness"] == pytest.approx(0.55)
-    assert validation["final_check"]["kept"] == "16 steps" == validation["final_check"]["own"]
-    assert validation["final_check"]["candidates"]["16 steps"] == {"step": 12, "swd_ratio": 0.30}
-    assert validation["final_check"]["validation_best"] == {"step": 8, "swd_ratio": 0.35}
     learnt = [k for k in result.style.tensors if k.startswith(("adapter.", "norm."))]
     assert learnt and all(np.array_equal(result.style.tensors[k], script.steps[12][k]) for k in learnt)
     assert result.metrics["patch_swd_trained"] == 0.45  # the gate measured the kept snapshot
-    note = training_config.checked_snapshot_note(validation)
-    assert note == ("The snapshot of step 12, the last of a preset's steps, painted 6 more photos closer to your "
-                    "pictures than step 8, which the validation photos ranked first (patch SWD 0.30 against 0.35 of "
-                    "the instant style's): it is the result.")
+    note = training_config.final_check_note(validation)
+    assert note == ("A final check on 6 more photos found the snapshot at the balanced preset's last step (step 12) "
+                    "closer to your pictures than this run's own best (patch SWD 0.30 against 0.35 of the instant "
+                    "style's): it is the result.")
     from stylefuse_desktop.ui.train_dialog import _chosen  # the dialog's summary of the kept snapshot
 
     shown = _chosen(result.metrics)
@@ -457,7 +459,7 @@ def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_
     assert fast_learnt and all(np.array_equal(v.numpy(), script.steps[4][k]) for k, v in fast_learnt.items()
                                if k in script.steps[4])
 
-    assert state["closest_end"]["step"] == 8 and state["check_figures"] == {"8": 0.30, "4": 0.40}
+    assert state["ends"]["balanced"]["step"] == 8 and state["check_figures"] == {"8": 0.30, "4": 0.40}
 
     measure.steps = iter([0, 12])
     script.calls = []
@@ -467,7 +469,8 @@ def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_
     # the figures the checkpoint kept are not painted again: only the new step 12 is
     assert [call for call in script.calls if call[0] == "check"] == [("check", 12)]
     check = result.metrics["validation"]["final_check"]
-    assert {label: c["step"] for label, c in check["candidates"].items()} == {"fast": 4, "balanced": 8, "thorough": 8}
+    assert {label: c["step"] for label, c in check["candidates"].items()} == {
+        "fast": 4, "balanced": 8, "balanced preset's last step": 8, "thorough preset's last step": 12, "thorough": 8}
     # its own best is balanced's step 8, closer than fast's on the check: nothing overturned, and it says so
     assert check["kept"] == "thorough" and result.metrics["validation"]["chosen_step"] == 8
     assert training_config.final_check_note(result.metrics["validation"]) == ""
@@ -476,14 +479,14 @@ def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_
     # a checkpoint whose record of the finalists is damaged: a clear message, not a crash
     folder = Checkpoints(checkpoint_dir_for(longer))
     tensors, state = folder.load()
-    for damaged in ({"finalists": {"fast": {"step": "four"}}}, {"closest_end": {"step": 8}},
+    for damaged in ({"finalists": {"fast": {"step": "four"}}}, {"ends": {"balanced": {"step": 8}}},
                     {"check_figures": {"eight": 0.3}}, {"check_figures": {"8": "0.3"}}):
         folder.save(tensors, {**state, **damaged})
         with pytest.raises(BadInputError, match="checkpoint is damaged"):
             train_style(longer, resume=True, held_out=held_out)
 
 
-def test_the_final_check_weighs_only_snapshots_as_readable_as_the_best_and_breaks_ties_by_the_earlier_step():
+def test_the_final_check_weighs_only_snapshots_as_readable_as_the_best_and_keeps_a_later_one_within_its_margin():
     from stylefuse_desktop.training.style_trainer import Finalist, final_check
 
     def finalist(step, readable=True):
@@ -497,11 +500,19 @@ def test_the_final_check_weighs_only_snapshots_as_readable_as_the_best_and_break
 
     # the closest on the check's photos (step 4) was less readable by validation: not a candidate
     assert final_check({"fast": finalist(4, readable=False), "balanced": finalist(8), "thorough": finalist(12)},
-                       ratio) == "balanced"
+                       ratio) == "thorough"
     assert 4 not in painted
-    # as readable: the closest wins; a tie goes to the earlier step
+    # as readable: the closest wins
     assert final_check({"fast": finalist(4), "balanced": finalist(8)}, ratio) == "fast"
-    assert final_check({"balanced": finalist(8), "thorough": finalist(12)}, ratio) == "balanced"
+    # a later candidate is kept unless further than the closest by more than the check's resolution
+    assert final_check({"balanced": finalist(8), "thorough": finalist(12)}, ratio) == "thorough"
+    assert final_check({"balanced": finalist(8), "thorough": finalist(12)},
+                       lambda c: {8: 0.30, 12: 0.305}[c.step]) == "thorough"
+    assert final_check({"balanced": finalist(8), "thorough": finalist(12)},
+                       lambda c: {8: 0.30, 12: 0.32}[c.step]) == "balanced"
+    # within the margin of the closest so far, not of the one kept: no drift by small steps
+    assert final_check({"fast": finalist(4), "balanced": finalist(8), "thorough": finalist(12)},
+                       lambda c: {4: 0.30, 8: 0.305, 12: 0.315}[c.step]) == "balanced"
     # one distinct snapshot (a preset's best is the run's own): nothing painted, the run's own label
     painted.clear()
     assert final_check({"fast": finalist(4), "balanced": finalist(4)}, ratio) == "balanced" and painted == []

@@ -69,33 +69,25 @@ def against_shorter_preset_note(validation: JsonObject) -> str:
 
 
 def final_check_note(validation: JsonObject) -> str:
-    """One line when the run's final check (``style_trainer.final_check``) kept a shorter preset's snapshot
-    over the run's own best: the figures on the photos it painted."""
+    """One line when the run's final check (``style_trainer.final_check``) kept another snapshot than the
+    run's own best: a shorter preset's, or the one at a preset's last step; the figures on its photos."""
     check = validation.get("final_check")
     if not isinstance(check, dict) or check.get("kept") == check.get("own"):
         return ""
-    kept, own = check["candidates"][check["kept"]], check["candidates"][check["own"]]
-    return (f"A final check on {check['photos']} more photos found the '{check['kept']}' preset's snapshot closer to "
-            f"your pictures than this run's own best (patch SWD {kept['swd_ratio']:.2f} against "
-            f"{own['swd_ratio']:.2f} of the instant style's): it is the result.")
-
-
-def checked_snapshot_note(validation: JsonObject) -> str:
-    """One line when the run's own result is not the snapshot validation ranked first but one at a preset's
-    last step that painted the final check's photos closer to the pictures (``style_trainer.FinalCheck``)."""
-    check = validation.get("final_check")
-    if not isinstance(check, dict) or "validation_best" not in check or check.get("kept") != check.get("own"):
-        return ""
-    own, best = check["candidates"][check["own"]], check["validation_best"]
-    return (f"The snapshot of step {own['step']}, the last of a preset's steps, painted {check['photos']} more photos "
-            f"closer to your pictures than step {best['step']}, which the validation photos ranked first (patch SWD "
-            f"{own['swd_ratio']:.2f} against {best['swd_ratio']:.2f} of the instant style's): it is the result.")
+    label = check["kept"]
+    kept, own = check["candidates"][label], check["candidates"][check["own"]]
+    what = (f"the '{label}' preset's snapshot" if label in PRESETS
+            else f"the snapshot at the {label} (step {kept['step']})")
+    how = ("closer to your pictures than this run's own best" if kept["swd_ratio"] < own["swd_ratio"] else
+           "as close to your pictures as this run's own best, within the check's resolution, and trained longer")
+    return (f"A final check on {check['photos']} more photos found {what} {how} (patch SWD {kept['swd_ratio']:.2f} "
+            f"against {own['swd_ratio']:.2f} of the instant style's): it is the result.")
 
 
 def kept_snapshot_notes(validation: JsonObject) -> list[str]:
     """What the CLI summary and the training dialog add about the kept snapshot, one line each."""
-    notes = (final_check_note(validation), checked_snapshot_note(validation), shorter_preset_note(validation),
-             against_shorter_preset_note(validation), colour_map_note(validation))
+    notes = (final_check_note(validation), shorter_preset_note(validation), against_shorter_preset_note(validation),
+             colour_map_note(validation))
     return [note for note in notes if note]
 
 

@@ -546,9 +546,7 @@ def _chosen(metrics: JsonObject) -> str:
     if "chosen_step" not in validation:
         return ""
     check = validation.get("final_check") or {}
-    # a shorter preset's snapshot, or a preset's last one the check found closer than validation's best: a
-    # note says why
-    if check.get("kept", "") != check.get("own", "") or "validation_best" in check:
+    if check.get("kept", "") != check.get("own", ""):  # another candidate than the run's own best: a note says why
         kept = f" Kept the snapshot of step {validation['chosen_step']}."
     else:
         kept = (f" Kept the snapshot of step {validation['chosen_step']}: the best balance of closeness to your "
