@@ -38,11 +38,11 @@ once mapped can win, so a longer preset still matches or beats a shorter one.
 Validation's choice among late snapshots is at its noise level, so at the end a final check
 (``final_check``) paints a few candidates on six more photos (``FinalCheck``): the run's best snapshot by
 validation, the one validation kept at each shorter preset's last step, and the snapshot at the last step
-of each preset past the fast one (the most trained). It keeps the latest of them that paints those
-photos within ``CHECK_MARGIN`` of the closest, so a longer preset's result is never further than a shorter
-one's there by more than that margin. Then a quality gate
-compares the result and zero-shot on held-out photos by measures that are not the training loss (patch
-SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
+of each preset past the fast one (the most trained). Taking them in step order, it moves to a later one
+unless that one paints those photos further than the closest so far by more than ``CHECK_MARGIN``, so a
+longer preset's result is never further than a shorter one's there by more than that margin. Then a
+quality gate compares the result and zero-shot on held-out photos by measures that are not the training
+loss (patch SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
 A plain function of its configuration, data and a progress object; deterministic for a seed;
 checkpointed and resumable.
 """
