@@ -425,6 +425,13 @@ def test_a_presets_last_snapshot_closer_on_the_check_photos_than_validations_bes
 
     shown = _chosen(result.metrics)
     assert shown.startswith(" Kept the snapshot of step 12.") and note in shown and "best balance" not in shown
+    # a run of a set number of steps keeps its own last snapshot as a candidate; kept as close, and later
+    later = {**check, "kept": "run's last step", "candidates": {**check["candidates"],
+                                                                "run's last step": {"step": 16, "swd_ratio": 0.356}}}
+    assert training_config.final_check_note({"final_check": later}) == (
+        "A final check on 6 more photos found the snapshot at the run's last step (step 16) as close to your "
+        "pictures as this run's own best, within the check's resolution, and trained longer (patch SWD 0.36 "
+        "against 0.35 of the instant style's): it is the result.")
     # the fast preset keeps validation's best and paints nothing more
     script.calls, measure.steps = [], iter([0, 4])
     fast = train_style(StyleTrainingConfig(name="ends fast", styles=style_folder, content=content_folder,

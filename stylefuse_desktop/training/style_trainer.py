@@ -595,7 +595,7 @@ def train_style(
         if at in end_presets:
             run["ends"][end_presets[at]] = snapshot
         elif STYLE_PRESETS["fast"] < at == config.total_steps:
-            last_end["the run's last step"] = snapshot
+            last_end["run's last step"] = snapshot
 
     shorter_preset = config.shorter_preset
     step = 0
