@@ -70,11 +70,12 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     from ..engine.networks.look import LookGenerator
 
     started = time.perf_counter()
+    # first: on a GPU the CUDA context is made in the background while the pairs are read
+    device = select_device(config.device)
     progress.report(0.0, "Reading the pairs")
     loaded = load_pairs(config.before, config.after)
     pairs = [(loaded.images[2 * i], loaded.images[2 * i + 1]) for i in range(len(loaded.names))]
     train_idx, held_idx = split_pairs(len(pairs), config.seed) if held_out is None else (list(range(len(pairs))), [])
-    device = select_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     with torch.inference_mode(False):

@@ -537,6 +537,8 @@ def train_style(
     from ..engine.weights import load_network
 
     started = time.perf_counter()
+    # first: on a GPU the CUDA context is made in the background while the pictures are read
+    device = select_device(config.device)
     progress.report(0.0, "Reading the pictures")
     styles = load_folder(config.styles, "style")
     skipped = list(styles.skipped)
@@ -549,7 +551,6 @@ def train_style(
     if not content_images:
         content_images = default_content()
 
-    device = select_device(config.device)
     with torch.inference_mode(False):
         transformer = load_network("style_transformer", device)
         predictor = load_network("style_predictor", device)
