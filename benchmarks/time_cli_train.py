@@ -137,7 +137,7 @@ def main() -> None:
         row[0], row[1] = min(row[0], began), max(row[1], end)
         row[2] += 1
         row[3] += end - began
-    print(f"| part | starts (s) | ends (s) | calls | time in it (s) |\n|---|---|---|---|---|")
+    print("| part | starts (s) | ends (s) | calls | time in it (s) |\n|---|---|---|---|---|")
     for label, (began, end, calls, spent) in sorted(rows.items(), key=lambda item: item[1][0]):
         print(f"| {label} | {began:.2f} | {end:.2f} | {calls} | {spent:.2f} |")
     print(f"| the whole command | {command_start:.2f} | {ended:.2f} | 1 | {ended - command_start:.2f} |")
