@@ -8,6 +8,8 @@ gained under 1 ms, so they pay back only after thousands of photos of one size) 
 one-tile forward pass with torch.compile).
 ``STYLEFUSE_BATCH`` sets how many same-sized photos of a folder a GPU paints in one pass (default 4).
 ``STYLEFUSE_CUDA_WARMUP=0`` leaves the CUDA context to the first use instead of a background thread.
+``STYLEFUSE_CUDA_GRAPHS=0`` runs the trainers' steps one kernel launch at a time instead of replaying
+each step as one CUDA graph (``training.cuda_graph``).
 
 On the CPU, torch's threads are fitted to the cores other programs leave free (``STYLEFUSE_THREADS``
 fixes the number): every operation ends at a barrier where all threads wait for the slowest, and a
@@ -175,6 +177,11 @@ def cudnn_autotuning() -> bool:
     """Whether cuDNN tries every algorithm for each new convolution size: only when
     ``STYLEFUSE_CUDNN_BENCHMARK`` asks (see the module's note for why not by default)."""
     return _switch("STYLEFUSE_CUDNN_BENCHMARK", "0") in ("1", "on", "yes", "true")
+
+
+def cuda_graphs_enabled() -> bool:
+    """Whether the trainers replay each training step as a CUDA graph (``STYLEFUSE_CUDA_GRAPHS``, on by default)."""
+    return _switch("STYLEFUSE_CUDA_GRAPHS", "1") not in ("0", "off", "no", "false")
 
 
 def compile_mode() -> str:

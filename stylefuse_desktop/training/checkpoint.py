@@ -23,7 +23,9 @@ def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[di
     """An optimizer's state as named tensors plus a JSON description (instead of a pickled state dict)."""
     state = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
-    meta: JsonObject = {"param_groups": state["param_groups"], "state": {}}
+    # a step size that is a tensor (an optimizer a CUDA graph replays) is saved as its number
+    groups = [{k: float(v) if torch.is_tensor(v) else v for k, v in group.items()} for group in state["param_groups"]]
+    meta: JsonObject = {"param_groups": groups, "state": {}}
     for index, values in state["state"].items():
         meta["state"][str(index)] = {}
         for key, value in values.items():
@@ -40,7 +42,17 @@ def load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[
     state: dict[int, dict[str, object]] = {}
     for index, values in meta["state"].items():
         state[int(index)] = {k: (tensors[f"{prefix}.{index}.{k}"] if v == "tensor" else v) for k, v in values.items()}
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    # how this optimizer runs is this device's, not the saving one's (fused on CUDA, captured in a graph):
+    # a checkpoint moves between a GPU and a CPU
+    how = ("fused", "capturable", "foreach")
+    groups = [{**saved, **{k: live[k] for k in how if k in live}}
+              for saved, live in zip(meta["param_groups"], optimizer.param_groups)]
+    step_sizes = [group["lr"] for group in optimizer.param_groups]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+    for group, step_size in zip(optimizer.param_groups, step_sizes):
+        if isinstance(step_size, torch.Tensor):  # the tensor a captured step reads stays that tensor
+            step_size.fill_(float(group["lr"]))
+            group["lr"] = step_size
 
 
 def rng_state(numpy_rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], JsonObject]:

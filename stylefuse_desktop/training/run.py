@@ -85,10 +85,25 @@ def small(rgb: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
 
 
 def adam(params: Iterable[torch.nn.Parameter] | list[dict[str, Any]], lr: float, betas: tuple[float, float],
-         device: torch.device) -> torch.optim.Adam:
+         device: torch.device, capturable: bool = False) -> torch.optim.Adam:
     """Adam as both trainers use it: on CUDA the fused kernel (one launch for all parameters; a training
-    step of these small networks is bound by launches there), elsewhere torch's default."""
-    return torch.optim.Adam(params, lr=lr, betas=betas, fused=True if device.type == "cuda" else None)
+    step of these small networks is bound by launches there), elsewhere torch's default. ``capturable``:
+    its step runs inside a CUDA graph (``cuda_graph``), so its step sizes are tensors on the device, which
+    ``set_step_size`` fills in place."""
+    optimizer = torch.optim.Adam(params, lr=lr, betas=betas, fused=True if device.type == "cuda" else None,
+                                 capturable=capturable)
+    if capturable:
+        for group in optimizer.param_groups:
+            group["lr"] = torch.tensor(float(group["lr"]), device=device)
+    return optimizer
+
+
+def set_step_size(group: dict[str, Any], rate: float) -> None:
+    """An optimizer group's step size: in place where it is a tensor that a captured step reads."""
+    if isinstance(group["lr"], torch.Tensor):
+        group["lr"].fill_(rate)
+    else:
+        group["lr"] = rate
 
 
 def run_loop(progress: Progress, step: int, total: int, train_step: Callable[[], dict[str, torch.Tensor]],

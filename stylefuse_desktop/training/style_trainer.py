@@ -73,6 +73,7 @@ from ..errors import BadInputError
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
 from .config import STYLE_PRESETS, StyleTrainingConfig, next_preset, preset_reaching
+from .cuda_graph import GraphedStep, graphs_wanted
 from .data import (
     FINAL_CHECK_PHOTOS,
     GATE_PHOTOS,
@@ -104,6 +105,7 @@ from .run import (  # noqa: F401  (save_result and TrainResult are imported from
     png_bytes,
     run_loop,
     save_result,
+    set_step_size,
     small,
 )
 
@@ -519,10 +521,12 @@ def held_out_photos(count: int = GATE_PHOTOS[1]) -> list[np.ndarray]:
     return project_photos(kind, count, size, first_seed)
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager[object]:
-    """bf16 mixed precision on CUDA (for the transformer and the predictor; losses in fp32)."""
+def autocast(device: torch.device, cache: bool = True) -> contextlib.AbstractContextManager[object]:
+    """bf16 mixed precision on CUDA (for the transformer and the predictor; losses in fp32). ``cache``
+    False: the weights' bf16 copies are made afresh each time (a step captured as a CUDA graph must not
+    keep copies made outside it)."""
     if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache)
     return contextlib.nullcontext()
 
 
@@ -565,13 +569,15 @@ def train_style(
     with torch.inference_mode(False):
         style = TrainableStyle(transformer, zero_shot_embedding, config.seed)
         discriminator = MultiScalePatchDiscriminator(3).to(device)
+    graphed = graphs_wanted(device)
     opt_g = adam([{"params": adapter_parameters(style.network), "lr": LEARNING_RATES["adapters"]},
                   {"params": style.norm_list(), "lr": LEARNING_RATES["norms"]}],
-                 LEARNING_RATES["adapters"], (0.5, 0.99), device)
-    opt_d = adam(discriminator.parameters(), LEARNING_RATES["discriminator"], (0.5, 0.99), device)
+                 LEARNING_RATES["adapters"], (0.5, 0.99), device, capturable=graphed)
+    opt_d = adam(discriminator.parameters(), LEARNING_RATES["discriminator"], (0.5, 0.99), device,
+                 capturable=graphed)
     # each group's own step size, which ``step_size_scale`` scales (read before a resumed run loads the
     # scaled ones its optimisers were saved with)
-    base_rates = [[group["lr"] for group in optimizer.param_groups] for optimizer in (opt_g, opt_d)]
+    base_rates = [[float(group["lr"]) for group in optimizer.param_groups] for optimizer in (opt_g, opt_d)]
 
     # everything the loop reads is prepared once, on the training device
     view = max(STYLE_VIEW, config.size)
@@ -667,30 +673,31 @@ def train_style(
         log.debug("step %d: validation %s (boost %.0f)", at, scores, run["content_boost"])
         return scores
 
-    def train_step() -> dict[str, torch.Tensor]:
-        scale = step_size_scale(run["step"])
-        for optimizer, rates in zip((opt_g, opt_d), base_rates):
-            for group, rate in zip(optimizer.param_groups, rates):
-                group["lr"] = rate * scale
-        content = batch(content_pool, rng, BATCH, config.size)
-        real = batch(style_pool, rng, BATCH, config.size)
-        with autocast(device):  # the networks that cost: the transformer and the predictor
+    # what changes from step to step lives in these tensors, filled before each step: a step replayed as
+    # a CUDA graph reads them where they were when it was captured
+    content_crops = torch.empty(BATCH, 3, config.size, config.size, device=device)
+    style_crops = torch.empty_like(content_crops)
+    content_weight = torch.zeros((), device=device)
+
+    def tensor_step() -> dict[str, torch.Tensor]:
+        """The step's tensor work alone (what a CUDA graph can replay): the inputs are filled already."""
+        with autocast(device, cache=False):  # the networks that cost: the transformer and the predictor
             with torch.no_grad():
-                features = transformer.encode(content)
+                features = transformer.encode(content_crops)
                 # the yardstick of readability: how far the instant style strays from these very crops
-                photo_seen = predictor.features(content, CONTENT_STAGES)
+                photo_seen = predictor.features(content_crops, CONTENT_STAGES)
                 instant_seen = predictor.features(transformer.decode(features, instant_parameters).float(),
                                                   CONTENT_STAGES)
                 instant_drift = structure_drift(instant_seen, photo_seen).clamp_min(1e-6)
             painted = style.network.decode(features, style.norm_parameters(BATCH)).float()
         # the discriminator stays in fp32 (small; its spectral norm's power iteration wants fp32)
-        d_loss = discriminator_hinge(*discriminator.real_and_fake(real, painted.detach()))
+        d_loss = discriminator_hinge(*discriminator.real_and_fake(style_crops, painted.detach()))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
 
         adversarial = generator_hinge(discriminator(painted))
-        with autocast(device):
+        with autocast(device, cache=False):
             seen = dict(zip(SEEN_STAGES, predictor.features(painted, SEEN_STAGES)))  # one pass for both terms
         statistics = feature_statistics_loss(predictor, painted, targets,
                                              output_features=[seen[i] for i in STAT_STAGES])
@@ -702,16 +709,29 @@ def train_style(
         structure = structure_drift([seen[i] for i in CONTENT_STAGES], photo_seen) / instant_drift
         readability = torch.relu(structure - CONTENT_SLACK).mean()
         g_loss = (WEIGHTS["adversarial"] * adversarial + WEIGHTS["statistics"] * statistics
-                  + WEIGHTS["content"] * run["content_boost"] * readability)
+                  + content_weight * readability)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
         style.update_average()
+        return {"D": d_loss.detach(), "G adv": adversarial.detach(), "statistics": statistics.detach(),
+                "content": structure.mean().detach()}
+
+    step_tensors = GraphedStep(tensor_step, device)
+
+    def train_step() -> dict[str, torch.Tensor]:
+        scale = step_size_scale(run["step"])
+        for optimizer, rates in zip((opt_g, opt_d), base_rates):
+            for group, rate in zip(optimizer.param_groups, rates):
+                set_step_size(group, rate * scale)
+        content_crops.copy_(batch(content_pool, rng, BATCH, config.size))
+        style_crops.copy_(batch(style_pool, rng, BATCH, config.size))
+        content_weight.fill_(WEIGHTS["content"] * run["content_boost"])
+        losses = step_tensors()
         run["step"] += 1
         if run["step"] % VALIDATE_EVERY == 0:
             validate(run["step"])
-        return {"D": d_loss.detach(), "G adv": adversarial.detach(), "statistics": statistics.detach(),
-                "content": structure.mean().detach()}
+        return losses
 
     def preview() -> np.ndarray:
         return paint_with(transformer, _numpy(style.average_tensors()), [preview_photo], device)[0]
