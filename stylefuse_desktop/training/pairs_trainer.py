@@ -20,6 +20,7 @@ from ..document.style_file import StyleFile
 from ..progress import NullProgress, Progress
 from .checkpoint import Checkpoints, optimizer_tensors, resume_run, rng_state, with_prefix
 from .config import PairsTrainingConfig
+from .cuda_graph import GraphedStep, graphs_wanted
 from .data import load_pairs, paired_batch, prepare, to_tensor
 from .discriminator import ConditionalPatchDiscriminator
 from .losses import discriminator_hinge, generator_hinge
@@ -81,8 +82,9 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     with torch.inference_mode(False):
         generator = LookGenerator().to(device)
         discriminator = ConditionalPatchDiscriminator().to(device)
-    opt_g = adam(generator.parameters(), 2e-3, (0.5, 0.99), device)
-    opt_d = adam(discriminator.parameters(), 2e-4, (0.5, 0.99), device)
+    graphed = graphs_wanted(device)
+    opt_g = adam(generator.parameters(), 2e-3, (0.5, 0.99), device, capturable=graphed)
+    opt_d = adam(discriminator.parameters(), 2e-4, (0.5, 0.99), device, capturable=graphed)
     pool = prepare([img for i in train_idx for img in pairs[i]], config.size, device)
 
     checkpoints = Checkpoints(checkpoint_dir_for(config))
@@ -96,8 +98,11 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
     preview_photo = small(config.preview_photo if config.preview_photo is not None
                           else pairs[held_idx[0] if held_idx else 0][0])
 
-    def train_step() -> dict[str, torch.Tensor]:
-        x, y, positions = paired_batch(pool, rng, BATCH, config.size)
+    # each step's crops are copied into these (a step replayed as a CUDA graph reads them where they were)
+    x = torch.empty(BATCH, 3, config.size, config.size, device=device)
+    y, positions = torch.empty_like(x), torch.empty_like(x)
+
+    def tensor_step() -> dict[str, torch.Tensor]:
         # fp32 throughout: the look network is tiny, and its colour corrections need the precision
         fake = generator(x, positions=positions)
         d_loss = discriminator_hinge(*discriminator.judge_real_and_fake(x, y, fake.detach()))
@@ -112,6 +117,13 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
         g_loss.backward()
         opt_g.step()
         return {"D": d_loss.detach(), "G adv": adversarial.detach(), "L1": l1.detach()}
+
+    step_tensors = GraphedStep(tensor_step, device)
+
+    def train_step() -> dict[str, torch.Tensor]:
+        for static, crops in zip((x, y, positions), paired_batch(pool, rng, BATCH, config.size)):
+            static.copy_(crops)
+        return step_tensors()
 
     def checkpoint(at: int) -> None:
         _save(checkpoints, config, at, generator, discriminator, opt_g, opt_d, rng)
