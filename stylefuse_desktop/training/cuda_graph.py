@@ -65,7 +65,9 @@ class GraphedStep:
             return outputs
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph):
+            # thread_local: only this thread must keep off calls a capture forbids; the editor's render
+            # worker may use the GPU meanwhile (with "global" its allocations would fail the render)
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 outputs = self._step()
         except Exception as exc:  # noqa: BLE001 - any failure to capture leaves the eager step, which works
             log.warning("training goes on without CUDA graphs (the step could not be captured: %s)", exc)
