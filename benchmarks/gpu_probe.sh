@@ -20,7 +20,8 @@ STEPS=${STEPS:-}
 TRAIN=${TRAIN:-1}  # 0: no bench_train at the end
 TRAIN_LIMIT=${TRAIN_LIMIT:-150}  # seconds for bench_train (the fast preset on five sets and three looks)
 RENDER=${RENDER:-1}  # 0: no whole-process renders and no bench_render (a training-only check)
-CLI_TRAIN=${CLI_TRAIN:-0}  # 1: also time a whole `stylefuse train style --preset fast` process, as a user runs it
+CLI_TRAIN=${CLI_TRAIN:-0}  # 1: also time a whole `stylefuse train style --preset fast` process, as a user runs it,
+# then the same command's parts (benchmarks/time_cli_train.py: a timeline from the interpreter's start)
 # ENGINE=1: bench_engine's engine times too; BIG_RUNS: whole-process runs of the big photo, each way
 SAMPLES=${SAMPLES:-folder big look style}  # which thread samples to take
 # 1: give Python a writable bytecode cache (PYTHONPYCACHEPREFIX) and fill it before measuring, as an
@@ -127,6 +128,9 @@ grep '^###' "$OUT/samples.txt"
 [ "$CLI_TRAIN" = 1 ] && step "whole process, train style --preset fast, 6 pictures" 90 bash -c \
     "/usr/bin/time -f '%e s wall, %U s user, %S s sys, %M KiB peak' ${CLI[*]} train style --styles $WORK/styles \
      --name probe --out $WORK/probe.sfstyle --device $DEVICE --preset fast $TRAIN_STEPS --json > $OUT/cli-train.json"
+[ "$CLI_TRAIN" = 1 ] && step "timeline of a train style --preset fast command" 90 bash -c "$PYTHON benchmarks/time_cli_train.py \
+     -- train style --styles $WORK/styles --name timeline --out $WORK/timeline.sfstyle --device $DEVICE --preset fast \
+     $TRAIN_STEPS --json | grep -E '^\||exit code'"
 [ "$TRAIN" = 1 ] && step "bench_train --device cuda --quick" "$TRAIN_LIMIT" "$PYTHON" benchmarks/bench_train.py \
     --device "$DEVICE" --quick $TRAIN_STEPS --json-out "$OUT/train.jsonl" > "$OUT/train.log" 2>&1
 [ -f "$OUT/train.log" ] && grep -E '^\|' "$OUT/train.log"
