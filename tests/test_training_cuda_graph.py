@@ -9,6 +9,7 @@ import json
 import pytest
 import torch
 
+from stylefuse_desktop.training import cuda_graph
 from stylefuse_desktop.training.checkpoint import load_optimizer, optimizer_tensors
 from stylefuse_desktop.training.cuda_graph import WARMUP_STEPS, GraphedStep
 from stylefuse_desktop.training.run import adam, set_step_size
@@ -56,6 +57,29 @@ def test_a_captured_step_trains_as_the_eager_one_and_follows_step_size_changes(m
     assert replayed_losses == pytest.approx(eager_losses, rel=1e-4, abs=1e-6)
     assert torch.allclose(replayed, eager, atol=1e-5)
     assert replayed_losses[-1] < replayed_losses[0] / 2  # and it learnt
+
+
+@needs_cuda
+def test_a_step_that_cannot_be_captured_goes_on_eagerly_and_leaves_cuda_usable(monkeypatch, caplog):
+    monkeypatch.setattr(cuda_graph, "_capture_failed", False)
+    cuda = torch.device("cuda")
+    total = torch.zeros((), device=cuda)
+    seen = []
+
+    def step() -> dict[str, torch.Tensor]:
+        total.add_(1)
+        seen.append(float(total))  # a read back to the host: forbidden while capturing
+        return {"total": total}
+
+    graphed = GraphedStep(step, cuda)
+    for _ in range(WARMUP_STEPS + 3):
+        graphed()
+    assert not graphed.captured and "without CUDA graphs" in caplog.text
+    assert float(total) == WARMUP_STEPS + 3  # every call was one real step, the failed capture none
+    assert torch.cuda.current_stream() == torch.cuda.default_stream()
+    torch.cuda.empty_cache()  # the allocator is out of the capture's pool
+    assert (torch.ones(4, device=cuda) * 2).sum().item() == 8
+    assert not cuda_graph.graphs_wanted(cuda)  # no later run in this process tries again
 
 
 def test_step_sizes_as_tensors_round_trip_through_a_checkpoint_as_numbers():

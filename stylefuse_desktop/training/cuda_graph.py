@@ -27,9 +27,32 @@ WARMUP_STEPS = 3
 Outputs = dict[str, torch.Tensor]
 
 
+# set once a capture failed in this process: torch cannot always undo a failed capture (``_undo_capture``),
+# so no later run tries again
+_capture_failed = False
+
+
 def graphs_wanted(device: torch.device) -> bool:
-    """Whether steps on ``device`` are captured (CUDA, unless ``STYLEFUSE_CUDA_GRAPHS=0``)."""
-    return device.type == "cuda" and cuda_graphs_enabled()
+    """Whether steps on ``device`` are captured (CUDA, unless ``STYLEFUSE_CUDA_GRAPHS=0`` or a capture
+    failed earlier in this process)."""
+    return device.type == "cuda" and cuda_graphs_enabled() and not _capture_failed
+
+
+def _undo_capture(stream: torch.cuda.Stream, pool: tuple[int, int]) -> None:
+    """Put back what a failed capture can leave behind. When ending the capture itself fails, torch's
+    ``graph.__exit__`` raises before it restores the thread's stream, and the allocator still sends this
+    thread's allocations to the graph's pool; a failure inside the step ends the capture cleanly."""
+    global _capture_failed
+    _capture_failed = True
+    if torch.cuda.current_stream() == stream:
+        return
+    torch.cuda.set_stream(stream)
+    try:  # torch's own way out of a pool (torch.cuda.memory.use_mem_pool), which it does not export
+        device = torch.cuda.current_device()
+        torch._C._cuda_endAllocateToPool(device, pool)
+        torch._C._cuda_releasePool(device, pool)
+    except Exception:  # noqa: BLE001 - best effort: the eager steps need neither
+        log.debug("could not release the failed capture's memory pool", exc_info=True)
 
 
 class GraphedStep:
@@ -49,6 +72,11 @@ class GraphedStep:
     def captured(self) -> bool:
         return self._graph is not None
 
+    def release(self) -> None:
+        """Let the graph go, and with it its memory once the gradients that live there are dropped too
+        (the run's steps are done; what comes after paints, and the editor may be rendering)."""
+        self._graph, self._outputs = None, {}
+
     def __call__(self) -> Outputs:
         if self._graph is not None:
             self._graph.replay()
@@ -63,13 +91,14 @@ class GraphedStep:
                 outputs = self._step()
             torch.cuda.current_stream().wait_stream(side)
             return outputs
-        graph = torch.cuda.CUDAGraph()
+        graph, pool, stream = torch.cuda.CUDAGraph(), torch.cuda.graph_pool_handle(), torch.cuda.current_stream()
         try:
             # thread_local: only this thread must keep off calls a capture forbids; the editor's render
             # worker may use the GPU meanwhile (with "global" its allocations would fail the render)
-            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            with torch.cuda.graph(graph, pool=pool, capture_error_mode="thread_local"):
                 outputs = self._step()
         except Exception as exc:  # noqa: BLE001 - any failure to capture leaves the eager step, which works
+            _undo_capture(stream, pool)
             log.warning("training goes on without CUDA graphs (the step could not be captured: %s)", exc)
             self._capturing = False
             return self._step()

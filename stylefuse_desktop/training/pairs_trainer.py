@@ -132,6 +132,9 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
         step, cancelled = run_loop(progress, step, config.total_steps, train_step,
                                    lambda: apply_numpy(generator, preview_photo, device), checkpoint,
                                    config.checkpoint_every, device)
+    step_tensors.release()
+    for optimizer in (opt_g, opt_d):
+        optimizer.zero_grad(set_to_none=True)  # the gradients of a graph's steps live in its memory
 
     if cancelled:
         _save(checkpoints, config, step, generator, discriminator, opt_g, opt_d, rng)

@@ -742,6 +742,9 @@ def train_style(
     with torch.inference_mode(False), torch.enable_grad():
         step, cancelled = run_loop(progress, step, config.total_steps, train_step, preview, checkpoint,
                                    config.checkpoint_every, device)
+    step_tensors.release()
+    for optimizer in (opt_g, opt_d):
+        optimizer.zero_grad(set_to_none=True)  # the gradients of a graph's steps live in its memory
 
     if cancelled and step == 0:
         return TrainResult(zero_shot, None, {}, 0, True, time.perf_counter() - started, skipped, zero_shot)
