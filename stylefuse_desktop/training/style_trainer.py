@@ -592,6 +592,12 @@ def train_style(
     run = _RunState(step=0, best=None, best_scores=None, best_step=0, content_boost=1.0, validations=0,
                     finalists={}, ends={}, check_figures={})
     check = FinalCheck(transformer, zero_shot.tensors, style_images, device, run["check_figures"])
+
+    def best_so_far() -> Finalist | None:
+        """The run's best snapshot by validation so far (none before the first validation)."""
+        if run["best"] is None or run["best_scores"] is None:
+            return None
+        return Finalist(run["best_step"], run["best_scores"], run["best"])
     # the presets whose last snapshot is a candidate: past the fast one (which keeps validation's best)
     end_presets = {steps: preset for preset, steps in STYLE_PRESETS.items()
                    if STYLE_PRESETS["fast"] < steps <= config.total_steps}
@@ -634,10 +640,10 @@ def train_style(
                        for preset, m in ends.items()}
         run["check_figures"].update({int(k): v for k, v in figures.items()})
         for preset, steps in STYLE_PRESETS.items():
-            if (step == steps < config.total_steps and preset not in run["finalists"] and run["best"] is not None
-                    and run["best_scores"] is not None):
+            so_far = best_so_far()
+            if step == steps < config.total_steps and preset not in run["finalists"] and so_far is not None:
                 # a shorter preset's finished run, continued ("train longer"): its best is a finalist
-                run["finalists"][preset] = Finalist(run["best_step"], run["best_scores"], run["best"])
+                run["finalists"][preset] = so_far
         progress.report(step / config.total_steps, f"Resuming at step {step}")
     run["step"] = step
 
@@ -664,8 +670,9 @@ def train_style(
         if ranked["readable"]:
             keep_end(at, snapshot)
         for preset, steps in STYLE_PRESETS.items():
-            if at == steps < config.total_steps and run["best"] is not None and run["best_scores"] is not None:
-                run["finalists"][preset] = Finalist(run["best_step"], run["best_scores"], run["best"])
+            so_far = best_so_far()
+            if at == steps < config.total_steps and so_far is not None:
+                run["finalists"][preset] = so_far
         if not scores["readable"]:
             run["content_boost"] = min(run["content_boost"] * 2, CONTENT_BOOST_LIMIT)
         else:  # readable again: the content weight relaxes (halved over four readable validations)
@@ -717,7 +724,7 @@ def train_style(
         return {"D": d_loss.detach(), "G adv": adversarial.detach(), "statistics": statistics.detach(),
                 "content": structure.mean().detach()}
 
-    step_tensors = GraphedStep(tensor_step, device)
+    step_tensors = GraphedStep(tensor_step, graphed)
 
     def train_step() -> dict[str, torch.Tensor]:
         scale = step_size_scale(run["step"])
@@ -759,8 +766,8 @@ def train_style(
             run["best"], run["best_scores"], run["best_step"] = last.tensors, ranked, step
         if ranked["readable"]:
             keep_end(step, last)
-    assert run["best"] is not None and run["best_scores"] is not None  # a snapshot was chosen above
-    own = Finalist(run["best_step"], run["best_scores"], run["best"])
+    own = best_so_far()
+    assert own is not None  # a snapshot was chosen above
     own_label = config.preset if config.steps is None else f"{config.total_steps} steps"
     ends = {end_label(preset): end for preset, end in run["ends"].items()}
     candidates = {**run["finalists"], **ends, **last_end, own_label: own}
