@@ -33,7 +33,7 @@ def _tiny_training(device: torch.device, capturable: bool, steps: int, halve_at:
         optimizer.step()
         return {"loss": loss.detach()}
 
-    graphed = GraphedStep(step, device)
+    graphed = GraphedStep(step, cuda_graph.graphs_wanted(device))
     losses = []
     for i in range(steps):
         x = torch.randn(32, 8, generator=data)
@@ -71,7 +71,7 @@ def test_a_step_that_cannot_be_captured_goes_on_eagerly_and_leaves_cuda_usable(m
         seen.append(float(total))  # a read back to the host: forbidden while capturing
         return {"total": total}
 
-    graphed = GraphedStep(step, cuda)
+    graphed = GraphedStep(step, cuda_graph.graphs_wanted(cuda))
     for _ in range(WARMUP_STEPS + 3):
         graphed()
     assert not graphed.captured and "without CUDA graphs" in caplog.text

@@ -58,12 +58,13 @@ def _undo_capture(stream: torch.cuda.Stream, pool: tuple[int, int]) -> None:
 class GraphedStep:
     """Call it as the step itself: the first ``WARMUP_STEPS`` calls run ``step`` eagerly, the next one
     captures it and replays the graph, every later one replays it. Each call is one real step. The
-    returned tensors are the same objects at every replay (read them before the next call). On a device
-    other than CUDA, or with graphs switched off, every call runs ``step``."""
+    returned tensors are the same objects at every replay (read them before the next call). With
+    ``capture`` False (``graphs_wanted``: not CUDA, or graphs switched off), every call runs ``step``. The
+    caller decides once, as its optimizers must be ``capturable`` for the same answer."""
 
-    def __init__(self, step: Callable[[], Outputs], device: torch.device) -> None:
+    def __init__(self, step: Callable[[], Outputs], capture: bool) -> None:
         self._step = step
-        self._capturing = graphs_wanted(device)
+        self._capturing = capture
         self._eager_calls = 0
         self._graph: torch.cuda.CUDAGraph | None = None
         self._outputs: Outputs = {}

@@ -118,7 +118,7 @@ def train_pairs(config: PairsTrainingConfig, progress: Progress = NullProgress()
         opt_g.step()
         return {"D": d_loss.detach(), "G adv": adversarial.detach(), "L1": l1.detach()}
 
-    step_tensors = GraphedStep(tensor_step, device)
+    step_tensors = GraphedStep(tensor_step, graphed)
 
     def train_step() -> dict[str, torch.Tensor]:
         for static, crops in zip((x, y, positions), paired_batch(pool, rng, BATCH, config.size)):
