@@ -1,5 +1,5 @@
 """Generate the training photos the app ships: the content photos a style trains on when the user gives
-none (landscapes drawn from noise, and dead-leaves detail photos), the quality gate's held-out photos
+none (landscapes drawn from noise, and scenes of objects), the quality gate's held-out photos
 (landscapes), and the detail photos on which validation measures readability, all drawn by the project.
 
 Run once (``python resources/make_training_photos.py``); the PNGs under ``training-photos/`` are

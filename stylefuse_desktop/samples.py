@@ -1,6 +1,6 @@
 """Procedural pictures made by the project: the sample photo the app ships, the default content
-photos that style training paints when the user gives none (landscapes drawn from noise, and detail
-photos), and the detail photos on which training measures readability (dead-leaves pictures)."""
+photos that style training paints when the user gives none (landscapes drawn from noise, and scenes of
+objects), and the detail photos on which training measures readability (dead-leaves pictures)."""
 
 from __future__ import annotations
 
@@ -153,3 +153,81 @@ def detail_photo(seed: int, size: tuple[int, int] = (320, 256), supersample: int
     grained = colours * (1 + 0.24 * grain[..., None])
     image = Image.fromarray((np.clip(grained, 0, 1) * 255 + 0.5).astype(np.uint8))
     return np.asarray(image.resize(size, Image.Resampling.LANCZOS), np.float32) / 255.0
+
+
+def _shape_outline(rng: np.random.Generator, cx: float, cy: float, r: float) -> list[tuple[float, float]]:
+    """A convex-ish polygon (3 to 7 corners) or a rotated ellipse, around (cx, cy) at about radius r."""
+    if rng.random() < 0.5:
+        corners = int(rng.integers(3, 8))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, corners))
+        radii = r * rng.uniform(0.6, 1.0, corners)
+    else:
+        angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+        squash, turn = rng.uniform(0.3, 1.0), rng.uniform(0, np.pi)
+        radii = r / np.sqrt(np.cos(angles - turn) ** 2 + (np.sin(angles - turn) / squash) ** 2)
+    return [(cx + float(q) * np.cos(a), cy + float(q) * np.sin(a)) for a, q in zip(angles, radii)]
+
+
+def scene_photo(seed: int, size: tuple[int, int] = (480, 320), supersample: int = 2) -> np.ndarray:
+    """A generated photo of a made-up scene, float32 [H, W, 3] in [0, 1]: a softly shaded backdrop,
+    objects of many sizes (polygons and ellipses) standing on it with soft shadows, each with its own
+    surface (plain and lit from one side, striped, or mottled), thin strokes (stems, wires, outlines),
+    and grain. Unlike the dead-leaves detail photos (discs covering the whole frame), it has open smooth
+    areas, straight edges, oriented textures and thin lines, as real photos do. Training paints these
+    (``training.data.CONTENT_SCENE_PHOTOS``) while validation judges readability on the dead-leaves
+    photos: a run that trained on dead leaves learnt to keep exactly that kind readable, and the
+    dead-leaves photos then overstated how readable it kept real photos (docs/bench/train.md, stop 32)."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    w, h = size[0] * supersample, size[1] * supersample
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    palette = rng.uniform(0.1, 0.9, (6, 3))
+    angle = rng.uniform(0, 2 * np.pi)
+    across = ((np.cos(angle) * xx + np.sin(angle) * yy) / max(w, h))[..., None]
+    image = lerp(palette[0], palette[1], np.clip(across + 0.5, 0, 1)).astype(np.float32)
+    image *= (0.85 + 0.3 * fractal_noise((h, w), rng, octaves=4, base=3))[..., None]
+
+    count = int(rng.integers(70, 100))
+    # log-uniform radii (as many objects of 4-8 px as of 64-128 px), the large ones first (further back)
+    r_min, r_max = 4.0 * supersample, 0.3 * min(w, h)
+    radii = np.sort(r_min * (r_max / r_min) ** rng.random(count))[::-1]
+    for r in map(float, radii):
+        cx, cy = float(rng.uniform(-0.1 * w, 1.1 * w)), float(rng.uniform(-0.1 * h, 1.1 * h))
+        mask_image = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(mask_image).polygon(_shape_outline(rng, cx, cy, r), fill=255)
+        shift = r * 0.15
+        shadow = np.asarray(mask_image.transform((w, h), Image.Transform.AFFINE, (1, 0, -shift, 0, 1, -shift))
+                            .filter(ImageFilter.GaussianBlur(max(2.0, r * 0.2))), np.float32)[..., None] / 255
+        image *= 1 - 0.35 * shadow
+        inside = np.asarray(mask_image, np.float32)[..., None] / 255
+        colour = np.clip(palette[rng.integers(2, len(palette))] + 0.3 * (rng.random(3) - 0.5), 0, 1)
+        turn = rng.uniform(0, 2 * np.pi)
+        lit = 1 + 0.35 * ((np.cos(turn) * (xx - cx) + np.sin(turn) * (yy - cy)) / (2 * r))
+        surface = rng.random()
+        if surface < 0.4:  # stripes: fabric, planks, blinds
+            period, across_stripes = rng.uniform(3, 14) * supersample, rng.uniform(0, np.pi)
+            lit *= 1 + rng.uniform(0.08, 0.3) * np.sin(
+                2 * np.pi * (np.cos(across_stripes) * xx + np.sin(across_stripes) * yy) / period)
+        elif surface < 0.7:  # mottled: stone, bark, fur
+            depth = rng.uniform(0.15, 0.5)
+            lit *= 1 + depth * (fractal_noise((h, w), rng, octaves=3, base=int(rng.integers(16, 64))) - 0.5)
+        image = image * (1 - inside) + (colour * lit[..., None]) * inside
+
+    strokes = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(strokes)
+    for _ in range(int(rng.integers(8, 20))):
+        x, y = rng.uniform(0, w), rng.uniform(0, h)
+        heading, points = rng.uniform(0, 2 * np.pi), []
+        for _ in range(int(rng.integers(4, 16))):
+            points.append((x, y))
+            heading += rng.normal(0, 0.4)
+            x, y = x + 12 * supersample * np.cos(heading), y + 12 * supersample * np.sin(heading)
+        draw.line(points, fill=int(rng.integers(90, 256)), width=int(rng.integers(1, 4)) * supersample)
+    ink = np.asarray(strokes, np.float32)[..., None] / 255
+    tone = palette[rng.integers(len(palette))] * (0.25 if rng.random() < 0.7 else 1.4)
+    image = image * (1 - ink) + np.clip(tone, 0, 1) * ink
+
+    image = image + rng.normal(0, 0.012, image.shape).astype(np.float32)
+    out = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))
+    return np.asarray(out.resize(size, Image.Resampling.LANCZOS), np.float32) / 255.0

@@ -709,8 +709,8 @@ def test_the_shipped_training_photos_are_read_not_generated_and_are_the_generato
     content, held, detail = data.default_content(), held_out_photos(), data.detail_photos()
     checked = final_check_photos()
     landscapes_count = data.CONTENT_PHOTOS[1]
-    # a run given no content photos trains on the landscapes, then on the detail photos made for it
-    sets = {data.CONTENT_PHOTOS: content[:landscapes_count], data.CONTENT_DETAIL_PHOTOS: content[landscapes_count:],
+    # a run given no content photos trains on the landscapes, then on the scenes made for it
+    sets = {data.CONTENT_PHOTOS: content[:landscapes_count], data.CONTENT_SCENE_PHOTOS: content[landscapes_count:],
             data.GATE_PHOTOS: held, data.DETAIL_PHOTOS: detail, data.FINAL_CHECK_PHOTOS: checked}
     assert set(sets) == set(data.SHIPPED_PHOTO_SETS)
     for (_, count, size, first_seed), photos in sets.items():
@@ -727,7 +727,7 @@ def _edge_share(photos):
     return float(np.mean([(_edges(_grey(p)) > 0.05).float().mean() for p in photos]))
 
 
-def test_the_detail_photos_have_the_edges_of_real_photos_where_the_landscapes_have_far_fewer():
+def test_the_detail_photos_and_scenes_have_the_edges_of_real_photos_where_the_landscapes_have_far_fewer():
     from skimage import data as skimage_data
     from skimage.transform import resize
 
@@ -745,10 +745,10 @@ def test_the_detail_photos_have_the_edges_of_real_photos_where_the_landscapes_ha
     photos = _edge_share(real_photos(size))
     assert 0.6 * photos < _edge_share(detail) < 1.6 * photos
     assert _edge_share(landscapes) < 0.5 * photos
-    # the detail photos a run given no content trains on, at their own size (the scale training sees)
-    content_detail = content[CONTENT_PHOTOS[1]:]
-    photos_there = _edge_share(real_photos(content_detail[0].shape[:2]))
-    assert 0.6 * photos_there < _edge_share(content_detail) < 1.6 * photos_there
+    # the scenes a run given no content trains on, at their own size (the scale training sees)
+    scenes = content[CONTENT_PHOTOS[1]:]
+    photos_there = _edge_share(real_photos(scenes[0].shape[:2]))
+    assert 0.6 * photos_there < _edge_share(scenes) < 1.6 * photos_there
 
 
 def test_the_detail_photos_are_painted_at_every_validation_and_losing_their_edges_is_less_readable(
