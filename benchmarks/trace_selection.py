@@ -2,7 +2,8 @@
 the validation photos beside its figures on the held-out photos of bench_train.py (scikit-image's
 astronaut, cat, coffee, rocket) and, with --landscapes, on generated landscapes never trained on (other
 seeds; the kind the product's gate uses), and always on the final check's photos, as the run's final
-check would measure it (``style_trainer.final_check``). Measures only: nothing here steers training. As
+check would measure it (``style_trainer.final_check``), and the same way on the detail photos (to try the
+check on other photos from a trace). Measures only: nothing here steers training. As
 a run's schedule depends on the step, never on the preset, a thorough run's trace also shows what the
 shorter presets choose (the best snapshot up to their last step, then the final check among those).
 
@@ -49,6 +50,7 @@ class Tracer:
         self.landscapes: style_trainer._Validation | None = None
         self.detail: style_trainer._Validation | None = None  # closeness on the detail photos (a diagnosis)
         self.final_check_photos = style_trainer.final_check_photos()
+        self.detail_photos = detail_photos()
 
     def install(self) -> None:
         tracer = self
@@ -91,6 +93,9 @@ class Tracer:
         # what the run's final check would measure, were this snapshot a finalist
         final = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero, self.final_check_photos,
                                        validation.style_images, validation.device)
+        # the same on the detail photos, with the snapshot's own colour map (as a final check would paint them)
+        final_detail = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero,
+                                              self.detail_photos, validation.style_images, validation.device)
         self.rows.append([str(len(self.rows) + 1), f"{scores['closeness']:.2f}", f"{scores['edge_ssim_change']:+.3f}",
                           "yes" if scores["readable"] else "no", f"{scores['score']:.2f}",
                           f"{other['closeness']:.2f}" if other else "-",
@@ -103,7 +108,8 @@ class Tracer:
                                      "index": len(self.rows),
                                      "validation": scores,
                                      "validation_zero": validation.zero_shot, "landscapes": other, "detail": detail,
-                                     "held_out": held, "final_check": final}) + "\n")
+                                     "held_out": held, "final_check": final,
+                                     "final_check_detail": final_detail}) + "\n")
         return scored
 
 
