@@ -3,9 +3,9 @@ the validation photos beside its figures on the held-out photos of bench_train.p
 astronaut, cat, coffee, rocket) and, with --landscapes, on generated landscapes never trained on (other
 seeds; the kind the product's gate uses), and always on the final check's photos, as the run's final
 check would measure it (``style_trainer.final_check``), and the same way on the detail photos (to try the
-check on other photos from a trace). Measures only: nothing here steers training. As
-a run's schedule depends on the step, never on the preset, a thorough run's trace also shows what the
-shorter presets choose (the best snapshot up to their last step, then the final check among those).
+check on other photos from a trace). Measures only: nothing here steers training. As a run's schedule
+depends on the step, never on the preset, a thorough run's trace also shows what the shorter presets
+choose (the best snapshot up to their last step, then the final check among those).
 
     python benchmarks/trace_selection.py --sets skimage tissue --preset thorough --json-out trace.jsonl
     python benchmarks/trace_selection.py --summarise trace.jsonl   # what each preset picks, from the trace

@@ -140,7 +140,9 @@ VALIDATE_EVERY = 20  # steps between validations: fixed, so every preset sees th
 # photos within the gate's 0.05. That holds while training never paints their kind of picture: with
 # dead-leaves pictures among the default content photos (stops 27-31) styles learnt to keep that kind
 # readable, real photos lost up to 0.06 more than the detail photos, and tissue's fast style lost 0.054
-# (``data.CONTENT_SCENE_PHOTOS``, docs/bench/train.md, stop 32).
+# (``data.CONTENT_SCENE_PHOTOS``, docs/bench/train.md, stop 32). The bound has a cost: on blobs it
+# rejected late snapshots that kept real photos readable, so longer presets gained less on such sets
+# (stop 33).
 VALIDATION_MARGIN = 0.03
 DETAIL_MARGIN = 0.04
 # a snapshot's score: its closeness minus this times the edge SSIM it gains on the validation photos over
