@@ -2,8 +2,9 @@
 the validation photos beside its figures on the held-out photos of bench_train.py (scikit-image's
 astronaut, cat, coffee, rocket) and, with --landscapes, on generated landscapes never trained on (other
 seeds; the kind the product's gate uses), and always on the final check's photos, as the run's final
-check would measure it (``style_trainer.final_check``), and the same way on the detail photos (to try the
-check on other photos from a trace). Measures only: nothing here steers training. As a run's schedule
+check would measure it (``style_trainer.final_check``), and the same way on the detail photos and on
+generated scenes of seeds no run trains on (``FINAL_CHECK_SCENES``; to try the check on other photos
+from a trace). Measures only: nothing here steers training. As a run's schedule
 depends on the step, never on the preset, a thorough run's trace also shows what the shorter presets
 choose (the best snapshot up to their last step, then the final check among those).
 
@@ -36,6 +37,9 @@ SETS = {"procedural": lambda: bench_train.texture_style_set(6, side=384), "skima
         "tissue": bench_train.tissue_views, "retina": bench_train.retina_views, "space": bench_train.space_views,
         # bench_train's six other kinds, by the first word of their names (line, flat-colour, grayscale, ...)
         **{name.removeprefix("kind: ").split()[0]: make for name, make in bench_train.MORE_KINDS.items()}}
+# scenes (``samples.scene_photo``) the size and number of the final check's photos, with seeds no run
+# trains on: a candidate for the check's photos, with edges as dense as real photos' (landscapes: half)
+FINAL_CHECK_SCENES = ("scene", 6, (320, 224), 7101)
 
 
 class Tracer:
@@ -51,6 +55,7 @@ class Tracer:
         self.detail: style_trainer._Validation | None = None  # closeness on the detail photos (a diagnosis)
         self.final_check_photos = style_trainer.final_check_photos()
         self.detail_photos = detail_photos()
+        self.scene_photos = project_photos(*FINAL_CHECK_SCENES)
 
     def install(self) -> None:
         tracer = self
@@ -96,6 +101,8 @@ class Tracer:
         # the same on the detail photos, with the snapshot's own colour map (as a final check would paint them)
         final_detail = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero,
                                               self.detail_photos, validation.style_images, validation.device)
+        final_scenes = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero,
+                                              self.scene_photos, validation.style_images, validation.device)
         self.rows.append([str(len(self.rows) + 1), f"{scores['closeness']:.2f}", f"{scores['edge_ssim_change']:+.3f}",
                           "yes" if scores["readable"] else "no", f"{scores['score']:.2f}",
                           f"{other['closeness']:.2f}" if other else "-",
@@ -109,22 +116,38 @@ class Tracer:
                                      "validation": scores,
                                      "validation_zero": validation.zero_shot, "landscapes": other, "detail": detail,
                                      "held_out": held, "final_check": final,
-                                     "final_check_detail": final_detail}) + "\n")
+                                     "final_check_detail": final_detail,
+                                     "final_check_scenes": final_scenes}) + "\n")
         return scored
 
 
-def preset_summary(records: list[dict]) -> list[list[str]]:
+# the final check's photos a summary may replay, by the trace's fields for them (several: the mean of
+# their ratios, as if the check painted both sets)
+CHECK_FIELDS = {"landscapes": ("final_check",), "detail": ("final_check_detail",), "scenes": ("final_check_scenes",),
+                "landscapes+scenes": ("final_check", "final_check_scenes")}
+
+
+def check_figure(record: dict, check_photos: str) -> float | None:
+    """A snapshot's figure on the final check's photos, replayed from its trace record (None: not traced)."""
+    fields = CHECK_FIELDS[check_photos]
+    if not all(record.get(field) for field in fields):
+        return None
+    return sum(style_trainer.swd_ratio(record[field]) for field in fields) / len(fields)
+
+
+def preset_summary(records: list[dict], check_photos: str = "landscapes") -> list[list[str]]:
     """What each preset gives, from one set's trace of a run at least that long: its chosen snapshot, as
     the run chooses it (the run's final check among its best-ranked snapshot up to its last step, the
     shorter presets' and the readable snapshots at the presets' last steps past the fast one, when the
-    trace has the check's figures; else its best-ranked snapshot) and the gate's figures for it."""
+    trace has the check's figures; else its best-ranked snapshot) and the gate's figures for it.
+    ``check_photos``: the photos the final check is replayed on (``CHECK_FIELDS``; the product's: landscapes)."""
     from stylefuse_desktop.training.config import STYLE_PRESETS
 
     rows = []
     last = max(r["step"] for r in records)
     by_step = {r["step"]: r for r in records}
-    checked = all(r.get("final_check") for r in records)
-    figures = {r["step"]: style_trainer.swd_ratio(r["final_check"]) for r in records} if checked else {}
+    figures = {r["step"]: check_figure(r, check_photos) for r in records}
+    checked = None not in figures.values()
     finalists: dict[str, style_trainer.Finalist] = {}
     ends: dict[str, style_trainer.Finalist] = {}
     for preset, steps in STYLE_PRESETS.items():
@@ -148,13 +171,13 @@ def preset_summary(records: list[dict]) -> list[list[str]]:
     return rows
 
 
-def summarise(path: str) -> None:
+def summarise(path: str, check_photos: str = "landscapes") -> None:
     by_set: dict[str, list[dict]] = {}
     with open(path) as fh:
         for line in fh:
             record = json.loads(line)
             by_set.setdefault(record["set"], []).append(record)
-    rows = [row for records in by_set.values() for row in preset_summary(records)]
+    rows = [row for records in by_set.values() for row in preset_summary(records, check_photos)]
     print(table(["set", "preset", "chosen step", "SWD ratio (full)", "SWD ratio (2 scales)",
                  "held-out edge SSIM", "gate"], rows))
 
@@ -169,9 +192,11 @@ def main() -> None:
     parser.add_argument("--landscapes", action="store_true",
                         help="also score each snapshot on generated landscapes never trained on")
     parser.add_argument("--summarise", metavar="JSONL", help="only summarise a trace written with --json-out")
+    parser.add_argument("--check-photos", choices=list(CHECK_FIELDS), default="landscapes",
+                        help="with --summarise: replay the final check on these photos (the product's: landscapes)")
     args = parser.parse_args()
     if args.summarise:
-        summarise(args.summarise)
+        summarise(args.summarise, args.check_photos)
         return
     held_out = bench_train.skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
     work = Path(tempfile.mkdtemp())
