@@ -46,7 +46,8 @@ class Tracer:
     """Wraps ``_Validation``: each score also measures the snapshot on landscapes never trained on and on
     the held-out photos, and records one row."""
 
-    def __init__(self, set_name: str, held_out: list, json_out: str | None, landscapes: bool, seed: int = 0) -> None:
+    def __init__(self, set_name: str, held_out: list, json_out: str | None, landscapes: bool, seed: int = 0,
+                 scenes_bound: float | None = None) -> None:
         self.set_name, self.seed = set_name, seed
         self.held_out, self.json_out, self.with_landscapes = held_out, json_out, landscapes
         self.score, self.init = style_trainer._Validation.score, style_trainer._Validation.__init__
@@ -56,6 +57,7 @@ class Tracer:
         self.final_check_photos = style_trainer.final_check_photos()
         self.detail_photos = detail_photos()
         self.scene_photos = project_photos(*FINAL_CHECK_SCENES)
+        self.scenes_bound = scenes_bound
 
     def install(self) -> None:
         tracer = self
@@ -103,6 +105,11 @@ class Tracer:
                                               self.detail_photos, validation.style_images, validation.device)
         final_scenes = style_trainer.evaluate(self.transformer, validation.predictor, tensors, zero,
                                               self.scene_photos, validation.style_images, validation.device)
+        if (self.scenes_bound is not None
+                and final_scenes["edge_ssim_trained"] - final_scenes["edge_ssim_zero_shot"] < -self.scenes_bound):
+            # an experiment, not the product's rule: the snapshot also counts as less readable when the
+            # scenes (painted with its colour map) lose more than the bound; the run then acts on it
+            scored.plain["readable"] = scored.ranked["readable"] = False
         self.rows.append([str(len(self.rows) + 1), f"{scores['closeness']:.2f}", f"{scores['edge_ssim_change']:+.3f}",
                           "yes" if scores["readable"] else "no", f"{scores['score']:.2f}",
                           f"{other['closeness']:.2f}" if other else "-",
@@ -191,6 +198,8 @@ def main() -> None:
     parser.add_argument("--json-out")
     parser.add_argument("--landscapes", action="store_true",
                         help="also score each snapshot on generated landscapes never trained on")
+    parser.add_argument("--scenes-bound", type=float, metavar="EDGE_SSIM",
+                        help="an experiment: a snapshot is also less readable when the scenes lose more than this")
     parser.add_argument("--summarise", metavar="JSONL", help="only summarise a trace written with --json-out")
     parser.add_argument("--check-photos", choices=list(CHECK_FIELDS), default="landscapes",
                         help="with --summarise: replay the final check on these photos (the product's: landscapes)")
@@ -201,7 +210,7 @@ def main() -> None:
     held_out = bench_train.skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
     work = Path(tempfile.mkdtemp())
     for name in args.sets:
-        tracer = Tracer(name, held_out, args.json_out, args.landscapes, args.seed)
+        tracer = Tracer(name, held_out, args.json_out, args.landscapes, args.seed, args.scenes_bound)
         tracer.install()
         folder = bench_train.save_all(work / name, SETS[name]())
         config = StyleTrainingConfig(name=f"trace {name}", styles=folder, preset=args.preset, steps=args.steps,
