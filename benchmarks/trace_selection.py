@@ -4,7 +4,8 @@ astronaut, cat, coffee, rocket) and, with --landscapes, on generated landscapes 
 seeds; the kind the product's gate uses), and always on the final check's photos, as the run's final
 check would measure it (``style_trainer.final_check``), and the same way on the detail photos and on
 generated scenes of seeds no run trains on (``FINAL_CHECK_SCENES``; to try the check on other photos
-from a trace). Measures only: nothing here steers training. As a run's schedule
+from a trace). Measures only: nothing here steers training, except ``--scenes-bound`` (an experiment:
+the scenes then also bound readability, and the run acts on it). As a run's schedule
 depends on the step, never on the preset, a thorough run's trace also shows what the shorter presets
 choose (the best snapshot up to their last step, then the final check among those).
 
