@@ -44,8 +44,9 @@ FINAL_CHECK_SCENES = ("scene", 6, (320, 224), 7101)
 
 
 class Tracer:
-    """Wraps ``_Validation``: each score also measures the snapshot on landscapes never trained on and on
-    the held-out photos, and records one row."""
+    """Wraps ``_Validation``: each score also measures the snapshot on the held-out photos, on the final
+    check's photos, the detail photos and scenes (and, asked, on landscapes never trained on), and
+    records one row."""
 
     def __init__(self, set_name: str, held_out: list, json_out: str | None, landscapes: bool, seed: int = 0,
                  scenes_bound: float | None = None) -> None:
