@@ -144,12 +144,14 @@ def check_figure(record: dict, check_photos: str) -> float | None:
     return sum(style_trainer.swd_ratio(record[field]) for field in fields) / len(fields)
 
 
-def preset_summary(records: list[dict], check_photos: str = "landscapes") -> list[list[str]]:
+def preset_summary(records: list[dict], check_photos: str = "landscapes",
+                   validation_margin: float = style_trainer.CHECK_MARGIN) -> list[list[str]]:
     """What each preset gives, from one set's trace of a run at least that long: its chosen snapshot, as
     the run chooses it (the run's final check among its best-ranked snapshot up to its last step, the
     shorter presets' and the readable snapshots at the presets' last steps past the fast one, when the
     trace has the check's figures; else its best-ranked snapshot) and the gate's figures for it.
-    ``check_photos``: the photos the final check is replayed on (``CHECK_FIELDS``; the product's: landscapes)."""
+    ``check_photos``: the photos the final check is replayed on (``CHECK_FIELDS``; the product's: landscapes);
+    ``validation_margin``: the check's (``style_trainer.final_check``; inf: its rule before stop 35)."""
     from stylefuse_desktop.training.config import STYLE_PRESETS
 
     rows = []
@@ -169,7 +171,8 @@ def preset_summary(records: list[dict], check_photos: str = "landscapes") -> lis
         if steps > STYLE_PRESETS["fast"] and end is not None and end["validation"]["readable"]:
             ends[style_trainer.end_label(preset)] = style_trainer.Finalist(steps, end["validation"], {})
         candidates = {**finalists, **ends, preset: own}
-        chosen = by_step[candidates[style_trainer.final_check(candidates, lambda c: figures[c.step])].step
+        chosen = by_step[candidates[style_trainer.final_check(candidates, lambda c: figures[c.step],
+                                                              validation_margin)].step
                          if checked else best["step"]]
         finalists[preset] = own
         m = chosen["held_out"]
@@ -180,13 +183,14 @@ def preset_summary(records: list[dict], check_photos: str = "landscapes") -> lis
     return rows
 
 
-def summarise(path: str, check_photos: str = "landscapes") -> None:
+def summarise(path: str, check_photos: str = "landscapes", validation_margin: float = style_trainer.CHECK_MARGIN
+              ) -> None:
     by_set: dict[str, list[dict]] = {}
     with open(path) as fh:
         for line in fh:
             record = json.loads(line)
             by_set.setdefault(record["set"], []).append(record)
-    rows = [row for records in by_set.values() for row in preset_summary(records, check_photos)]
+    rows = [row for records in by_set.values() for row in preset_summary(records, check_photos, validation_margin)]
     print(table(["set", "preset", "chosen step", "SWD ratio (full)", "SWD ratio (2 scales)",
                  "held-out edge SSIM", "gate"], rows))
 
@@ -205,9 +209,12 @@ def main() -> None:
     parser.add_argument("--summarise", metavar="JSONL", help="only summarise a trace written with --json-out")
     parser.add_argument("--check-photos", choices=list(CHECK_FIELDS), default="landscapes",
                         help="with --summarise: replay the final check on these photos (the product's: landscapes)")
+    parser.add_argument("--validation-margin", type=float, default=style_trainer.CHECK_MARGIN,
+                        help="with --summarise: how much worse validation may score a later candidate that ties on "
+                             "the check (the product's: CHECK_MARGIN; inf: the rule before stop 35)")
     args = parser.parse_args()
     if args.summarise:
-        summarise(args.summarise, args.check_photos)
+        summarise(args.summarise, args.check_photos, args.validation_margin)
         return
     held_out = bench_train.skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
     work = Path(tempfile.mkdtemp())

@@ -496,8 +496,8 @@ def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_
 def test_the_final_check_weighs_only_snapshots_as_readable_as_the_best_and_keeps_a_later_one_within_its_margin():
     from stylefuse_desktop.training.style_trainer import Finalist, final_check
 
-    def finalist(step, readable=True):
-        return Finalist(step, {"readable": readable, "closeness": 0.5, "score": 0.5, "edge_ssim": 0.3}, {})
+    def finalist(step, readable=True, score=0.5):
+        return Finalist(step, {"readable": readable, "closeness": score, "score": score, "edge_ssim": 0.3}, {})
 
     painted = []
 
@@ -526,6 +526,36 @@ def test_the_final_check_weighs_only_snapshots_as_readable_as_the_best_and_keeps
     # the run's own best is a shorter preset's too, and the closest: the run's own label (nothing overturned)
     assert final_check({"fast": finalist(4), "balanced": finalist(8), "thorough": finalist(8)},
                        lambda c: {4: 0.4, 8: 0.3}[c.step]) == "thorough"
+
+
+def test_a_later_candidate_that_ties_on_the_check_does_not_replace_one_validation_scores_clearly_better():
+    """Two noisy measures: a tie on the check's photos does not overturn a clear verdict of validation (a
+    thorough run kept step 900 over step 320 on a tie there, while validation scored it 0.02 worse and
+    held-out photos found it 0.035 further); a clear verdict of the check does."""
+    import math
+
+    from stylefuse_desktop.training.style_trainer import CHECK_MARGIN, Finalist, final_check
+
+    def finalist(step, score):
+        return Finalist(step, {"readable": True, "closeness": score, "score": score, "edge_ssim": 0.3}, {})
+
+    def check(figures):
+        return lambda c: figures[c.step]
+
+    tie = check({8: 0.30, 12: 0.30 - CHECK_MARGIN / 2})
+    scored_worse = {"balanced": finalist(8, 0.20), "thorough": finalist(12, 0.20 + 2 * CHECK_MARGIN)}
+    # a tie on the check, validation clearly against the later one: the earlier stays
+    assert final_check(scored_worse, tie) == "balanced"
+    # the rule before stop 35: validation never holds a later candidate back
+    assert final_check(scored_worse, tie, validation_margin=math.inf) == "thorough"
+    # validation within its margin: the later, more trained one, as before
+    assert final_check({"balanced": finalist(8, 0.20), "thorough": finalist(12, 0.20 + CHECK_MARGIN / 2)},
+                       tie) == "thorough"
+    # the check clearly finds the later one closer: it is kept, whatever validation scored
+    assert final_check(scored_worse, check({8: 0.30, 12: 0.30 - 2 * CHECK_MARGIN})) == "thorough"
+    # a candidate held back still counts as the closest so far: a third one is measured against it
+    assert final_check({**scored_worse, "end": finalist(16, 0.20)},
+                       check({8: 0.30, 12: 0.292, 16: 0.305})) == "balanced"
 
 
 def test_steps_past_the_balanced_preset_are_smaller_and_shorter_presets_keep_their_step_sizes(
