@@ -496,8 +496,8 @@ def test_a_checkpoint_keeps_the_finalists_and_a_longer_preset_continued_from_it_
 def test_the_final_check_weighs_only_snapshots_as_readable_as_the_best_and_keeps_a_later_one_within_its_margin():
     from stylefuse_desktop.training.style_trainer import Finalist, final_check
 
-    def finalist(step, readable=True, score=0.5):
-        return Finalist(step, {"readable": readable, "closeness": score, "score": score, "edge_ssim": 0.3}, {})
+    def finalist(step, readable=True):
+        return Finalist(step, {"readable": readable, "closeness": 0.5, "score": 0.5, "edge_ssim": 0.3}, {})
 
     painted = []
 
