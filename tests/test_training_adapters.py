@@ -184,6 +184,91 @@ def test_the_closest_readable_snapshot_is_the_result_and_readability_lost_raises
     assert validation["content_boost"] == pytest.approx(2.0 * style_trainer.CONTENT_RELAX)
 
 
+def record_step_sizes(monkeypatch) -> list[list[float]]:
+    """Each optimiser step's groups' step sizes, in order (the discriminator's step, then the style's)."""
+    from stylefuse_desktop.training import style_trainer
+
+    rates: list[list[float]] = []
+    make_adam = style_trainer.adam
+
+    def recording_adam(*args, **kwargs):
+        optimizer = make_adam(*args, **kwargs)
+        step = optimizer.step
+
+        def recorded_step(*a, **k):
+            rates.append([group["lr"] for group in optimizer.param_groups])
+            return step(*a, **k)
+
+        optimizer.step = recorded_step
+        return optimizer
+
+    monkeypatch.setattr(style_trainer, "adam", recording_adam)
+    return rates
+
+
+def test_a_run_that_strays_far_from_its_best_snapshot_goes_back_to_it_with_smaller_steps(
+        style_folder, content_folder, monkeypatch):
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    # steps 4 to 16, all readable: the best; worse within the margin; worse beyond it; the closest
+    best, margin = 0.5, style_trainer.STRAY_MARGIN
+    script = ScriptedValidation([(best, True), (best + margin - 0.01, True), (best + margin + 0.01, True),
+                                 (best - 0.1, True)])
+    monkeypatch.setattr(style_trainer._Validation, "score", lambda validation, style: script(style))
+    monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())
+    went_back = []  # loads of a kept snapshot (painting with the average passes the average along)
+    load = style_trainer.TrainableStyle.load
+
+    def spy(style, tensors, average=None):
+        if average is None:
+            went_back.append({k: v.numpy().copy() for k, v in tensors.items()})
+        load(style, tensors, average)
+
+    monkeypatch.setattr(style_trainer.TrainableStyle, "load", spy)
+    rates = record_step_sizes(monkeypatch)
+    _, result = _short_run(style_folder, content_folder, "strayed", 16)
+    assert len(script.seen) == 4 and len(went_back) == 1  # once, at step 12, to step 4's snapshot
+    assert all(np.array_equal(went_back[0][k], v) for k, v in script.seen[0].items())
+    adapters = [r[0] / style_trainer.LEARNING_RATES["adapters"] for r in rates[1::2]]
+    assert adapters == pytest.approx([1.0] * 12 + [0.5] * 4)  # halved from step 13 on
+    validation = result.metrics["validation"]
+    assert validation["chosen_step"] == 16
+    assert validation["content_boost"] == 1.0  # readable throughout: going back does not weigh content more
+    assert validation["step_factor"] == 0.5  # and the steps from there are half as large
+    assert style_trainer.strayed({"readable": True, "closeness": 0.9}, {"readable": True, "closeness": 0.7})
+    assert not style_trainer.strayed({"readable": True, "closeness": 0.8}, {"readable": True, "closeness": 0.7})
+    assert not style_trainer.strayed({"readable": False, "edge_ssim": 0.2}, {"readable": True, "closeness": 0.7})
+
+
+def test_a_resumed_run_keeps_the_smaller_steps_it_strayed_into(style_folder, content_folder, monkeypatch):
+    from stylefuse_desktop.progress import RecordingProgress
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())
+    figures = {"closeness": 0.9, "readable": True, "edge_ssim": 0.4}
+    monkeypatch.setattr(style_trainer._Validation, "score",
+                        lambda validation, style: style_trainer.Scored(figures, figures, {}))
+    monkeypatch.setattr(style_trainer, "strayed", lambda scores, best: True)  # every later validation strays
+    config = StyleTrainingConfig(name="strays", styles=style_folder, content=content_folder, steps=12, size=64,
+                                 checkpoint_every=1000)
+    held_out = [np.full((64, 64, 3), 0.5, np.float32)]
+    rates = record_step_sizes(monkeypatch)
+    whole = train_style(config, held_out=held_out)
+    whole_rates = rates[1::2]
+    rates.clear()
+    interrupted = train_style(config, RecordingProgress(cancel_after=11), held_out=held_out)
+    assert interrupted.cancelled and 8 < interrupted.steps_done < 12  # past the stray at step 8
+    resumed = train_style(config, resume=True, held_out=held_out)
+    adapters = [r[0] / style_trainer.LEARNING_RATES["adapters"] for r in whole_rates]
+    assert adapters == pytest.approx([1.0] * 8 + [0.5] * 4)  # halved after step 8, and again at 12
+    # the interrupted and resumed halves, step by step
+    assert [rate for step in rates[1::2] for rate in step] == pytest.approx([rate for step in whole_rates
+                                                                            for rate in step])
+    assert resumed.metrics["validation"]["step_factor"] == whole.metrics["validation"]["step_factor"] == 0.25
+
+
 def test_a_nearly_as_close_snapshot_that_keeps_the_photo_more_readable_is_preferred(
         style_folder, content_folder, monkeypatch):
     from stylefuse_desktop.training import style_trainer
@@ -570,21 +655,7 @@ def test_steps_past_the_balanced_preset_are_smaller_and_shorter_presets_keep_the
     # and the optimisers are given them: every group's rate, step by step
     monkeypatch.setattr(style_trainer, "ANNEAL_FROM", 2)
     monkeypatch.setattr(style_trainer, "ANNEAL_HALF_LIFE", 2)
-    rates: list[list[float]] = []
-    make_adam = style_trainer.adam
-
-    def recording_adam(*args, **kwargs):
-        optimizer = make_adam(*args, **kwargs)
-        step = optimizer.step
-
-        def recorded_step(*a, **k):
-            rates.append([group["lr"] for group in optimizer.param_groups])
-            return step(*a, **k)
-
-        optimizer.step = recorded_step
-        return optimizer
-
-    monkeypatch.setattr(style_trainer, "adam", recording_adam)
+    rates = record_step_sizes(monkeypatch)
     _short_run(style_folder, content_folder, "annealed", 6)
     rates_d = rates[0::2]  # each step updates the discriminator, then the style
     rates_g = rates[1::2]
