@@ -156,7 +156,9 @@ DETAIL_MARGIN = 0.04
 # and flat colour strayed 0.18-0.30 above their best and mostly never came back). Going back alone did
 # not help: within the next 20 steps the run strayed again, every time (blobs, stop 36). Validation's
 # resolution is 0.005, and the five bench sets' runs never strayed more than 0.104 above their best (62
-# traced runs, stops 29-35), so those runs are untouched by it
+# traced runs, stops 29-35), so those runs are untouched by it. Traced on 15 runs that stray (stop 36):
+# thorough closer than balanced in 7 instead of 5, further in none as before; small pictures gained most,
+# flat colour and text each lost once where a run would have come back on its own (docs/bench/train.md)
 STRAY_MARGIN = 0.15
 STRAY_STEP_LIMIT = 1 / 16
 # a snapshot's score: its closeness minus this times the edge SSIM it gains on the validation photos over
