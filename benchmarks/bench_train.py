@@ -210,6 +210,12 @@ def closer_than_shorter(ratio: float, step: int, shorter: tuple[str, float, int]
     return "same snapshot" if step == shorter[2] else "NO"
 
 
+def fallback_mark(validation: dict) -> str:
+    """The chosen column's mark when the gate turned the run's own result down for a shorter preset's."""
+    fallback = validation.get("gate_fallback")
+    return f" (gate fell back from step {fallback['turned_down']['chosen_step']})" if fallback else ""
+
+
 def style_rows(args, work: Path) -> list[list[str]]:
     held_out = skimage_pictures(["astronaut", "chelsea", "coffee", "rocket"], (256, 320))
     sets = {**STYLE_SETS, **(MORE_KINDS if args.kinds else {})}
@@ -242,7 +248,8 @@ def style_rows(args, work: Path) -> list[list[str]]:
                          f"{m['validation']['score']:.2f}"
                          + (f" (= {m['validation']['same_as_preset']})" if "same_as_preset" in m["validation"]
                             else "")
-                         + (" checked" if m["validation"].get("final_check", {}).get("kept", preset) != preset else ""),
+                         + (" checked" if m["validation"].get("final_check", {}).get("kept", preset) != preset else "")
+                         + fallback_mark(m["validation"]),
                          "-" if shorter is None else
                          f"{closer_than_shorter(ratio, m['validation']['chosen_step'], shorter)} "
                          f"({ratio:.2f} vs {shorter[0]} {shorter[1]:.2f})"])

@@ -149,7 +149,8 @@ def preset_summary(records: list[dict], check_photos: str = "landscapes",
     """What each preset gives, from one set's trace of a run at least that long: its chosen snapshot, as
     the run chooses it (the run's final check among its best-ranked snapshot up to its last step, the
     shorter presets' and the readable snapshots at the presets' last steps past the fast one, when the
-    trace has the check's figures; else its best-ranked snapshot) and the gate's figures for it.
+    trace has the check's figures; else its best-ranked snapshot; when the gate turns that down, the
+    longest shorter preset's result that passes it, as the product falls back) and the gate's figures.
     ``check_photos``: the photos the final check is replayed on (``CHECK_FIELDS``; the product's: landscapes);
     ``validation_margin``: the check's (``style_trainer.final_check``; inf: its rule before stop 35)."""
     from stylefuse_desktop.training.config import STYLE_PRESETS
@@ -161,6 +162,7 @@ def preset_summary(records: list[dict], check_photos: str = "landscapes",
     checked = None not in figures.values()
     finalists: dict[str, style_trainer.Finalist] = {}
     ends: dict[str, style_trainer.Finalist] = {}
+    results: list[tuple[str, dict]] = []  # each shorter preset's own result (before any fallback of its own)
     for preset, steps in STYLE_PRESETS.items():
         if steps > last:
             continue
@@ -175,11 +177,18 @@ def preset_summary(records: list[dict], check_photos: str = "landscapes",
                                                               validation_margin)].step
                          if checked else best["step"]]
         finalists[preset] = own
+        verdict, _ = style_trainer.gate(chosen["held_out"], preset)
+        own_result, note = chosen, ""
+        if verdict != "closer":  # the product's fallback: the longest shorter preset's result that passes
+            for shorter, result in reversed(results):
+                if result["step"] != chosen["step"] and style_trainer.gate(result["held_out"], shorter)[0] == "closer":
+                    verdict, note, chosen = "closer", f" (fell back from step {chosen['step']}: {verdict})", result
+                    break
+        results.append((preset, own_result))
         m = chosen["held_out"]
-        verdict, _ = style_trainer.gate(m, preset)
         rows.append([records[0]["set"], preset, str(chosen["step"]),
                      f"{m['patch_swd_trained'] / m['patch_swd_zero_shot']:.2f}", f"{style_trainer.swd_ratio(m):.2f}",
-                     f"{m['edge_ssim_zero_shot']:.3f} -> {m['edge_ssim_trained']:.3f}", verdict])
+                     f"{m['edge_ssim_zero_shot']:.3f} -> {m['edge_ssim_trained']:.3f}", verdict + note])
     return rows
 
 

@@ -329,8 +329,9 @@ class ScriptedEvaluate:
     step of the painted snapshot (known by its tensors), one table for the final check's photos and one for
     the held-out ones."""
 
-    def __init__(self, held_out, check, on_held_out):
+    def __init__(self, held_out, check, on_held_out, edge_ssim_on_held_out=None):
         self.held_out, self.check, self.on_held_out = held_out, check, on_held_out
+        self.edge_ssim = edge_ssim_on_held_out or {}  # by step; 0.3 otherwise, as the instant style's
         self.steps: dict[int, dict[str, np.ndarray]] = {}  # filled in as validation sees each step
         self.calls: list[tuple[str, int]] = []
 
@@ -350,7 +351,8 @@ class ScriptedEvaluate:
         ratio = self.on_held_out[step]
         return {"held_out_photos": len(photos), "patch_swd_trained": ratio, "patch_swd_zero_shot": 1.0,
                 "patch_swd_half_trained": ratio, "patch_swd_half_zero_shot": 1.0, "statistics_gap_trained": 0.1,
-                "statistics_gap_zero_shot": 0.2, "edge_ssim_trained": 0.3, "edge_ssim_zero_shot": 0.3}
+                "statistics_gap_zero_shot": 0.2, "edge_ssim_trained": self.edge_ssim.get(step, 0.3),
+                "edge_ssim_zero_shot": 0.3}
 
 
 def _scripted_preset_runs(monkeypatch, closeness, evaluate_script, unreadable=()):
@@ -474,6 +476,75 @@ def test_the_final_check_keeps_a_shorter_presets_snapshot_that_paints_more_photo
 
     shown = _chosen(result.metrics)
     assert shown.startswith(" Kept the snapshot of step 4.") and note in shown and "best balance" not in shown
+
+
+def test_a_result_the_gate_turns_down_gives_way_to_the_longest_shorter_presets_result_that_passes(
+        style_folder, content_folder, monkeypatch, tmp_path):
+    """A thorough run whose own result is no better than the instant style still trained the balanced and
+    fast presets' results on the way: the longest of them that passes the gate is kept, not the instant
+    style, and the user is told what was turned down and why. When none passes, the instant style is."""
+    from stylefuse_desktop.training import config as training_config
+    from stylefuse_desktop.training.checkpoint import Checkpoints
+    from stylefuse_desktop.training.run import checkpoint_dir_for
+
+    held_out = [np.full((64, 64, 3), 0.5, np.float32)]
+    # validation and the final check prefer each later snapshot: fast keeps 4, balanced 8, thorough 12
+    script = ScriptedEvaluate(held_out, check={4: 0.40, 8: 0.35, 12: 0.30}, on_held_out={4: 0.5, 8: 1.1, 12: 1.2})
+    measure = _scripted_preset_runs(monkeypatch, {0: 1.0, 4: 0.6, 8: 0.5, 12: 0.4}, script)
+    monkeypatch.setitem(training_config.STYLE_PRESETS, "balanced", 8)
+    monkeypatch.setitem(training_config.STYLE_PRESETS, "thorough", 12)
+
+    def thorough(name, **held_out_figures):
+        script.on_held_out.update(held_out_figures.get("ratios", {}))
+        script.edge_ssim = held_out_figures.get("edge_ssim", {})
+        measure.steps, script.calls = iter([0, 4, 8, 12]), []
+        config = StyleTrainingConfig(name=name, styles=style_folder, content=content_folder, preset="thorough",
+                                     size=64, checkpoint_every=1000, output=tmp_path / f"{name}.sfstyle")
+        return config, train_style(config, held_out=held_out)
+
+    # thorough's step 12 and balanced's step 8 are no closer than the instant style on the held-out photos
+    config, result = thorough("fell back")
+    assert result.verdict == "closer" and result.advice == ""
+    assert [call for call in script.calls if call[0] == "held_out"] == [("held_out", 12), ("held_out", 8),
+                                                                        ("held_out", 4)]
+    validation = result.metrics["validation"]
+    assert validation["chosen_step"] == 4 and validation["closeness"] == pytest.approx(0.6)
+    assert validation["gate_fallback"] == {
+        "preset": "fast", "chosen_step": 4, "swd_ratio": 0.5,
+        "turned_down": {"preset": "thorough", "chosen_step": 12, "verdict": "not_closer", "swd_ratio": 1.2,
+                        "edge_ssim_trained": 0.3, "edge_ssim_zero_shot": 0.3}}
+    assert result.metrics["patch_swd_trained"] == 0.5 and result.metrics["verdict"] == "closer"
+    assert "shorter_preset" not in validation  # what it is compared with failed the gate
+    learnt = [k for k in result.style.tensors if k.startswith(("adapter.", "norm."))]
+    assert learnt and all(np.array_equal(result.style.tensors[k], script.steps[4][k]) for k in learnt)
+    notes = training_config.kept_snapshot_notes(validation)
+    assert notes == ["On held-out photos the 'thorough' result (step 12) was no closer to your pictures than the "
+                     "instant style (patch SWD 1.20x the instant style's), so this run's 'fast' result, which "
+                     "passes, is kept (step 4, patch SWD 0.50x the instant style's)."]
+    from stylefuse_desktop.ui.train_dialog import _chosen  # the dialog's summary of the kept snapshot
+
+    shown = _chosen(result.metrics)
+    assert shown.startswith(" Kept the snapshot of step 4.") and notes[0] in shown and "best balance" not in shown
+    save_result(result, config)
+    assert result.saved == "trained" and read_style_file(result.path).info["metrics"]["validation"]["gate_fallback"]
+    assert not Checkpoints(checkpoint_dir_for(config)).exists
+
+    # balanced's result passes: it is kept, the longest that does; the turned-down one lost readability
+    _, result = thorough("balanced kept", ratios={8: 0.45, 12: 0.40}, edge_ssim={12: 0.2})
+    fallback = result.metrics["validation"]["gate_fallback"]
+    assert (fallback["preset"], fallback["chosen_step"], fallback["turned_down"]["verdict"]) == (
+        "balanced", 8, "less_readable")
+    assert [call for call in script.calls if call[0] == "held_out"] == [("held_out", 12), ("held_out", 8)]
+    assert "made the photos harder to read than the instant style (edge SSIM 0.20 against 0.30)" in (
+        training_config.gate_fallback_note(result.metrics["validation"]))
+
+    # none passes: the gate's verdict stands, and the instant style is what is saved
+    config, result = thorough("none passes", ratios={4: 1.3, 8: 1.1, 12: 1.2})
+    assert result.verdict == "not_closer" and "instant style" in result.advice
+    assert "gate_fallback" not in result.metrics["validation"]
+    assert training_config.gate_fallback_note(result.metrics["validation"]) == ""
+    save_result(result, config)
+    assert result.saved == "zero_shot" and Checkpoints(checkpoint_dir_for(config)).exists  # to train longer
 
 
 def test_a_presets_last_snapshot_closer_on_the_check_photos_than_validations_best_is_the_result(

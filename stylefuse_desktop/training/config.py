@@ -68,6 +68,22 @@ def against_shorter_preset_note(validation: JsonObject) -> str:
             f"result ({figures}): training longer did not pay off on this set.")
 
 
+def gate_fallback_note(validation: JsonObject) -> str:
+    """One line when the gate turned down the run's own result and kept a shorter preset's result of the
+    same run, which passes it: what was turned down, why, and what is kept."""
+    fallback = validation.get("gate_fallback")
+    if not isinstance(fallback, dict):
+        return ""
+    down = fallback["turned_down"]
+    why = (f"made the photos harder to read than the instant style (edge SSIM {down['edge_ssim_trained']:.2f} "
+           f"against {down['edge_ssim_zero_shot']:.2f})" if down["verdict"] == "less_readable" else
+           f"was no closer to your pictures than the instant style (patch SWD {down['swd_ratio']:.2f}x the "
+           "instant style's)")
+    return (f"On held-out photos the '{down['preset']}' result (step {down['chosen_step']}) {why}, so this run's "
+            f"'{fallback['preset']}' result, which passes, is kept (step {fallback['chosen_step']}, patch SWD "
+            f"{fallback['swd_ratio']:.2f}x the instant style's).")
+
+
 def final_check_note(validation: JsonObject) -> str:
     """One line when the run's final check (``style_trainer.final_check``) kept another snapshot than the
     run's own best: a shorter preset's, or the one at a preset's last step; the figures on its photos."""
@@ -86,8 +102,12 @@ def final_check_note(validation: JsonObject) -> str:
 
 def kept_snapshot_notes(validation: JsonObject) -> list[str]:
     """What the CLI summary and the training dialog add about the kept snapshot, one line each."""
-    notes = (final_check_note(validation), shorter_preset_note(validation), against_shorter_preset_note(validation),
-             colour_map_note(validation))
+    if validation.get("gate_fallback"):  # the final check's pick was turned down: what is kept instead
+        notes: tuple[str, ...] = (gate_fallback_note(validation),)
+    else:
+        notes = (final_check_note(validation), shorter_preset_note(validation),
+                 against_shorter_preset_note(validation))
+    notes += (colour_map_note(validation),)
     return [note for note in notes if note]
 
 

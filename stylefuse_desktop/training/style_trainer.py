@@ -44,7 +44,9 @@ unless that one paints those photos further than the closest so far by more than
 ties there with the one kept while validation scores it worse by more than that margin; so a longer
 preset's result is never further than a shorter one's there by more than that margin. Then a
 quality gate compares the result and zero-shot on held-out photos by measures that are not the training
-loss (patch SWD at two scales, the set-wide feature-statistics gap, edge SSIM).
+loss (patch SWD at two scales, the set-wide feature-statistics gap, edge SSIM). When it turns the result
+down, the result of the longest shorter preset of the same run that passes it is kept instead; when none
+does, the instant style is the result.
 A plain function of its configuration, data and a progress object; deterministic for a seed;
 checkpointed and resumable.
 """
@@ -822,22 +824,52 @@ def train_style(
         progress.report(0.965, "Comparing the snapshots each preset keeps on more photos")
     kept_label = final_check(candidates, check.ratio)
     chosen_step, chosen_scores, chosen = candidates[kept_label]
+
+    def preset_result(preset: str) -> Finalist:
+        """The result a run of the shorter ``preset`` keeps: its own final check, among the candidates it had."""
+        within = STYLE_PRESETS[preset]
+        had = {**{p: f for p, f in run["finalists"].items() if STYLE_PRESETS[p] <= within},
+               **{end_label(p): e for p, e in run["ends"].items() if STYLE_PRESETS[p] <= within}}
+        return had[final_check(had, check.ratio)]
+
+    photos = held_out if held_out is not None else held_out_photos()
+
+    def measured(tensors: dict[str, torch.Tensor]) -> JsonObject:
+        return evaluate(transformer, predictor, _numpy(tensors), zero_shot.tensors, photos, style_images, device)
+
+    progress.report(0.97, "Measuring the result on held-out photos")
+    metrics = measured(chosen)
+    verdict, advice = gate(metrics, config.preset)
+    # turned down by the gate: the result of a shorter preset of this very run, when it passes, is better
+    # than the instant style (the longest such; the user is told which, and why)
+    fallback: JsonObject | None = None
+    if verdict != "closer":
+        tried = {chosen_step}
+        for preset in sorted(run["finalists"], key=lambda name: STYLE_PRESETS[name], reverse=True):
+            candidate = preset_result(preset)
+            if candidate.step in tried:
+                continue
+            tried.add(candidate.step)
+            progress.report(0.975, f"Measuring the '{preset}' preset's result on held-out photos")
+            its = measured(candidate.tensors)
+            if gate(its, preset)[0] != "closer":
+                continue
+            fallback = {"preset": preset, "chosen_step": candidate.step, "swd_ratio": round(swd_ratio(its), 4),
+                        "turned_down": {"preset": own_label, "chosen_step": chosen_step, "verdict": verdict,
+                                        "swd_ratio": round(swd_ratio(metrics), 4),
+                                        "edge_ssim_trained": round(metrics["edge_ssim_trained"], 4),
+                                        "edge_ssim_zero_shot": round(metrics["edge_ssim_zero_shot"], 4)}}
+            chosen_step, chosen_scores, chosen = candidate
+            metrics, verdict, advice = its, "closer", ""
+            break
     # the shorter preset's result, as its own run's final check keeps it (from the candidates it had)
-    shorter = None
-    if shorter_preset and run["finalists"]:
-        within = STYLE_PRESETS[shorter_preset]
-        had = {**run["finalists"], **{end_label(p): e for p, e in run["ends"].items() if STYLE_PRESETS[p] <= within}}
-        shorter = had[final_check(had, check.ratio)]
+    shorter = preset_result(shorter_preset) if shorter_preset and run["finalists"] and fallback is None else None
     trained = _numpy(chosen)
     colour_note: JsonObject = {"strength": chosen_scores.get("colour_strength", 0.0)}
     if colour_note["strength"]:
         colour_note.update(closeness_without=round(chosen_scores["closeness_without"], 4),
                            score_without=round(chosen_scores["score_without"], 4),
                            readable_without=bool(chosen_scores["readable_without"]))
-    progress.report(0.97, "Measuring the result on held-out photos")
-    photos = held_out if held_out is not None else held_out_photos()
-    metrics = evaluate(transformer, predictor, trained, zero_shot.tensors, photos, style_images, device)
-    verdict, advice = gate(metrics, config.preset)
     metrics["beats_zero_shot"] = verdict == "closer"
     metrics["verdict"] = verdict
     metrics["validation"] = {
@@ -849,6 +881,8 @@ def train_style(
         "edge_ssim_zero_shot": round(validation.zero_shot["edge_ssim"], 4),
         "detail_edge_ssim_change": round(chosen_scores.get("detail_change", 0.0), 4),
         "content_boost": run["content_boost"], "step_factor": run["step_factor"], "colour_map": colour_note}
+    if fallback is not None:
+        metrics["validation"]["gate_fallback"] = fallback
     reached_by = preset_reaching(chosen_step)
     if config.steps is None and reached_by is not None and STYLE_PRESETS[reached_by] < config.total_steps:
         metrics["validation"]["same_as_preset"] = reached_by
@@ -859,8 +893,7 @@ def train_style(
                            for label, c in candidates.items() if c.step in check.figures}}
     if shorter_preset and shorter is not None and chosen_step != shorter.step:
         progress.report(0.98, f"Comparing with the '{shorter_preset}' preset's result on the held-out photos")
-        shorter_ratio = swd_ratio(evaluate(transformer, predictor, _numpy(shorter.tensors), zero_shot.tensors, photos,
-                                           style_images, device))
+        shorter_ratio = swd_ratio(measured(shorter.tensors))
         kept_ratio = swd_ratio(metrics)
         metrics["validation"]["shorter_preset"] = {
             "preset": shorter_preset, "chosen_step": shorter.step, "swd_ratio": round(shorter_ratio, 4),

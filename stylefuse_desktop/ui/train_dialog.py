@@ -546,7 +546,8 @@ def _chosen(metrics: JsonObject) -> str:
     if "chosen_step" not in validation:
         return ""
     check = validation.get("final_check") or {}
-    if check.get("kept", "") != check.get("own", ""):  # another candidate than the run's own best: a note says why
+    # another candidate than the run's own best (the final check's, or the gate's fallback): a note says why
+    if check.get("kept", "") != check.get("own", "") or validation.get("gate_fallback"):
         kept = f" Kept the snapshot of step {validation['chosen_step']}."
     else:
         kept = (f" Kept the snapshot of step {validation['chosen_step']}: the best balance of closeness to your "
