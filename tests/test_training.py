@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from images import save_float_rgb as save
+from PIL import Image
 
 from stylefuse_desktop.document.style_file import read_style_file
 from stylefuse_desktop.engine.render import render_image
@@ -164,6 +165,12 @@ def test_empty_and_unreadable_style_folders_are_refused(tmp_path):
     (tmp_path / "junk" / "a.png").write_bytes(b"not an image")
     with pytest.raises(BadInputError, match="no readable pictures"):
         train_style(StyleTrainingConfig(name="x", styles=tmp_path / "junk"))
+    # pictures that open but are too small to learn from: the error says so, picture by picture
+    (tmp_path / "tiny").mkdir()
+    for i in range(5):
+        Image.new("RGB", (24, 20), (200, 40, 40)).save(tmp_path / "tiny" / f"t{i}.png")
+    with pytest.raises(BadInputError, match=r"no readable pictures.*\(t0\.png: 24x20 is too small .*; and 2 more\)"):
+        train_style(StyleTrainingConfig(name="x", styles=tmp_path / "tiny"))
     with pytest.raises(BadInputError, match="does not exist"):
         train_style(StyleTrainingConfig(name="x", styles=tmp_path / "missing"))
 

@@ -80,8 +80,10 @@ def load_folder(folder: Path, what: str = "style", limit: int = MAX_STYLE_IMAGES
         if len(loaded.images) >= limit:
             loaded.skipped.append(f"only the first {limit} pictures are used")
             break
-    if not loaded.images:
-        raise BadInputError(f"{folder}: no readable pictures in the {what} folder")
+    if not loaded.images:  # say why: "unreadable" misleads when every picture is only too small
+        more = len(loaded.skipped) - 3
+        why = "; ".join(loaded.skipped[:3]) + (f"; and {more} more" if more > 0 else "")
+        raise BadInputError(f"{folder}: no readable pictures in the {what} folder ({why})")
     return loaded
 
 
