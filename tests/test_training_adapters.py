@@ -956,10 +956,11 @@ def test_a_style_that_flattens_the_smooth_views_but_keeps_the_detail_edges_stays
 
     monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
     # zero-shot, then steps 4 and 8: (closeness, edge SSIM on the views, on the detail photos). Step 4 loses
-    # 0.025 on the smooth views, as flat-colour styles do while real photos keep their edges (stop 25),
-    # and keeps the detail photos; step 8 is closer still but loses the views beyond their bound.
+    # 0.045 on the smooth views, as flat-colour styles do while other landscapes lose less than half that
+    # and real photos keep their edges (stops 25 and 37), and keeps the detail photos; step 8 is closer
+    # still but loses the views beyond their bound.
     bound = style_trainer.VALIDATION_MARGIN
-    figures = iter([(1.0, 0.30, 0.30), (0.6, 0.30 - 0.025, 0.29), (0.5, 0.30 - bound - 0.01, 0.30)])
+    figures = iter([(1.0, 0.30, 0.30), (0.6, 0.30 - 0.045, 0.29), (0.5, 0.30 - bound - 0.01, 0.30)])
 
     def measure(validation, painted):
         ratio, views, detail = next(figures)
@@ -969,7 +970,7 @@ def test_a_style_that_flattens_the_smooth_views_but_keeps_the_detail_edges_stays
     monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())
     _, result = _short_run(style_folder, content_folder, "flattening", 8)
     assert result.metrics["validation"]["chosen_step"] == 4
-    assert style_trainer.VALIDATION_MARGIN < style_trainer.READABILITY_MARGIN  # a guard below the gate's bound
+    assert style_trainer.VALIDATION_MARGIN <= style_trainer.READABILITY_MARGIN  # never looser than the gate
 
 
 def test_validation_measures_closeness_on_the_views_and_readability_on_the_detail_photos_too():
