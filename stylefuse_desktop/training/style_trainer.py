@@ -840,11 +840,16 @@ def train_style(
 
     photos = held_out if held_out is not None else held_out_photos()
 
-    def measured(tensors: dict[str, torch.Tensor]) -> JsonObject:
-        return evaluate(transformer, predictor, _numpy(tensors), zero_shot.tensors, photos, style_images, device)
+    held_out_figures: dict[int, JsonObject] = {}  # by step: a snapshot the fallback measured is not painted again
+
+    def measured(snapshot: Finalist) -> JsonObject:
+        if snapshot.step not in held_out_figures:
+            held_out_figures[snapshot.step] = evaluate(transformer, predictor, _numpy(snapshot.tensors),
+                                                       zero_shot.tensors, photos, style_images, device)
+        return dict(held_out_figures[snapshot.step])
 
     progress.report(0.97, "Measuring the result on held-out photos")
-    metrics = measured(chosen)
+    metrics = measured(candidates[kept_label])
     verdict, advice = gate(metrics, config.preset)
     # turned down by the gate: the result of a shorter preset of this very run, when it passes, is better
     # than the instant style (the longest such; the user is told which, and why)
@@ -857,7 +862,7 @@ def train_style(
                 continue
             tried.add(candidate.step)
             progress.report(0.975, f"Measuring the '{preset}' preset's result on held-out photos")
-            its = measured(candidate.tensors)
+            its = measured(candidate)
             if gate(its, preset)[0] != "closer":
                 continue
             fallback = {"preset": preset, "chosen_step": candidate.step, "swd_ratio": round(swd_ratio(its), 4),
@@ -899,7 +904,7 @@ def train_style(
                            for label, c in candidates.items() if c.step in check.figures}}
     if shorter_preset and shorter is not None and chosen_step != shorter.step:
         progress.report(0.98, f"Comparing with the '{shorter_preset}' preset's result on the held-out photos")
-        shorter_ratio = swd_ratio(measured(shorter.tensors))
+        shorter_ratio = swd_ratio(measured(shorter))
         kept_ratio = swd_ratio(metrics)
         metrics["validation"]["shorter_preset"] = {
             "preset": shorter_preset, "chosen_step": shorter.step, "swd_ratio": round(shorter_ratio, 4),
