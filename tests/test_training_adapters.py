@@ -293,6 +293,31 @@ def test_a_nearly_as_close_snapshot_that_keeps_the_photo_more_readable_is_prefer
     assert validation["content_boost"] == 1.0  # every snapshot readable: the content weight never rose
 
 
+def test_closeness_on_the_detail_photos_weighs_half_in_the_score(style_folder, content_folder, monkeypatch):
+    """The views (smooth landscapes) and the detail photos judge closeness differently on some kinds of
+    set; a snapshot is scored by both, half and half (``DETAIL_CLOSENESS_WEIGHT``)."""
+    from stylefuse_desktop.training import style_trainer
+
+    monkeypatch.setattr(style_trainer, "VALIDATE_EVERY", 4)
+    # (views' ratio, detail photos' ratio): the zero-shot style first, then steps 4, 8, 12
+    figures = iter([(1.0, 1.0), (0.50, 0.90), (0.60, 0.60), (0.95, 0.95)])
+
+    def measure(validation, painted):
+        views, detail = next(figures)
+        return {"swd": views, "swd_half": views, "gap": views, "edge_ssim": 0.3, "edge_ssim_detail": 0.3,
+                "swd_detail": detail, "swd_half_detail": detail}
+
+    monkeypatch.setattr(style_trainer._Validation, "measure", measure)
+    monkeypatch.setattr(style_trainer, "COLOUR_MAP_STRENGTHS", ())  # scripted snapshots only (no colour map)
+    _, result = _short_run(style_folder, content_folder, "weighed on detail", 12)
+    validation = result.metrics["validation"]
+    # the views alone would keep step 4 (0.50); with the detail photos it scores 0.70, step 8 0.60
+    assert style_trainer.DETAIL_CLOSENESS_WEIGHT == 0.5
+    assert validation["chosen_step"] == 8
+    assert validation["closeness"] == pytest.approx(0.60) and validation["detail_closeness"] == pytest.approx(0.60)
+    assert validation["score"] == pytest.approx(0.60)
+
+
 def test_a_longer_preset_whose_best_snapshot_a_shorter_preset_reaches_says_so(
         style_folder, content_folder, monkeypatch):
     from stylefuse_desktop.training import config as training_config
