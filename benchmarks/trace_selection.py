@@ -3,11 +3,10 @@ the validation photos beside its figures on the held-out photos of bench_train.p
 astronaut, cat, coffee, rocket) and, with --landscapes, on generated landscapes never trained on (other
 seeds; the kind the product's gate uses), and always on the final check's photos, as the run's final
 check would measure it (``style_trainer.final_check``), and the same way on the detail photos and on
-generated scenes of seeds no run trains on (``FINAL_CHECK_SCENES``; to try the check on other photos
-from a trace). Measures only: nothing here steers training, except ``--scenes-bound`` (an experiment:
-the scenes then also bound readability, and the run acts on it). As a run's schedule
-depends on the step, never on the preset, a thorough run's trace also shows what the shorter presets
-choose (the best snapshot up to their last step, then the final check among those).
+the gate's generated scenes (``data.GATE_SCENE_PHOTOS``). Measures only: nothing here steers training,
+except ``--scenes-bound`` (an experiment: the scenes then also bound readability, and the run acts on
+it). As a run's schedule depends on the step, never on the preset, a thorough run's trace also shows what
+the shorter presets choose (the best snapshot up to their last step, then the final check among those).
 
     python benchmarks/trace_selection.py --sets skimage tissue --preset thorough --json-out trace.jsonl
     python benchmarks/trace_selection.py --summarise trace.jsonl   # what each preset picks, from the trace
@@ -38,9 +37,6 @@ SETS = {"procedural": lambda: bench_train.texture_style_set(6, side=384), "skima
         "tissue": bench_train.tissue_views, "retina": bench_train.retina_views, "space": bench_train.space_views,
         # bench_train's six other kinds, by the first word of their names (line, flat-colour, grayscale, ...)
         **{name.removeprefix("kind: ").split()[0]: make for name, make in bench_train.MORE_KINDS.items()}}
-# scenes (``samples.scene_photo``) the size and number of the final check's photos, with seeds no run
-# trains on: a candidate for the check's photos, with edges as dense as real photos' (landscapes: half)
-FINAL_CHECK_SCENES = ("scene", 6, (320, 224), 7101)
 
 
 class Tracer:
@@ -58,7 +54,7 @@ class Tracer:
         self.detail: style_trainer._Validation | None = None  # closeness on the detail photos (a diagnosis)
         self.final_check_photos = style_trainer.final_check_photos()
         self.detail_photos = detail_photos()
-        self.scene_photos = project_photos(*FINAL_CHECK_SCENES)
+        self.scene_photos = style_trainer.held_out_scenes()
         self.scenes_bound = scenes_bound
 
     def install(self) -> None:

@@ -1,6 +1,7 @@
 """Generate the training photos the app ships: the content photos a style trains on when the user gives
 none (landscapes drawn from noise, and scenes of objects), the quality gate's held-out photos
-(landscapes), and the detail photos on which validation measures readability, all drawn by the project.
+(landscapes, and scenes), and the detail photos on which validation measures readability, all drawn by
+the project.
 
 Run once (``python resources/make_training_photos.py``); the PNGs under ``training-photos/`` are
 committed. Without them training would generate each one (about a second apiece) on its first run and

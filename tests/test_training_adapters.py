@@ -357,6 +357,7 @@ class ScriptedEvaluate:
     def __init__(self, held_out, check, on_held_out, edge_ssim_on_held_out=None):
         self.held_out, self.check, self.on_held_out = held_out, check, on_held_out
         self.edge_ssim = edge_ssim_on_held_out or {}  # by step; 0.3 otherwise, as the instant style's
+        self.edge_ssim_scenes: dict[int, float] = {}  # on the gate's scenes, the same way
         self.steps: dict[int, dict[str, np.ndarray]] = {}  # filled in as validation sees each step
         self.calls: list[tuple[str, int]] = []
 
@@ -378,6 +379,12 @@ class ScriptedEvaluate:
                 "patch_swd_half_trained": ratio, "patch_swd_half_zero_shot": 1.0, "statistics_gap_trained": 0.1,
                 "statistics_gap_zero_shot": 0.2, "edge_ssim_trained": self.edge_ssim.get(step, 0.3),
                 "edge_ssim_zero_shot": 0.3}
+
+    def scenes(self, transformer, trained, zero_shot, scenes, device):
+        """Stands in for ``style_trainer.scene_readability``."""
+        step = self.step_of(trained)
+        return {"held_out_scenes": len(scenes), "edge_ssim_scenes_trained": self.edge_ssim_scenes.get(step, 0.3),
+                "edge_ssim_scenes_zero_shot": 0.3}
 
 
 def _scripted_preset_runs(monkeypatch, closeness, evaluate_script, unreadable=()):
@@ -408,6 +415,7 @@ def _scripted_preset_runs(monkeypatch, closeness, evaluate_script, unreadable=()
     monkeypatch.setattr(style_trainer._Validation, "score", scored)
     monkeypatch.setattr(style_trainer._Validation, "measure", measure)
     monkeypatch.setattr(style_trainer, "evaluate", evaluate_script)
+    monkeypatch.setattr(style_trainer, "scene_readability", evaluate_script.scenes)
     monkeypatch.setattr(style_trainer.FinalCheck, "measure",
                         lambda check, tensors: evaluate_script.check_figure(tensors))
     return measure
@@ -522,6 +530,7 @@ def test_a_result_the_gate_turns_down_gives_way_to_the_longest_shorter_presets_r
     def thorough(name, **held_out_figures):
         script.on_held_out.update(held_out_figures.get("ratios", {}))
         script.edge_ssim = held_out_figures.get("edge_ssim", {})
+        script.edge_ssim_scenes = held_out_figures.get("edge_ssim_scenes", {})
         measure.steps, script.calls = iter([0, 4, 8, 12]), []
         config = StyleTrainingConfig(name=name, styles=style_folder, content=content_folder, preset="thorough",
                                      size=64, checkpoint_every=1000, output=tmp_path / f"{name}.sfstyle")
@@ -537,7 +546,7 @@ def test_a_result_the_gate_turns_down_gives_way_to_the_longest_shorter_presets_r
     assert validation["gate_fallback"] == {
         "preset": "fast", "chosen_step": 4, "swd_ratio": 0.5,
         "turned_down": {"preset": "thorough", "chosen_step": 12, "verdict": "not_closer", "swd_ratio": 1.2,
-                        "edge_ssim_trained": 0.3, "edge_ssim_zero_shot": 0.3}}
+                        "edge_ssim_photos": "held-out photos", "edge_ssim_trained": 0.3, "edge_ssim_zero_shot": 0.3}}
     assert result.metrics["patch_swd_trained"] == 0.5 and result.metrics["verdict"] == "closer"
     assert "shorter_preset" not in validation  # what it is compared with failed the gate
     learnt = [k for k in result.style.tensors if k.startswith(("adapter.", "norm."))]
@@ -560,8 +569,18 @@ def test_a_result_the_gate_turns_down_gives_way_to_the_longest_shorter_presets_r
     assert (fallback["preset"], fallback["chosen_step"], fallback["turned_down"]["verdict"]) == (
         "balanced", 8, "less_readable")
     assert [call for call in script.calls if call[0] == "held_out"] == [("held_out", 12), ("held_out", 8)]
-    assert "made the photos harder to read than the instant style (edge SSIM 0.20 against 0.30)" in (
+    assert "made photos harder to read than the instant style (edge SSIM on held-out photos 0.20 against 0.30)" in (
         training_config.gate_fallback_note(result.metrics["validation"]))
+
+    # readable on the held-out photos but not on the gate's scenes (as a grayscale set's style on generated
+    # landscapes against real photos): turned down all the same, and the user is told where it fell short
+    _, result = thorough("scenes less readable", ratios={8: 0.45, 12: 0.40}, edge_ssim_scenes={12: 0.24})
+    fallback = result.metrics["validation"]["gate_fallback"]
+    assert (fallback["chosen_step"], fallback["turned_down"]["verdict"]) == (8, "less_readable")
+    assert fallback["turned_down"]["edge_ssim_photos"] == "generated scenes"
+    assert "(edge SSIM on generated scenes 0.24 against 0.30)" in training_config.gate_fallback_note(
+        result.metrics["validation"])
+    assert result.metrics["edge_ssim_scenes_trained"] == 0.3  # the kept result's own figures
 
     # none passes: the gate's verdict stands, and the instant style is what is saved
     config, result = thorough("none passes", ratios={4: 1.3, 8: 1.1, 12: 1.2})
@@ -806,6 +825,27 @@ def test_the_gate_reports_a_worse_style_as_worse_and_keeps_the_instant_style(tmp
     assert not any(k.startswith(PREFIX) for k in saved.tensors)  # never the worse style as the result
 
 
+def test_the_gate_turns_down_a_style_readable_on_the_held_out_photos_but_not_on_the_scenes():
+    """The held-out landscapes have half the edges of real photos; the gate's scenes have as many, and a
+    style that scrambles them is turned down however close it is."""
+    from stylefuse_desktop.training.style_trainer import held_out_scenes, scene_readability
+
+    net = load_network("style_transformer", CPU)
+    scrambled = _adapter_style(scale=20.0)
+    scenes = held_out_scenes()
+    assert len(scenes) == 6 and scenes[0].shape == (224, 320, 3)
+    figures = scene_readability(net, scrambled, {"embedding": scrambled["embedding"]}, scenes[:2], CPU)
+    assert figures["edge_ssim_scenes_trained"] < figures["edge_ssim_scenes_zero_shot"] - 0.05
+    close_and_readable = {"patch_swd_trained": 0.02, "patch_swd_zero_shot": 0.04, "patch_swd_half_trained": 0.02,
+                          "patch_swd_half_zero_shot": 0.04, "statistics_gap_trained": 0.1,
+                          "statistics_gap_zero_shot": 0.2, "edge_ssim_trained": 0.4, "edge_ssim_zero_shot": 0.4}
+    assert gate(close_and_readable, "fast") == ("closer", "")
+    verdict, advice = gate({**close_and_readable, **figures}, "fast")
+    assert verdict == "less_readable"
+    assert (f"edge SSIM on generated scenes {figures['edge_ssim_scenes_trained']:.2f} against "
+            f"{figures['edge_ssim_scenes_zero_shot']:.2f}") in advice
+
+
 def _adapter_style(scale=1.0, seed=3):
     net = load_network("style_transformer", CPU)
     style = TrainableStyle(net, embedding_of(seed), seed=seed)
@@ -898,17 +938,18 @@ def test_content_photos_are_generated_once_then_read_from_the_cache(monkeypatch)
 def test_the_shipped_training_photos_are_read_not_generated_and_are_the_generators_own(monkeypatch):
     from stylefuse_desktop.document.image_io import to_uint8
     from stylefuse_desktop.training import data
-    from stylefuse_desktop.training.style_trainer import final_check_photos, held_out_photos
+    from stylefuse_desktop.training.style_trainer import final_check_photos, held_out_photos, held_out_scenes
 
     drawn = {(size, first_seed): to_uint8(data.draw_project_photo(kind, size, first_seed))
              for kind, _, size, first_seed in data.SHIPPED_PHOTO_SETS}
     monkeypatch.setattr(data, "draw_project_photo", lambda *a, **k: pytest.fail("generated, not read"))
     content, held, detail = data.default_content(), held_out_photos(), data.detail_photos()
-    checked = final_check_photos()
+    checked, scenes = final_check_photos(), held_out_scenes()
     landscapes_count = data.CONTENT_PHOTOS[1]
     # a run given no content photos trains on the landscapes, then on the scenes made for it
     sets = {data.CONTENT_PHOTOS: content[:landscapes_count], data.CONTENT_SCENE_PHOTOS: content[landscapes_count:],
-            data.GATE_PHOTOS: held, data.DETAIL_PHOTOS: detail, data.FINAL_CHECK_PHOTOS: checked}
+            data.GATE_PHOTOS: held, data.DETAIL_PHOTOS: detail, data.FINAL_CHECK_PHOTOS: checked,
+            data.GATE_SCENE_PHOTOS: scenes}
     assert set(sets) == set(data.SHIPPED_PHOTO_SETS)
     for (_, count, size, first_seed), photos in sets.items():
         assert len(photos) == count and photos[0].shape == (size[1], size[0], 3)

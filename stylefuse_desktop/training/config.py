@@ -75,8 +75,9 @@ def gate_fallback_note(validation: JsonObject) -> str:
     if not isinstance(fallback, dict):
         return ""
     down = fallback["turned_down"]
-    why = (f"made the photos harder to read than the instant style (edge SSIM {down['edge_ssim_trained']:.2f} "
-           f"against {down['edge_ssim_zero_shot']:.2f})" if down["verdict"] == "less_readable" else
+    why = (f"made photos harder to read than the instant style (edge SSIM on "
+           f"{down.get('edge_ssim_photos', 'held-out photos')} {down['edge_ssim_trained']:.2f} against "
+           f"{down['edge_ssim_zero_shot']:.2f})" if down["verdict"] == "less_readable" else
            f"was no closer to your pictures than the instant style (patch SWD {down['swd_ratio']:.2f}x the "
            "instant style's)")
     return (f"On held-out photos the '{down['preset']}' result (step {down['chosen_step']}) {why}, so this run's "

@@ -534,11 +534,18 @@ def _describe(metrics: JsonObject) -> str:
                 f"{abs(gain) * 100:.0f}% (patch distance {metrics['patch_swd_zero_shot']:.4f} -> "
                 f"{metrics['patch_swd_trained']:.4f}; feature statistics {metrics['statistics_gap_zero_shot']:.3f} "
                 f"-> {metrics['statistics_gap_trained']:.3f}); edge SSIM {metrics['edge_ssim_zero_shot']:.2f} -> "
-                f"{metrics['edge_ssim_trained']:.2f}." + _chosen(metrics))
+                f"{metrics['edge_ssim_trained']:.2f}" + _on_scenes(metrics) + "." + _chosen(metrics))
     held = metrics.get("held_out") or metrics.get("train") or {}
     if "gain_db" in held:
         return f"The look reproduces the edits {held['gain_db']:+.1f} dB better than the untouched photos."
     return ""
+
+
+def _on_scenes(metrics: JsonObject) -> str:
+    if "edge_ssim_scenes_trained" not in metrics:  # a style trained before the gate judged scenes
+        return ""
+    return (f" ({metrics['edge_ssim_scenes_zero_shot']:.2f} -> {metrics['edge_ssim_scenes_trained']:.2f} on "
+            "generated scenes)")
 
 
 def _chosen(metrics: JsonObject) -> str:
