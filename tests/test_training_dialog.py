@@ -29,16 +29,17 @@ class FakeTrainer:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, bool]] = []
+        self.metrics = WORSE
 
     def __call__(self, config, progress, resume=False):
         self.calls.append((config.preset, resume))
-        verdict, advice = gate(WORSE, config.preset)
+        verdict, advice = gate(self.metrics, config.preset)
         embedding = np.random.default_rng(0).normal(0, 0.3, 100).astype(np.float32)
         trained = StyleFile(config.name, "embedding", {"embedding": embedding, "norm.0.gamma": embedding[:8]})
         instant = StyleFile(config.name, "embedding", {"embedding": embedding})
         Checkpoints(checkpoint_dir_for(config)).save({"style.embedding": torch.zeros(2)},
                                                      {"step": 10, "config": config.settings()})
-        return TrainResult(trained, None, dict(WORSE), 10, False, 0.1, [], instant, verdict, advice)
+        return TrainResult(trained, None, dict(self.metrics), 10, False, 0.1, [], instant, verdict, advice)
 
 
 @pytest.fixture
@@ -93,6 +94,18 @@ def test_a_worse_style_is_answered_with_train_longer_and_keep_the_instant_style(
     assert not dialog.keep_instant.isVisible() and "Kept the instant style" in dialog.status.text()
     qtbot.waitUntil(lambda: not Checkpoints(checkpoint_dir_for(config)).exists, timeout=TIMEOUT)
     assert dialog.result_path.is_file()
+
+
+def test_a_style_less_readable_on_the_gates_scenes_is_answered_and_the_dialog_says_where(qtbot, dialog):
+    # closer to the pictures and readable on the held-out photos, but not on the generated scenes
+    dialog.trainer.metrics = {**WORSE, "patch_swd_trained": 0.030, "patch_swd_half_trained": 0.028,
+                              "statistics_gap_trained": 0.31, "edge_ssim_trained": 0.36, "held_out_scenes": 6,
+                              "edge_ssim_scenes_trained": 0.27, "edge_ssim_scenes_zero_shot": 0.34}
+    _finish(qtbot, dialog, dialog.start)
+    shown = dialog.status.text()
+    assert "harder to read than the instant style (edge SSIM on generated scenes 0.27 against 0.34)" in shown
+    assert "edge SSIM 0.33 -> 0.36 (0.34 -> 0.27 on generated scenes)" in shown
+    assert dialog.train_longer.isVisible() and dialog.keep_instant.isVisible()
 
 
 def test_train_longer_starts_again_when_the_run_left_no_checkpoint(qtbot, dialog):
