@@ -181,7 +181,10 @@ READABILITY_WEIGHT = 1.0
 # set: over 64 traced runs (stops 34-38) their figure followed the real photos' at a correlation of 0.27 on
 # grayscale photos, 0.46-0.61 on small pictures, line drawings, flat colour and tissue, where the detail
 # photos' followed at 0.53-0.91 (0.93-0.98 on the bench's other sets; on text pages worse, -0.40 against
-# 0.72). Half and half, replayed on those runs: ... (docs/bench/train.md, stop 39)
+# 0.72). Half and half, traced on seed 8 (stop 39) and seed 9 (stop 40, with the gate's scenes), all eleven
+# kinds: the presets' means 0.495 / 0.463 / 0.439 -> 0.485 / 0.426 / 0.415 and 0.502 / 0.459 / 0.434 ->
+# 0.474 / 0.419 / 0.403 of the instant style's distance on real photos, no more results further than a
+# shorter preset's, but more ties (docs/bench/train.md, stops 39 and 40)
 DETAIL_CLOSENESS_WEIGHT = 0.5
 # the weights validated, kept and saved are a running average of the trained ones (decay per step): the
 # adversarial game makes consecutive snapshots swing between closer-but-harder-to-read and readable, and
