@@ -136,6 +136,11 @@ def edge_ssim(photo: np.ndarray, painting: np.ndarray, device: torch.device | No
     return _ssim(_edges(_grey(photo, device)), _edges(_grey(painting, device)))
 
 
+def mean_edge_ssim(photos: list[np.ndarray], paintings: list[np.ndarray], device: torch.device | None = None) -> float:
+    """``edge_ssim`` of each photo and its painting, averaged."""
+    return float(np.mean([edge_ssim(p, q, device) for p, q in zip(photos, paintings)]))
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)

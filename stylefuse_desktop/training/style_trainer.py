@@ -102,7 +102,7 @@ from .losses import (
     structure_drift,
     style_targets,
 )
-from .metrics import edge_ssim, patch_swd_two_scales, pooled_statistics, statistics_gap
+from .metrics import mean_edge_ssim, patch_swd_two_scales, pooled_statistics, statistics_gap
 from .run import (  # noqa: F401  (save_result and TrainResult are imported from here by callers)
     TrainResult,
     adam,
@@ -343,10 +343,9 @@ class _Validation:
         swd, swd_half = patch_swd_two_scales(views, self.style_images, self.device)
         figures = {"swd": swd, "swd_half": swd_half,
                    "gap": statistics_gap(self.predictor, views, self.style_images, self.device, self.style_statistics),
-                   "edge_ssim": float(np.mean([edge_ssim(p, q, self.device) for p, q in zip(self.photos, views)])),
+                   "edge_ssim": mean_edge_ssim(self.photos, views, self.device),
                    # no detail photos (a diagnosis's extra validation): no bound from them
-                   "edge_ssim_detail": float(np.mean([edge_ssim(p, q, self.device)
-                                                      for p, q in zip(self.detail, detail)])) if self.detail else 0.0}
+                   "edge_ssim_detail": mean_edge_ssim(self.detail, detail, self.device) if self.detail else 0.0}
         if self.detail:
             figures["swd_detail"], figures["swd_half_detail"] = patch_swd_two_scales(detail, self.style_images,
                                                                                      self.device)
@@ -478,8 +477,8 @@ def evaluate(transformer: StyleTransformer, predictor: StylePredictor, trained: 
                       patch_swd_two_scales(theirs, style_images, device)),
         "statistics_gap_trained": round(statistics_gap(predictor, ours, style_images, device), 4),
         "statistics_gap_zero_shot": round(statistics_gap(predictor, theirs, style_images, device), 4),
-        "edge_ssim_trained": round(float(np.mean([edge_ssim(p, t, device) for p, t in zip(photos, ours)])), 4),
-        "edge_ssim_zero_shot": round(float(np.mean([edge_ssim(p, t, device) for p, t in zip(photos, theirs)])), 4),
+        "edge_ssim_trained": round(mean_edge_ssim(photos, ours, device), 4),
+        "edge_ssim_zero_shot": round(mean_edge_ssim(photos, theirs, device), 4),
     }
 
 
@@ -487,12 +486,11 @@ def scene_readability(transformer: StyleTransformer, trained: dict[str, np.ndarr
                       scenes: list[np.ndarray], device: torch.device) -> JsonObject:
     """The gate's second readability figures: edge SSIM, trained and zero-shot, on generated scenes
     (``held_out_scenes``), whose edges are as dense as real photos'."""
-    def mean_edge_ssim(tensors: dict[str, np.ndarray]) -> float:
-        painted = paint_with(transformer, tensors, scenes, device)
-        return round(float(np.mean([edge_ssim(p, t, device) for p, t in zip(scenes, painted)])), 4)
+    def on_scenes(tensors: dict[str, np.ndarray]) -> float:
+        return round(mean_edge_ssim(scenes, paint_with(transformer, tensors, scenes, device), device), 4)
 
-    return {"held_out_scenes": len(scenes), "edge_ssim_scenes_trained": mean_edge_ssim(trained),
-            "edge_ssim_scenes_zero_shot": mean_edge_ssim(zero_shot)}
+    return {"held_out_scenes": len(scenes), "edge_ssim_scenes_trained": on_scenes(trained),
+            "edge_ssim_scenes_zero_shot": on_scenes(zero_shot)}
 
 
 def swd_figures(trained: tuple[float, float], zero_shot: tuple[float, float]) -> JsonObject:
